@@ -1,0 +1,137 @@
+import { userInfo } from 'node:os';
+import { eventMatches, subscribe, summarize, verifyLog, type EventFilter, type EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
+import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
+import { commonOptions, openLog, parse, UsageError, type Io } from '../common.js';
+
+export const logUsage = `vigil log [filters] [--follow] [--json]        show events, oldest first
+  --since T --until T      ISO 8601 (2026-11-23T03:12:07Z), ago (90s, 10m, 2h, 1d), today's clock (03:12) or @unix
+  --type T                 exact type or prefix (vrrp.*); repeat or comma-separate for several
+  --subject S              exact subject (vip:web) or prefix (rs:web/*)
+  --correlation C  --after SEQ
+  --limit N                the newest N matching events (default 100; 0 = all)
+  --follow, -f             then keep printing new events as they are appended
+  --json                   one JSON object per line
+vigil log verify [--json]   recompute the hash chain; exit 1 naming the first bad seq
+vigil log note TEXT [--author NAME]   append an operator annotation (e.g. "maintenance on lb2 started")
+Where the log is: --db PATH, or --config FILE (default $VIGIL_CONFIG, /etc/vigil/vigil.yaml) and --node.`;
+
+const logOptions = {
+  ...commonOptions,
+  since: { type: 'string' },
+  until: { type: 'string' },
+  type: { type: 'string', multiple: true },
+  subject: { type: 'string' },
+  correlation: { type: 'string' },
+  after: { type: 'string' },
+  limit: { type: 'string' },
+  follow: { type: 'boolean', short: 'f', default: false },
+  author: { type: 'string' },
+} as const;
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number (got "${v}")`);
+  return Number(v);
+}
+
+function time(name: string, v: string | undefined, now: number): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseTime(v, now);
+  } catch (err) {
+    if (err instanceof TimeParseError) throw new UsageError(`--${name}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function formatEvent(e: StoredEvent): string {
+  const corr = e.correlation ? ` [${e.correlation}]` : '';
+  const cause = e.causation ? ` (after #${e.causation})` : '';
+  return `${String(e.seq).padStart(7)}  ${isoTime(e.ts)}  ${e.node.padEnd(8)} ${e.type.padEnd(24)} ${e.subject.padEnd(20)} ${summarize(e)}${cause}${corr}`;
+}
+
+const HEADER = `${'SEQ'.padStart(7)}  ${'TIME (UTC)'.padEnd(24)}  ${'NODE'.padEnd(8)} ${'TYPE'.padEnd(24)} ${'SUBJECT'.padEnd(20)} WHAT`;
+
+export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(argv, logOptions);
+  if (values.help) {
+    io.out(logUsage + '\n');
+    return 0;
+  }
+  const [verb, ...rest] = positionals;
+  if (verb === 'verify') return withLog(values, (log) => verify(log, values.json, io));
+  if (verb === 'note') {
+    const text = rest.join(' ').trim();
+    if (text === '') throw new UsageError('vigil log note "what you are doing"');
+    return withLog(values, (log) => note(log, text, values.author, values.json, io));
+  }
+  if (verb !== undefined) throw new UsageError(`unknown log verb "${verb}"\n${logUsage}`);
+
+  const now = Date.now();
+  const filter: EventFilter = {
+    since: time('since', values.since, now),
+    until: time('until', values.until, now),
+    types: values.type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== ''),
+    subject: values.subject,
+    correlation: values.correlation,
+    afterSeq: int('after', values.after),
+  };
+  if (values.follow && filter.until !== undefined) throw new UsageError('--follow and --until do not go together');
+  const limit = int('limit', values.limit) ?? 100;
+  const log = openLog(values);
+  try {
+    const print = (e: StoredEvent) => io.out((values.json ? JSON.stringify(e) : formatEvent(e)) + '\n');
+    const upTo = log.lastSeq();
+    const rows = log.query({ ...filter, toSeq: upTo, newest: true, limit: limit === 0 ? undefined : limit + 1 });
+    if (limit !== 0 && rows.length > limit) {
+      rows.shift();
+      io.err(`(the newest ${limit} matching events; --limit 0 shows all)\n`);
+    }
+    if (!values.json) io.out(HEADER + '\n');
+    rows.forEach(print);
+    if (!values.follow) return 0;
+    await new Promise<void>((resolve) => {
+      const sub = subscribe(log, { after: upTo }, (batch) => {
+        for (const e of batch) if (eventMatches(filter, e)) print(e);
+      });
+      stop.addEventListener('abort', () => {
+        sub.close();
+        resolve();
+      }, { once: true });
+    });
+    return 0;
+  } finally {
+    log.close();
+  }
+}
+
+function withLog(target: { config?: string; node?: string; db?: string }, f: (log: EventLog) => number): number {
+  const log = openLog(target);
+  try {
+    return f(log);
+  } finally {
+    log.close();
+  }
+}
+
+function verify(log: EventLog, json: boolean, io: Io): number {
+  const r = verifyLog(log);
+  if (json) {
+    io.out(JSON.stringify({ path: log.path, ...r }) + '\n');
+  } else if (r.firstBadSeq !== undefined) {
+    io.out(`${log.path}: BROKEN at seq ${r.firstBadSeq}: ${r.problem}\n  events 1..${r.lastSeq} verify; everything from seq ${r.firstBadSeq} on is suspect\n`);
+  } else {
+    io.out(`${log.path}: chain intact, ${r.checked} events (seq 1..${r.lastSeq})\n`);
+  }
+  if (r.missingTriggers.length > 0 && !json) {
+    io.out(`  WARNING: append-only triggers missing (${r.missingTriggers.join(', ')}): the log can be altered; rows appended from now on are not protected\n`);
+  }
+  return r.ok ? 0 : 1;
+}
+
+function note(log: EventLog, text: string, author: string | undefined, json: boolean, io: Io): number {
+  const who = author ?? process.env.SUDO_USER ?? process.env.USER ?? userInfo().username;
+  const e = log.append({ type: 'operator.note', source: 'cli', subject: `operator:${who.replace(/\s+/g, '_')}`, data: { text, author: who } });
+  io.out(json ? JSON.stringify(e) + '\n' : `noted as seq ${e.seq} (${e.id})\n`);
+  return 0;
+}

@@ -1,0 +1,26 @@
+// One node's view of the cluster configuration: per-node overrides applied.
+import { isAbsolute, dirname, resolve as resolvePath } from 'node:path';
+import type { VigilConfig, VrrpInstanceConfig } from './schema.js';
+
+export type NodeInstance = Omit<VrrpInstanceConfig, 'nodes'> & { name: string };
+
+export function nodeNames(c: VigilConfig): string[] {
+  return Object.keys(c.nodes);
+}
+
+export function instancesForNode(c: VigilConfig, node: string): NodeInstance[] {
+  if (!(node in c.nodes)) throw new Error(`node "${node}" is not in the configuration (nodes: ${nodeNames(c).join(', ')})`);
+  return Object.entries(c.vrrp_instances).map(([name, vi]) => {
+    const { nodes, ...base } = vi;
+    const override = nodes[node] ?? {};
+    const merged = { ...base, name };
+    for (const [k, v] of Object.entries(override)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+    return merged;
+  });
+}
+
+/** The event log path of a node, relative paths taken from the config file's folder. */
+export function logPathForNode(c: VigilConfig, node: string, configFile: string): string {
+  const p = (c.nodes[node]?.log ?? c.log.path).replaceAll('{node}', node);
+  return isAbsolute(p) ? p : resolvePath(dirname(configFile), p);
+}

@@ -1,0 +1,222 @@
+// The cluster configuration: one YAML file per cluster. Names follow keepalived's
+// (vrrp_instance, vrrp_script, virtual_server, real_server, checkers) so that a
+// keepalived.conf maps onto it field by field. Times are in seconds, as in keepalived.
+import { z } from 'zod';
+
+const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be letters, digits, "_", "." or "-" (at most 63), starting with a letter or digit');
+const ipv4 = z.ipv4({ error: 'must be an IPv4 address' });
+const port = z.number().int().min(1).max(65535);
+const seconds = z.number().positive();
+const argv = z.array(z.string().min(1)).min(1, 'must be an argv list, e.g. ["/usr/local/bin/notify", "arg"] (never a shell string)');
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
+
+export const cidrAddress = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'must be an IPv4 address with a prefix length, e.g. 10.0.0.31/24').refine((s) => {
+  const [ip, prefix] = s.split('/');
+  return z.ipv4().safeParse(ip).success && Number(prefix) <= 32;
+}, 'must be a valid IPv4 address and a prefix length of at most 32');
+
+const vipAddress = z.union([
+  // keepalived's virtual_ipaddress syntax: "10.0.0.31/24 dev eth0 label eth0:vip"
+  z.string().regex(/^\S+\/\d+(\s+dev\s+\S+)?(\s+label\s+\S+)?$/, 'must read "<ip>/<prefix> [dev <interface>] [label <label>]"'),
+  z.strictObject({ address: cidrAddress, dev: z.string().min(1).optional(), label: z.string().min(1).optional() }),
+]);
+
+const weighted = (nameSchema: z.ZodString) => z.union([nameSchema, z.strictObject({ name: nameSchema, weight: z.number().int().min(-253).max(253).optional() })]);
+
+export const trackScriptSchema = z.strictObject({
+  script: argv,
+  interval: seconds.default(1),
+  timeout: seconds.optional(),
+  weight: z.number().int().min(-253).max(253).default(0),
+  rise: z.number().int().min(1).default(1),
+  fall: z.number().int().min(1).default(1),
+  init_fail: z.boolean().default(false),
+  user: z.string().min(1).optional(),
+});
+
+const instanceFields = {
+  interface: z.string().min(1).max(15),
+  virtual_router_id: z.number().int().min(1).max(255),
+  priority: z.number().int().min(1).max(255).default(100),
+  state: z.enum(['MASTER', 'BACKUP']).default('BACKUP'),
+  version: z.union([z.literal(2), z.literal(3)]).default(2),
+  advert_int: seconds.default(1),
+  nopreempt: z.boolean().default(false),
+  preempt_delay: z.number().min(0).max(1000).default(0),
+  down_timer_adverts: z.number().int().min(1).max(100).default(3),
+  authentication: z.strictObject({ auth_type: z.literal('PASS'), auth_pass: z.string().min(1).max(8, 'must be at most 8 characters (RFC 3768)') }).optional(),
+  unicast_src_ip: ipv4.optional(),
+  unicast_peer: z.array(ipv4).default([]),
+  track_interface: z.array(weighted(z.string().min(1).max(15))).default([]),
+  track_script: z.array(weighted(identifier)).default([]),
+  garp_master_delay: z.number().min(0).default(5),
+  garp_master_repeat: z.number().int().min(1).default(5),
+  garp_master_refresh: z.number().min(0).default(0),
+  garp_master_refresh_repeat: z.number().int().min(1).default(1),
+  notify: argv.optional(),
+  notify_master: argv.optional(),
+  notify_backup: argv.optional(),
+  notify_fault: argv.optional(),
+  notify_stop: argv.optional(),
+};
+
+/** Fields a node may set differently from the others (keepalived's per-node files differ here). */
+const perNodeFields = z.strictObject({
+  interface: instanceFields.interface.optional(),
+  priority: z.number().int().min(1).max(255).optional(),
+  state: z.enum(['MASTER', 'BACKUP']).optional(),
+  unicast_src_ip: ipv4.optional(),
+  unicast_peer: z.array(ipv4).optional(),
+  nopreempt: z.boolean().optional(),
+});
+
+export const vrrpInstanceSchema = z.strictObject({ ...instanceFields, nodes: z.record(identifier, perNodeFields).default({}) });
+
+export const vrrpSyncGroupSchema = z.strictObject({
+  group: z.array(identifier).min(1),
+  notify: argv.optional(),
+  notify_master: argv.optional(),
+  notify_backup: argv.optional(),
+  notify_fault: argv.optional(),
+  notify_stop: argv.optional(),
+});
+
+export const vipGroupSchema = z.strictObject({
+  /** The VRRP instance whose MASTER state makes this node a candidate for the lease. */
+  instance: identifier,
+  addresses: z.array(vipAddress).min(1),
+});
+
+const checkCommon = {
+  connect_ip: ipv4.optional(),
+  connect_port: port.optional(),
+  bindto: ipv4.optional(),
+  bind_port: port.optional(),
+  connect_timeout: seconds.default(5),
+  retry: z.number().int().min(0).default(1),
+  delay_before_retry: seconds.default(1),
+  delay_loop: seconds.optional(),
+  warmup: seconds.optional(),
+  alpha: z.boolean().optional(),
+  rise: z.number().int().min(1).default(1),
+  fall: z.number().int().min(1).default(1),
+};
+
+const statusCodes = z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]);
+const httpUrl = z.strictObject({
+  path: z.string().startsWith('/', 'must start with "/"'),
+  status_code: statusCodes.default(200),
+  digest: z.string().regex(/^[0-9a-f]{32}$/i, 'must be an MD5 hex digest (32 characters)').optional(),
+  regex: z.string().min(1).optional(),
+  regex_no_match: z.boolean().default(false),
+});
+const httpCheck = {
+  ...checkCommon,
+  url: z.array(httpUrl).min(1),
+  virtualhost: z.string().min(1).optional(),
+  http_protocol: z.enum(['1.0', '1.1']).default('1.1'),
+};
+
+export const checkSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('TCP_CHECK'), ...checkCommon }),
+  z.strictObject({ type: z.literal('HTTP_GET'), ...httpCheck }),
+  z.strictObject({
+    type: z.literal('SSL_GET'),
+    ...httpCheck,
+    verify: z.boolean().default(false),
+    ca_file: z.string().min(1).optional(),
+    sni: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('DNS_CHECK'),
+    ...checkCommon,
+    dns_type: z.enum(['A', 'AAAA', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'PTR', 'SRV']).default('SOA'),
+    dns_name: z.string().min(1).default('.'),
+    expect: z.array(z.string().min(1)).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('MISC_CHECK'),
+    ...checkCommon,
+    misc_path: argv,
+    misc_timeout: seconds.optional(),
+    misc_dynamic: z.boolean().default(false),
+    user: z.string().min(1).optional(),
+  }),
+  z.strictObject({ type: z.literal('PING_CHECK'), ...checkCommon }),
+]);
+
+export const realServerSchema = z.strictObject({
+  ip: ipv4,
+  port: port.optional(),
+  weight: z.number().int().min(0).max(65535).default(1),
+  inhibit_on_failure: z.boolean().optional(),
+  notify_up: argv.optional(),
+  notify_down: argv.optional(),
+  checks: z.array(checkSchema).default([]),
+});
+
+const sorryServer = z.strictObject({ ip: ipv4, port: port.optional() });
+
+export const virtualServerSchema = z.strictObject({
+  ip: ipv4.optional(),
+  port: port.optional(),
+  fwmark: z.number().int().min(1).max(0xffffffff).optional(),
+  group: identifier.optional(),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
+  lb_algo: z.enum(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'mh', 'dh', 'sed', 'nq', 'fo', 'ovf', 'twos']).default('wlc'),
+  lb_kind: z.enum(['NAT', 'DR', 'TUN']).default('NAT'),
+  persistence_timeout: z.number().int().min(1).optional(),
+  persistence_granularity: ipv4.optional(),
+  quorum: z.number().int().min(1).default(1),
+  hysteresis: z.number().int().min(0).default(0),
+  quorum_up: argv.optional(),
+  quorum_down: argv.optional(),
+  sorry_server: sorryServer.optional(),
+  sorry_server_inhibit: z.boolean().default(false),
+  inhibit_on_failure: z.boolean().default(false),
+  alpha: z.boolean().default(false),
+  omega: z.boolean().default(false),
+  delay_loop: seconds.default(6),
+  virtualhost: z.string().min(1).optional(),
+  real_servers: z.array(realServerSchema).default([]),
+});
+
+const vsgMember = z.union([
+  z.strictObject({ ip: ipv4, port: port.optional() }),
+  z.strictObject({ fwmark: z.number().int().min(1).max(0xffffffff) }),
+]);
+
+export const configSchema = z.strictObject({
+  cluster: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and "-" (it is part of ZooKeeper paths and NATS subjects)'),
+  nodes: z
+    .record(identifier, z.strictObject({ address: ipv4.optional(), log: z.string().min(1).optional() }).nullable().transform((v) => v ?? {}))
+    .refine((n) => Object.keys(n).length > 0, 'must name at least one node'),
+  log: z.strictObject({ path: z.string().min(1) }).default({ path: '/var/lib/vigil/events.db' }),
+  zookeeper: z.strictObject({
+    hosts: z.array(hostPort).min(1),
+    session_timeout: seconds.default(2),
+    root: z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an absolute ZooKeeper path like /vigil').default('/vigil'),
+  }),
+  nats: z
+    .strictObject({
+      servers: z.array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must be a nats:// or tls:// URL')).min(1),
+      stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('VIGIL'),
+    })
+    .optional(),
+  track_scripts: z.record(identifier, trackScriptSchema).default({}),
+  vrrp_instances: z.record(identifier, vrrpInstanceSchema).default({}),
+  vrrp_sync_groups: z.record(identifier, vrrpSyncGroupSchema).default({}),
+  vip_groups: z.record(identifier, vipGroupSchema).default({}),
+  virtual_server_groups: z.record(identifier, z.array(vsgMember).min(1)).default({}),
+  virtual_servers: z.record(identifier, virtualServerSchema).default({}),
+  alerts: z
+    .strictObject({
+      vip_unowned_ms: z.number().int().positive().default(3000),
+    })
+    .default({ vip_unowned_ms: 3000 }),
+});
+
+export type VigilConfig = z.infer<typeof configSchema>;
+export type VrrpInstanceConfig = z.infer<typeof vrrpInstanceSchema>;
+export type VirtualServerConfig = z.infer<typeof virtualServerSchema>;
+export type CheckConfig = z.infer<typeof checkSchema>;

@@ -1,0 +1,233 @@
+// The contract between services: every event type, its subject shape and its payload.
+// An event that is not described here, or does not match its description, is refused
+// at append time (see validate.ts).
+import { z } from 'zod';
+
+export const SOURCES = ['vrrp', 'fence', 'health', 'ipvs', 'relay', 'cli'] as const;
+export type Source = (typeof SOURCES)[number];
+
+const name = z.string().min(1).max(128);
+const ipv4 = z.ipv4();
+const ms = z.number().int().nonnegative();
+const vrrpState = z.enum(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED']);
+const health = z.enum(['up', 'down', 'unknown']);
+const boundAddress = z.strictObject({ address: ipv4, prefix: z.number().int().min(0).max(32), interface: name });
+const ipvsService = z.string().min(1); // "TCP 10.0.0.31:80" / "FWM 7"
+const ipvsServer = z.string().min(1); // "10.0.0.29:80"
+
+interface Entry<S extends z.ZodType> {
+  /** What an operator should read this event as. */
+  doc: string;
+  /** The entity the event is about; `vigil log --subject` filters on it. */
+  subject: RegExp;
+  data: S;
+}
+const entry = <S extends z.ZodType>(doc: string, subject: RegExp, data: S): Entry<S> => ({ doc, subject, data });
+
+export const catalogue = {
+  'operator.note': entry(
+    'An annotation by an operator ("maintenance on lb2 started"), for postmortems.',
+    /^operator:[^\s]+$/,
+    z.strictObject({ text: z.string().min(1).max(4096), author: name }),
+  ),
+  'service.started': entry(
+    'A vigil service process started on this node.',
+    /^service:[a-z]+$/,
+    z.strictObject({ service: name, version: name, pid: z.number().int().positive() }),
+  ),
+  'service.stopped': entry(
+    'A vigil service process stopped (signal, fatal error or normal end).',
+    /^service:[a-z]+$/,
+    z.strictObject({
+      service: name,
+      pid: z.number().int().positive(),
+      reason: z.enum(['signal', 'error', 'exit']),
+      signal: z.string().optional(),
+      error: z.string().optional(),
+    }),
+  ),
+
+  'vrrp.state_changed': entry(
+    'A VRRP instance changed state, and why.',
+    /^vrrp:[^\s]+$/,
+    z.strictObject({
+      instance: name,
+      from: vrrpState,
+      to: vrrpState,
+      reason: z.enum([
+        'startup', 'master_down_timer', 'higher_priority_advert', 'preempted', 'priority_zero_advert',
+        'priority_changed', 'fault', 'fault_cleared', 'shutdown', 'address_owner',
+      ]),
+      detail: z.string().max(1024).optional(),
+      priority: z.number().int().min(0).max(255),
+      master: ipv4.optional(),
+    }),
+  ),
+  'vrrp.priority_changed': entry(
+    'The effective priority of an instance changed (tracked script, interface, health or fence state).',
+    /^vrrp:[^\s]+$/,
+    z.strictObject({
+      instance: name,
+      from: z.number().int().min(0).max(255),
+      to: z.number().int().min(0).max(255),
+      reason: z.string().max(1024),
+    }),
+  ),
+  'vrrp.higher_priority_seen': entry(
+    'A master saw an advert from a peer with a higher priority (or the tie-break lost).',
+    /^vrrp:[^\s]+$/,
+    z.strictObject({ instance: name, peer: ipv4, peer_priority: z.number().int().min(0).max(255), own_priority: z.number().int().min(0).max(255) }),
+  ),
+  'vrrp.bad_packets': entry(
+    'Summary of VRRP packets dropped in a time window, counted by reason (never one event per packet).',
+    /^vrrp:[^\s]+$/,
+    z.strictObject({
+      interface: name,
+      window_ms: ms,
+      counts: z.record(z.string(), z.number().int().positive()),
+      last_source: ipv4.optional(),
+    }),
+  ),
+
+  'fence.zk_state': entry(
+    "This node's view of its ZooKeeper session (connected, suspended = lease deadline running, lost).",
+    /^node:[^\s]+$/,
+    z.strictObject({
+      state: z.enum(['connected', 'suspended', 'lost', 'expired']),
+      session_id: z.string().optional(),
+      session_timeout_ms: ms.optional(),
+      deadline: ms.optional(),
+      detail: z.string().max(1024).optional(),
+    }),
+  ),
+  'fence.lease_candidate': entry(
+    'This node joined (or left) the lock of a VIP group because its VRRP instance became (or stopped being) MASTER.',
+    /^vip:[^\s]+$/,
+    z.strictObject({ group: name, action: z.enum(['joined', 'left']), candidate: z.string(), epoch: ms }),
+  ),
+  'fence.lease_acquired': entry(
+    'This node holds the lease of a VIP group; epoch is the fencing token.',
+    /^vip:[^\s]+$/,
+    z.strictObject({ group: name, epoch: ms }),
+  ),
+  'fence.lease_denied': entry(
+    'This node is MASTER but another node holds the lease: a split brain averted.',
+    /^vip:[^\s]+$/,
+    z.strictObject({ group: name, epoch: ms, holder: name, holder_epoch: ms }),
+  ),
+  'fence.lease_lost': entry(
+    'The lease of a VIP group was given up or lost (deadline passed, session expired, VRRP left MASTER).',
+    /^vip:[^\s]+$/,
+    z.strictObject({ group: name, epoch: ms, reason: z.string().max(1024) }),
+  ),
+  'fence.address_observed': entry(
+    'An address of a VIP group appeared or vanished on an interface without this service doing it.',
+    /^vip:[^\s]+$/,
+    z.strictObject({ group: name, address: ipv4, interface: name, change: z.enum(['added', 'removed']), repaired: z.boolean() }),
+  ),
+  'vip.bound': entry(
+    'The addresses of a VIP group were added on this node under a lease (after gratuitous ARP was sent).',
+    /^vip:[^\s]+$/,
+    z.strictObject({ group: name, epoch: ms, addresses: z.array(boundAddress).min(1), valid_lft_s: z.number().int().positive() }),
+  ),
+  'vip.unbound': entry(
+    'The addresses of a VIP group were removed from this node.',
+    /^vip:[^\s]+$/,
+    z.strictObject({ group: name, epoch: ms, addresses: z.array(boundAddress), reason: z.string().max(1024) }),
+  ),
+
+  'health.changed': entry(
+    'A real server check changed state (transitions only), with a reason a person can act on.',
+    /^rs:[^\s]+$/,
+    z.strictObject({
+      target: z.string(),
+      check: z.string(),
+      from: health,
+      to: health,
+      reason: z.string().max(1024),
+      weight: z.number().int().min(0).optional(),
+    }),
+  ),
+  'health.summary': entry(
+    'Periodic compact summary of all checks on this node.',
+    /^node:[^\s]+$/,
+    z.strictObject({ total: ms, up: ms, down: ms, unknown: ms, window_ms: ms }),
+  ),
+  'track.changed': entry(
+    'A track script (keepalived vrrp_script) or tracked interface changed state.',
+    /^track:[^\s]+$/,
+    z.strictObject({ name, from: z.enum(['ok', 'fail', 'unknown']), to: z.enum(['ok', 'fail', 'unknown']), reason: z.string().max(1024) }),
+  ),
+
+  'ipvs.changed': entry(
+    'One change applied to the kernel IPVS table.',
+    /^vs:[^\s]+$/,
+    z.strictObject({
+      op: z.enum(['add_service', 'edit_service', 'del_service', 'add_server', 'edit_server', 'del_server']),
+      service: ipvsService,
+      server: ipvsServer.optional(),
+      line: z.string().max(1024),
+    }),
+  ),
+  'ipvs.drift': entry(
+    'The kernel IPVS table differed from the desired one without vigil changing it (someone ran ipvsadm).',
+    /^node:[^\s]+$/,
+    z.strictObject({ differences: z.array(z.string().max(1024)).min(1) }),
+  ),
+
+  'relay.delivery_failed': entry(
+    'The relay could not deliver to a sink (NATS down, ...); it will retry, nothing is lost.',
+    /^relay:[^\s]+$/,
+    z.strictObject({ sink: name, error: z.string().max(4096), cursor: ms, attempts: z.number().int().positive() }),
+  ),
+  'relay.notify_ran': entry(
+    'A keepalived-style notify script ran: its argv, exit status, duration and the tail of its output.',
+    /^notify:[^\s]+$/,
+    z.strictObject({
+      argv: z.array(z.string()).min(1),
+      exit_code: z.number().int().nullable(),
+      signal: z.string().nullable(),
+      timed_out: z.boolean(),
+      duration_ms: ms,
+      output_tail: z.string().max(8192),
+    }),
+  ),
+} as const;
+
+export type Catalogue = typeof catalogue;
+export type EventType = keyof Catalogue;
+export type EventData<T extends EventType> = z.infer<Catalogue[T]['data']>;
+export const EVENT_TYPES = Object.keys(catalogue) as EventType[];
+
+export function isEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(catalogue, type);
+}
+
+/** An event as a service proposes it; the log adds seq, id, ts, node and hash. */
+export type NewEvent = {
+  [T in EventType]: {
+    type: T;
+    subject: string;
+    data: EventData<T>;
+    source: Source;
+    causation?: number | null;
+    correlation?: string | null;
+    /** Unix ms; defaults to the time of the append. */
+    ts?: number;
+  };
+}[EventType];
+
+/** A row of the log, as read back. data is parsed JSON (unvalidated on read). */
+export interface StoredEvent {
+  seq: number;
+  id: string;
+  ts: number;
+  node: string;
+  source: string;
+  type: string;
+  subject: string;
+  data: unknown;
+  causation: number | null;
+  correlation: string | null;
+  hash: string;
+}

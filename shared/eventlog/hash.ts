@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The columns a hash covers, exactly as stored (data is the stored JSON text). */
+export interface HashedRow {
+  seq: number;
+  id: string;
+  ts: number;
+  node: string;
+  source: string;
+  type: string;
+  subject: string;
+  data: string;
+  causation: number | null;
+  correlation: string | null;
+}
+
+/** sha256(previous hash, newline, canonical JSON array of the row): a tamper-evident chain. */
+export function rowHash(previous: string, r: HashedRow): string {
+  const canonical = JSON.stringify([r.seq, r.id, r.ts, r.node, r.source, r.type, r.subject, r.data, r.causation, r.correlation]);
+  return createHash('sha256').update(previous).update('\n').update(canonical).digest('hex');
+}

@@ -1,0 +1,182 @@
+// The node's append-only event log: one SQLite file (WAL) shared by the node's services.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { NewEvent, StoredEvent } from './catalogue.js';
+import { GENESIS_HASH, rowHash, type HashedRow } from './hash.js';
+import { migrate } from './migrate.js';
+import { compileEventQuery, type EventFilter } from './query.js';
+import type { EventsTable } from './tables.js';
+import { validateNewEvent } from './validate.js';
+import { LogChangeWatcher } from './watch.js';
+
+export interface OpenOptions {
+  path: string;
+  /** The node appending to this log; required to append, checked against the file. */
+  node?: string;
+  /** Refuse to create a new file (operator tools reading a log). */
+  mustExist?: boolean;
+  busyTimeoutMs?: number;
+  /** Safety-net poll for subscribers, in case a file change notification is missed. */
+  pollIntervalMs?: number;
+}
+
+export class LogError extends Error {}
+
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export function toStoredEvent(r: EventsTable): StoredEvent {
+  return { ...r, data: JSON.parse(r.data) as unknown };
+}
+
+export class EventLog {
+  readonly path: string;
+  readonly logId: string;
+  /** The node this file belongs to (set by the first appender). */
+  readonly node: string | undefined;
+  readonly db: Database.Database;
+  private readonly watcher: LogChangeWatcher;
+  private readonly stmts;
+
+  private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number) {
+    this.db = db;
+    this.path = path;
+    this.logId = logId;
+    this.node = node;
+    this.watcher = new LogChangeWatcher(path, pollIntervalMs);
+    this.stmts = {
+      last: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
+      insert: db.prepare(`INSERT INTO events (seq, id, ts, node, source, type, subject, data, causation, correlation, hash)
+        VALUES (@seq, @id, @ts, @node, @source, @type, @subject, @data, @causation, @correlation, @hash)`),
+      after: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      maxSeq: db.prepare('SELECT IFNULL(MAX(seq), 0) AS seq FROM events'),
+      getCursor: db.prepare('SELECT seq FROM cursors WHERE consumer = ?'),
+      setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
+        ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`),
+    };
+  }
+
+  static open(o: OpenOptions): EventLog {
+    const path = resolve(o.path);
+    if (o.node !== undefined && !NODE_NAME.test(o.node)) throw new LogError(`invalid node name ${JSON.stringify(o.node)}`);
+    if (o.mustExist && !existsSync(path)) throw new LogError(`no event log at ${path}`);
+    mkdirSync(dirname(path), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: o.busyTimeoutMs ?? 5000 });
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a commit survives a crash of any process; only a power loss
+      // can drop the last commits (never corrupt the file).
+      db.pragma('synchronous = NORMAL');
+      migrate(db);
+    } catch (err) {
+      throw new LogError(`cannot open event log ${path}: ${(err as Error).message}`);
+    }
+    const claim = db.transaction((node: string | undefined) => {
+      const get = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value;
+      const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      let logId = get('log_id');
+      if (!logId) {
+        logId = randomBytes(4).toString('hex');
+        put.run('log_id', logId);
+        put.run('created_ts', String(Date.now()));
+      }
+      let owner = get('node');
+      if (node !== undefined && owner === undefined) {
+        put.run('node', node);
+        owner = node;
+      }
+      return { logId, owner };
+    });
+    const { logId, owner } = claim.immediate(o.node);
+    if (o.node !== undefined && owner !== o.node) {
+      db.close();
+      throw new LogError(`event log ${path} belongs to node ${owner}, not ${o.node}`);
+    }
+    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000);
+  }
+
+  close(): void {
+    this.watcher.stop();
+    this.db.close();
+  }
+
+  append(event: NewEvent): StoredEvent {
+    return this.appendBatch([event])[0]!;
+  }
+
+  /** Appends all events atomically, in order; validates every one first. */
+  appendBatch(events: readonly NewEvent[]): StoredEvent[] {
+    const node = this.node;
+    if (node === undefined) throw new LogError(`event log ${this.path} has no node: open it with a node name to append`);
+    const valid = events.map((e) => validateNewEvent(e));
+    const now = Date.now();
+    const rows = this.writeBatch(valid.map((e) => ({
+      ts: e.ts ?? now,
+      node,
+      source: e.source,
+      type: e.type,
+      subject: e.subject,
+      data: JSON.stringify(e.data),
+      causation: e.causation ?? null,
+      correlation: e.correlation ?? null,
+    })));
+    this.watcher.notify();
+    return rows.map(toStoredEvent);
+  }
+
+  private writeBatch(rows: Omit<HashedRow, 'seq' | 'id'>[]): EventsTable[] {
+    // IMMEDIATE: we read the last hash and then write; a deferred transaction would
+    // fail with SQLITE_BUSY_SNAPSHOT when another process appends in between.
+    const tx = this.db.transaction(() => {
+      const last = this.stmts.last.get() as { seq: number; hash: string } | undefined;
+      let seq = last?.seq ?? 0;
+      let prev = last?.hash ?? GENESIS_HASH;
+      const out: EventsTable[] = [];
+      for (const r of rows) {
+        seq += 1;
+        const row = { ...r, seq, id: `${r.node}:${this.logId}:${seq}` };
+        prev = rowHash(prev, row);
+        const stored = { ...row, hash: prev };
+        this.stmts.insert.run(stored);
+        out.push(stored);
+      }
+      return out;
+    });
+    return tx.immediate();
+  }
+
+  lastSeq(): number {
+    return (this.stmts.maxSeq.get() as { seq: number }).seq;
+  }
+
+  /** Events after a seq, oldest first, at most limit. */
+  readAfter(seq: number, limit = 1000): StoredEvent[] {
+    return (this.stmts.after.all(seq, limit) as EventsTable[]).map(toStoredEvent);
+  }
+
+  query(filter: EventFilter): StoredEvent[] {
+    const { sql, parameters } = compileEventQuery(filter);
+    const rows = (this.db.prepare(sql).all(...parameters) as EventsTable[]).map(toStoredEvent);
+    return filter.newest ? rows.reverse() : rows;
+  }
+
+  /** Raw rows in seq order, for verification and export. */
+  *iterateRows(fromSeq = 1): IterableIterator<EventsTable> {
+    yield* this.db.prepare('SELECT * FROM events WHERE seq >= ? ORDER BY seq').iterate(fromSeq) as IterableIterator<EventsTable>;
+  }
+
+  getCursor(consumer: string): number {
+    return (this.stmts.getCursor.get(consumer) as { seq: number } | undefined)?.seq ?? 0;
+  }
+
+  setCursor(consumer: string, seq: number): void {
+    this.stmts.setCursor.run(consumer, seq, Date.now());
+  }
+
+  /** Calls listener whenever the log may have grown (this process or another). */
+  onChange(listener: () => void): () => void {
+    return this.watcher.add(listener);
+  }
+}

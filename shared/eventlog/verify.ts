@@ -1,0 +1,48 @@
+// Recomputes the hash chain of the whole log and checks that the database still refuses
+// changes. The first problem found names its seq.
+import type { EventLog } from './log.js';
+import { GENESIS_HASH, rowHash } from './hash.js';
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  lastSeq: number;
+  /** The first seq whose row does not match the chain (or where a seq is missing). */
+  firstBadSeq?: number;
+  problem?: string;
+  /** Append-only triggers missing from the schema: tampering is possible. */
+  missingTriggers: string[];
+}
+
+export const GUARD_TRIGGERS = ['events_no_update', 'events_no_delete', 'events_gap_free'];
+
+export function verifyLog(log: EventLog): VerifyResult {
+  const present = new Set(
+    (log.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'").all() as { name: string }[]).map((r) => r.name),
+  );
+  const missingTriggers = GUARD_TRIGGERS.filter((t) => !present.has(t));
+  let prev = GENESIS_HASH;
+  let expected = 1;
+  let checked = 0;
+  const read = log.db.transaction(() => {
+    for (const row of log.iterateRows()) {
+      if (row.seq !== expected) {
+        return { firstBadSeq: expected, problem: `seq ${expected} is missing (next row is ${row.seq})` };
+      }
+      const computed = rowHash(prev, row);
+      if (computed !== row.hash) {
+        return { firstBadSeq: row.seq, problem: `hash mismatch at seq ${row.seq}: stored ${row.hash.slice(0, 16)}…, computed ${computed.slice(0, 16)}… (the row or an earlier one was altered)` };
+      }
+      const idPrefix = `${row.node}:`;
+      if (!row.id.startsWith(idPrefix) || !row.id.endsWith(`:${row.seq}`)) {
+        return { firstBadSeq: row.seq, problem: `id ${row.id} does not match node ${row.node} and seq ${row.seq}` };
+      }
+      prev = row.hash;
+      expected += 1;
+      checked += 1;
+    }
+    return undefined;
+  });
+  const bad = read.deferred(); // one read snapshot while appends go on
+  return { ok: bad === undefined && missingTriggers.length === 0, checked, lastSeq: expected - 1, missingTriggers, ...bad };
+}

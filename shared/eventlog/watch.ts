@@ -1,0 +1,54 @@
+// Cross-process wake-up: every commit in WAL mode writes the -wal file, and inotify on
+// the database's folder reports it to every process within a fraction of a millisecond.
+// A slow poll backs it up (inotify can overflow, and some filesystems don't report).
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+export class LogChangeWatcher {
+  private watcher: FSWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<() => void>();
+  private readonly names: Set<string>;
+
+  constructor(private readonly dbPath: string, private readonly pollIntervalMs: number) {
+    const base = basename(dbPath);
+    this.names = new Set([base, `${base}-wal`]);
+  }
+
+  add(listener: () => void): () => void {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1) this.start();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stop();
+    };
+  }
+
+  /** Wakes listeners now (an append from this process). */
+  notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  private start(): void {
+    try {
+      this.watcher = watch(dirname(this.dbPath), { persistent: true }, (_event, file) => {
+        if (file === null || this.names.has(file.toString())) this.notify();
+      });
+      this.watcher.on('error', () => this.stopWatcher());
+    } catch {
+      this.watcher = undefined; // polling alone still works
+    }
+    this.poll = setInterval(() => this.notify(), this.pollIntervalMs);
+  }
+
+  private stopWatcher(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  stop(): void {
+    this.stopWatcher();
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
+  }
+}

@@ -1,0 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { forgetDir, recordDir } from './state.js';
+
+export interface TempDir {
+  path: string;
+  remove(): void;
+}
+
+export function tempDir(prefix: string): TempDir {
+  const path = mkdtempSync(join(tmpdir(), `vigil-${prefix}-`));
+  const registry = recordDir(path);
+  return {
+    path,
+    remove() {
+      rmSync(path, { recursive: true, force: true });
+      forgetDir(path, registry);
+    },
+  };
+}

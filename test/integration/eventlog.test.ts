@@ -1,0 +1,164 @@
+// The event log on real SQLite files; tampering is done with Debian's sqlite3 tool, as an
+// intruder or a careless operator would.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { consume, EventLog, EventRefused, LogError, subscribe, verifyLog, type NewEvent, type StoredEvent } from '../../shared/eventlog/index.js';
+import { loadMigrations, migrate } from '../../shared/eventlog/migrate.js';
+import { tempDir, type TempDir } from '../harness/tmp.js';
+
+const note = (text: string, author = 'ann'): NewEvent => ({ type: 'operator.note', source: 'cli', subject: `operator:${author}`, data: { text, author } });
+const sqlite3 = (db: string, sql: string) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+let tmp: TempDir;
+let path: string;
+beforeEach(() => {
+  tmp = tempDir('log');
+  path = join(tmp.path, 'events.db');
+});
+afterEach(() => tmp.remove());
+
+describe('event log', () => {
+  it('assigns gap-free seqs, node-qualified ids and a hash chain', () => {
+    const log = EventLog.open({ path, node: 'lb1' });
+    const a = log.append(note('one'));
+    const [b, c] = log.appendBatch([note('two'), note('three')]);
+    expect([a.seq, b!.seq, c!.seq]).toEqual([1, 2, 3]);
+    expect(a.id).toBe(`lb1:${log.logId}:1`);
+    expect(a.node).toBe('lb1');
+    expect(new Set([a.hash, b!.hash, c!.hash]).size).toBe(3);
+    expect(verifyLog(log)).toMatchObject({ ok: true, checked: 3, lastSeq: 3, missingTriggers: [] });
+    log.close();
+  });
+
+  it('refuses UPDATE and DELETE in the database itself, from any client', () => {
+    const log = EventLog.open({ path, node: 'lb1' });
+    log.appendBatch([note('one'), note('two')]);
+    expect(() => log.db.prepare("UPDATE events SET data = '{}' WHERE seq = 1").run()).toThrow(/append-only: UPDATE refused/);
+    expect(() => log.db.prepare('DELETE FROM events WHERE seq = 2').run()).toThrow(/append-only: DELETE refused/);
+    expect(() => sqlite3(path, "UPDATE events SET subject = 'operator:eve' WHERE seq = 1")).toThrow(/append-only: UPDATE refused/);
+    expect(() => sqlite3(path, 'DELETE FROM events')).toThrow(/append-only: DELETE refused/);
+    // A row that would leave a gap, or reuse a seq, is refused too.
+    expect(() => sqlite3(path, "INSERT INTO events (seq,id,ts,node,source,type,subject,data,hash) VALUES (9,'x',1,'lb1','cli','operator.note','operator:x','{}','" + '0'.repeat(64) + "')")).toThrow(/last seq \+ 1/);
+    expect(log.lastSeq()).toBe(2);
+    expect(verifyLog(log).ok).toBe(true);
+    log.close();
+  });
+
+  it('verify names the first altered row once its trigger has been dropped', () => {
+    const log = EventLog.open({ path, node: 'lb1' });
+    for (let i = 1; i <= 10; i++) log.append(note(`n${i}`));
+    sqlite3(path, 'DROP TRIGGER events_no_update');
+    sqlite3(path, `UPDATE events SET data = '{"text":"nothing happened","author":"ann"}' WHERE seq = 7`);
+    const r = verifyLog(log);
+    expect(r).toMatchObject({ ok: false, firstBadSeq: 7, lastSeq: 6, missingTriggers: ['events_no_update'] });
+    expect(r.problem).toMatch(/hash mismatch at seq 7/);
+    log.close();
+  });
+
+  it('verify also catches a rewritten hash (the chain breaks at the next row)', () => {
+    const log = EventLog.open({ path, node: 'lb1' });
+    for (let i = 1; i <= 5; i++) log.append(note(`n${i}`));
+    sqlite3(path, 'DROP TRIGGER events_no_update');
+    sqlite3(path, `UPDATE events SET hash = '${'a'.repeat(64)}' WHERE seq = 3`);
+    expect(verifyLog(log)).toMatchObject({ ok: false, firstBadSeq: 3 });
+    log.close();
+  });
+
+  it('refuses invalid events at append time and writes nothing of a bad batch', () => {
+    const log = EventLog.open({ path, node: 'lb1' });
+    log.append(note('kept'));
+    const bad = { type: 'vip.bound', source: 'fence', subject: 'vip:web', data: { group: 'web', epoch: 3, addresses: [], valid_lft_s: 2 } } as unknown as NewEvent;
+    expect(() => log.appendBatch([note('lost?'), bad])).toThrow(EventRefused);
+    expect(() => log.append({ type: 'no.such', source: 'cli', subject: 'x', data: {} } as unknown as NewEvent)).toThrow(/not in the event catalogue/);
+    expect(log.lastSeq()).toBe(1);
+    log.close();
+  });
+
+  it('reads with filters: seq, time, type prefix, subject prefix, correlation, newest', () => {
+    const log = EventLog.open({ path, node: 'lb1' });
+    const t0 = 1_800_000_000_000;
+    log.appendBatch([
+      { ...note('a'), ts: t0 },
+      { type: 'vrrp.state_changed', source: 'vrrp', subject: 'vrrp:VI_1', ts: t0 + 1000, correlation: 'fo-1', data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer', priority: 150 } },
+      { type: 'health.changed', source: 'health', subject: 'rs:web/10.0.0.29:80', ts: t0 + 2000, data: { target: '10.0.0.29:80', check: 'HTTP_GET', from: 'up', to: 'down', reason: 'HTTP 503' } },
+      { type: 'health.changed', source: 'health', subject: 'rs:api/10.0.0.29:81', ts: t0 + 3000, data: { target: '10.0.0.29:81', check: 'TCP_CHECK', from: 'up', to: 'down', reason: 'refused' } },
+      { ...note('b'), ts: t0 + 4000, correlation: 'fo-1', causation: 2 },
+    ]);
+    const seqs = (rows: StoredEvent[]) => rows.map((r) => r.seq);
+    expect(seqs(log.query({ types: ['health.*'] }))).toEqual([3, 4]);
+    expect(seqs(log.query({ types: ['vrrp.state_changed', 'operator.note'] }))).toEqual([1, 2, 5]);
+    expect(seqs(log.query({ subject: 'rs:web/*' }))).toEqual([3]);
+    expect(seqs(log.query({ subject: 'vrrp:VI_1' }))).toEqual([2]);
+    expect(seqs(log.query({ since: t0 + 1000, until: t0 + 3000 }))).toEqual([2, 3, 4]);
+    expect(seqs(log.query({ correlation: 'fo-1' }))).toEqual([2, 5]);
+    expect(seqs(log.query({ afterSeq: 2, toSeq: 4 }))).toEqual([3, 4]);
+    expect(seqs(log.query({ newest: true, limit: 2 }))).toEqual([4, 5]);
+    expect(log.query({ fromSeq: 5 })[0]).toMatchObject({ causation: 2, correlation: 'fo-1', data: { text: 'b' } });
+    log.close();
+  });
+
+  it('keeps per-consumer cursors and consumes at least once', async () => {
+    const log = EventLog.open({ path, node: 'lb1', pollIntervalMs: 50 });
+    log.appendBatch([note('1'), note('2'), note('3')]);
+    const seen: number[] = [];
+    let fail = true;
+    const errors: unknown[] = [];
+    const sub = consume(log, 'relay', (batch) => {
+      if (fail) {
+        fail = false;
+        throw new Error('NATS down');
+      }
+      seen.push(...batch.map((e) => e.seq));
+    }, { onError: (err) => errors.push(err) });
+    await expect.poll(() => seen, { timeout: 2000 }).toEqual([1, 2, 3]);
+    expect(errors).toHaveLength(1); // the failed batch was retried, not skipped
+    expect(log.getCursor('relay')).toBe(3);
+    sub.close();
+    log.append(note('4'));
+    const again: number[] = [];
+    const sub2 = consume(log, 'relay', (batch) => void again.push(...batch.map((e) => e.seq)));
+    await expect.poll(() => again).toEqual([4]);
+    expect(log.getCursor('other')).toBe(0);
+    sub2.close();
+    log.close();
+  });
+
+  it('wakes a subscriber in the same process at once, in order', async () => {
+    const log = EventLog.open({ path, node: 'lb1', pollIntervalMs: 60_000 });
+    const seen: string[] = [];
+    const sub = subscribe(log, { after: 0 }, (b) => void seen.push(...b.map((e) => (e.data as { text: string }).text)));
+    for (let i = 0; i < 50; i++) log.append(note(`e${i}`));
+    await expect.poll(() => seen.length, { timeout: 1000 }).toBe(50);
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => `e${i}`));
+    sub.close();
+    log.close();
+  });
+
+  it('belongs to one node, and operator tools do not create logs', () => {
+    EventLog.open({ path, node: 'lb1' }).close();
+    expect(() => EventLog.open({ path, node: 'lb2' })).toThrow(/belongs to node lb1, not lb2/);
+    expect(EventLog.open({ path }).node).toBe('lb1');
+    expect(() => EventLog.open({ path: join(tmp.path, 'missing.db'), mustExist: true })).toThrow(LogError);
+    writeFileSync(join(tmp.path, 'junk.db'), 'this is not sqlite'.repeat(100));
+    expect(() => EventLog.open({ path: join(tmp.path, 'junk.db'), node: 'lb1' })).toThrow(/cannot open event log .*junk\.db/);
+  });
+
+  it('applies migrations once, and refuses a database changed behind its back', () => {
+    const log = EventLog.open({ path, node: 'lb1' });
+    log.close();
+    const db = new Database(path);
+    expect(migrate(db)).toEqual([]); // nothing left to apply
+    const dir = join(tmp.path, 'migrations');
+    mkdirSync(dir);
+    const [first] = loadMigrations();
+    writeFileSync(join(dir, '0001_events.sql'), first!.sql + '\n-- edited\n');
+    expect(() => migrate(db, loadMigrations(dir))).toThrow(/was changed after it was applied/);
+    expect(() => migrate(db, [])).toThrow(/written by a newer version/);
+    writeFileSync(join(dir, '0003_gap.sql'), 'SELECT 1;');
+    expect(() => loadMigrations(dir)).toThrow(/without gaps/);
+    db.close();
+  });
+});

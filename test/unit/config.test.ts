@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, instancesForNode, logPathForNode, parseConfig, parseVipAddress } from '../../shared/config/index.js';
+
+const base = `cluster: test
+nodes:
+  lb1: {}
+  lb2: {}
+zookeeper:
+  hosts: [127.0.0.1:2181]
+`;
+
+function problems(text: string, file = 'c.yaml'): string[] {
+  try {
+    parseConfig(text, file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.field}: ${i.message}`);
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('configuration', () => {
+  it('accepts the example in deploy/ and resolves per-node values', () => {
+    const file = 'deploy/vigil.example.yaml';
+    const { config } = parseConfig(readFileSync(file, 'utf8'), file);
+    expect(config.cluster).toBe('prod-lb');
+    const [lb1] = instancesForNode(config, 'lb1');
+    const [lb2] = instancesForNode(config, 'lb2');
+    expect([lb1!.priority, lb2!.priority]).toEqual([150, 100]);
+    expect(lb1!.advert_int).toBe(0.1);
+    expect(lb1!.garp_master_repeat).toBe(5); // keepalived's default
+    expect(logPathForNode(config, 'lb1', file)).toBe('/var/lib/vigil/events.db');
+    expect(() => instancesForNode(config, 'lb3')).toThrow(/not in the configuration/);
+  });
+
+  it('names file, line, column and field of a bad value', () => {
+    expect(problems(`${base}vrrp_instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 300\n`)).toEqual([
+      'c.yaml:11:5: vrrp_instances.VI_1.priority: Too big: expected number to be <=255',
+    ]);
+  });
+
+  it('names a misspelt field where it is written', () => {
+    expect(problems(`${base}vrrp_instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    prority: 100\n`)).toEqual([
+      'c.yaml:11:5: vrrp_instances.VI_1.prority: unknown field (check its spelling and nesting)',
+    ]);
+  });
+
+  it('names a missing required field at its parent', () => {
+    expect(problems(`${base}vrrp_instances:\n  VI_1:\n    interface: eth0\n`)).toEqual([
+      'c.yaml:8:3: vrrp_instances.VI_1.virtual_router_id: Invalid input: expected number, received undefined',
+    ]);
+  });
+
+  it('reports every problem, in file order, inside lists too', () => {
+    const text = `${base}virtual_servers:
+  web:
+    ip: 10.0.0.31
+    port: 80
+    lb_algo: roundrobin
+    real_servers:
+      - ip: 10.0.0.29
+        port: 80
+        checks:
+          - type: HTTP_GET
+            url: [{ path: status }]
+      - ip: 10.0.30
+        port: 80
+`;
+    expect(problems(text)).toEqual([
+      expect.stringMatching(/^c\.yaml:11:5: virtual_servers\.web\.lb_algo: Invalid option/),
+      'c.yaml:17:21: virtual_servers.web.real_servers[0].checks[0].url[0].path: must start with "/"',
+      'c.yaml:18:9: virtual_servers.web.real_servers[1].ip: must be an IPv4 address',
+    ]);
+  });
+
+  it('checks references between sections', () => {
+    const text = `${base}track_scripts:
+  chk: { script: [/bin/true] }
+vrrp_instances:
+  VI_1: { interface: eth0, virtual_router_id: 51, track_script: [chk, chk_missing], nodes: { lb3: { priority: 1 } } }
+  VI_2: { interface: eth0, virtual_router_id: 51, version: 3, advert_int: 0.005, authentication: { auth_type: PASS, auth_pass: x } }
+vip_groups:
+  web: { instance: VI_9, addresses: [10.0.0.31/24] }
+  api: { instance: VI_1, addresses: [10.0.0.31/24 dev eth1] }
+`;
+    const p = problems(text);
+    expect(p).toContainEqual('c.yaml:10:71: vrrp_instances.VI_1.track_script[1]: no track script named "chk_missing" under track_scripts');
+    expect(p).toContainEqual('c.yaml:10:94: vrrp_instances.VI_1.nodes.lb3: "lb3" is not one of the nodes (lb1, lb2)');
+    expect(p).toContainEqual('c.yaml:11:28: vrrp_instances.VI_2.virtual_router_id: virtual_router_id 51 on eth0 is already used by VI_1');
+    expect(p.some((x) => /VI_2\.advert_int: VRRPv3 adverts are centiseconds/.test(x))).toBe(true);
+    expect(p.some((x) => /VI_2\.authentication: authentication exists only in VRRPv2/.test(x))).toBe(true);
+    expect(p).toContainEqual('c.yaml:13:10: vip_groups.web.instance: no vrrp instance named "VI_9"');
+    expect(p).toContainEqual('c.yaml:14:38: vip_groups.api.addresses[0]: 10.0.0.31 is already in VIP group web: one address, one lease');
+  });
+
+  it('reports YAML syntax errors and duplicate keys with their line', () => {
+    expect(problems('cluster: a\nnodes:\n  lb1: {}\n  lb1: {}\n')[0]).toMatch(/^c\.yaml:4:3: : YAML: Map keys must be unique/);
+    expect(problems('cluster: [a\n')[0]).toMatch(/^c\.yaml:\d+:\d+: : YAML: /);
+  });
+
+  it('reads both forms of a VIP address', () => {
+    expect(parseVipAddress('10.0.0.31/24 dev eth0 label eth0:1')).toEqual({ address: '10.0.0.31', prefix: 24, dev: 'eth0', label: 'eth0:1' });
+    expect(parseVipAddress({ address: '10.0.0.32/32' })).toEqual({ address: '10.0.0.32', prefix: 32, dev: undefined, label: undefined });
+  });
+});
