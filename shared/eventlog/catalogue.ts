@@ -212,7 +212,7 @@ export type NewEvent = {
     source: Source;
     causation?: number | null;
     correlation?: string | null;
-    /** Unix ms; defaults to the time of the append. */
+    /** Unix ms; defaults to the time of the append, and is raised to the previous event's if earlier. */
     ts?: number;
   };
 }[EventType];

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -19,5 +19,5 @@ export interface HashedRow {
 /** sha256(previous hash, newline, canonical JSON array of the row): a tamper-evident chain. */
 export function rowHash(previous: string, r: HashedRow): string {
   const canonical = JSON.stringify([r.seq, r.id, r.ts, r.node, r.source, r.type, r.subject, r.data, r.causation, r.correlation]);
-  return createHash('sha256').update(previous).update('\n').update(canonical).digest('hex');
+  return hash('sha256', `${previous}\n${canonical}`, 'hex');
 }

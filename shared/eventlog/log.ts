@@ -38,6 +38,7 @@ export class EventLog {
   readonly db: Database.Database;
   private readonly watcher: LogChangeWatcher;
   private readonly stmts;
+  private readonly appendTx;
 
   private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number) {
     this.db = db;
@@ -46,15 +47,17 @@ export class EventLog {
     this.node = node;
     this.watcher = new LogChangeWatcher(path, pollIntervalMs);
     this.stmts = {
-      last: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
+      last: db.prepare('SELECT seq, hash, ts FROM events ORDER BY seq DESC LIMIT 1'),
+      tsAt: db.prepare('SELECT ts FROM events WHERE seq = ?').pluck(),
       insert: db.prepare(`INSERT INTO events (seq, id, ts, node, source, type, subject, data, causation, correlation, hash)
-        VALUES (@seq, @id, @ts, @node, @source, @type, @subject, @data, @causation, @correlation, @hash)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       after: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       maxSeq: db.prepare('SELECT IFNULL(MAX(seq), 0) AS seq FROM events'),
       getCursor: db.prepare('SELECT seq FROM cursors WHERE consumer = ?'),
       setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
         ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`),
     };
+    this.appendTx = db.transaction((valid: NewEvent[], node: string, now: number) => this.writeRows(valid, node, now));
   }
 
   static open(o: OpenOptions): EventLog {
@@ -108,43 +111,36 @@ export class EventLog {
 
   /** Appends all events atomically, in order; validates every one first. */
   appendBatch(events: readonly NewEvent[]): StoredEvent[] {
-    const node = this.node;
-    if (node === undefined) throw new LogError(`event log ${this.path} has no node: open it with a node name to append`);
+    if (this.node === undefined) throw new LogError(`event log ${this.path} has no node: open it with a node name to append`);
     const valid = events.map((e) => validateNewEvent(e));
-    const now = Date.now();
-    const rows = this.writeBatch(valid.map((e) => ({
-      ts: e.ts ?? now,
-      node,
-      source: e.source,
-      type: e.type,
-      subject: e.subject,
-      data: JSON.stringify(e.data),
-      causation: e.causation ?? null,
-      correlation: e.correlation ?? null,
-    })));
-    this.watcher.notify();
-    return rows.map(toStoredEvent);
-  }
-
-  private writeBatch(rows: Omit<HashedRow, 'seq' | 'id'>[]): EventsTable[] {
     // IMMEDIATE: we read the last hash and then write; a deferred transaction would
     // fail with SQLITE_BUSY_SNAPSHOT when another process appends in between.
-    const tx = this.db.transaction(() => {
-      const last = this.stmts.last.get() as { seq: number; hash: string } | undefined;
-      let seq = last?.seq ?? 0;
-      let prev = last?.hash ?? GENESIS_HASH;
-      const out: EventsTable[] = [];
-      for (const r of rows) {
-        seq += 1;
-        const row = { ...r, seq, id: `${r.node}:${this.logId}:${seq}` };
-        prev = rowHash(prev, row);
-        const stored = { ...row, hash: prev };
-        this.stmts.insert.run(stored);
-        out.push(stored);
-      }
-      return out;
-    });
-    return tx.immediate();
+    const stored = this.appendTx.immediate(valid, this.node, Date.now());
+    this.watcher.notify();
+    return stored;
+  }
+
+  private writeRows(valid: NewEvent[], node: string, now: number): StoredEvent[] {
+    const last = this.stmts.last.get() as { seq: number; hash: string; ts: number } | undefined;
+    let seq = last?.seq ?? 0;
+    let prev = last?.hash ?? GENESIS_HASH;
+    let ts = last?.ts ?? 0;
+    const out: StoredEvent[] = new Array(valid.length);
+    for (let i = 0; i < valid.length; i++) {
+      const e = valid[i]!;
+      seq += 1;
+      // The log's time never goes back (a clock stepped back keeps the last time until it
+      // catches up): time ranges are then seq ranges, found without an index.
+      ts = Math.max(ts, e.ts ?? now);
+      const row: HashedRow = {
+        seq, id: `${node}:${this.logId}:${seq}`, ts, node, source: e.source, type: e.type, subject: e.subject,
+        data: JSON.stringify(e.data), causation: e.causation ?? null, correlation: e.correlation ?? null,
+      };
+      prev = rowHash(prev, row);
+      this.stmts.insert.run(seq, row.id, ts, node, row.source, row.type, row.subject, row.data, row.causation, row.correlation, prev);
+      out[i] = { ...row, data: e.data, hash: prev };
+    }
+    return out;
   }
 
   lastSeq(): number {
@@ -157,9 +153,29 @@ export class EventLog {
   }
 
   query(filter: EventFilter): StoredEvent[] {
-    const { sql, parameters } = compileEventQuery(filter);
+    const f = { ...filter };
+    if (f.since !== undefined) f.fromSeq = Math.max(f.fromSeq ?? 1, this.firstSeqAtOrAfter(f.since));
+    if (f.until !== undefined) f.toSeq = Math.min(f.toSeq ?? Number.MAX_SAFE_INTEGER, this.lastSeqAtOrBefore(f.until));
+    const { sql, parameters } = compileEventQuery(f);
     const rows = (this.db.prepare(sql).all(...parameters) as EventsTable[]).map(toStoredEvent);
     return filter.newest ? rows.reverse() : rows;
+  }
+
+  /** The first seq whose ts >= t (last seq + 1 if none): bisection over the primary key. */
+  firstSeqAtOrAfter(t: number): number {
+    let lo = 1;
+    let hi = this.lastSeq() + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((this.stmts.tsAt.get(mid) as number) >= t) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** The last seq whose ts <= t (0 if none). */
+  lastSeqAtOrBefore(t: number): number {
+    return this.firstSeqAtOrAfter(t + 1) - 1;
   }
 
   /** Raw rows in seq order, for verification and export. */

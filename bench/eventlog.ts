@@ -1,0 +1,128 @@
+// Event log figures: append rates, cross-process wake-up latency, query on a big log.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { EventLog, verifyLog, type NewEvent } from '../shared/eventlog/index.js';
+import { median, percentile, printTable, type Row } from './stats.js';
+
+const note = (i: number): NewEvent => ({ type: 'operator.note', source: 'cli', subject: `operator:bench${i % 10}`, data: { text: `event ${i}`, author: 'bench' } });
+const health = (i: number, subjects: number): NewEvent => {
+  const s = i % subjects;
+  return {
+    type: 'health.changed', source: 'health', subject: `rs:web/10.${(s >> 8) & 255}.${s & 255}.1:80`,
+    data: { target: `10.${(s >> 8) & 255}.${s & 255}.1:80`, check: 'HTTP_GET', from: i % 2 ? 'up' : 'down', to: i % 2 ? 'down' : 'up', reason: 'HTTP 503 on GET /status after 3 retries' },
+  };
+};
+
+function fresh(dir: string, name: string): EventLog {
+  return EventLog.open({ path: join(dir, name), node: 'bench' });
+}
+
+function appendRate(dir: string, runs: number, n: number, batch: number): number {
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const log = fresh(dir, `rate-${batch}-${r}.db`);
+    const events = Array.from({ length: n }, (_, i) => note(i));
+    const t0 = process.hrtime.bigint();
+    if (batch === 1) for (const e of events) log.append(e);
+    else for (let i = 0; i < n; i += batch) log.appendBatch(events.slice(i, i + batch));
+    rates.push(n / (Number(process.hrtime.bigint() - t0) / 1e9));
+    log.close();
+  }
+  return median(rates);
+}
+
+async function wakeLatency(dir: string, count: number): Promise<number[]> {
+  const path = join(dir, 'latency.db');
+  const log = fresh(dir, 'latency.db');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/latency-subscriber.ts'), path, String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const it = lines[Symbol.asyncIterator]();
+  await it.next(); // ready
+  await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < count; i++) {
+    log.append({ type: 'operator.note', source: 'cli', subject: 'operator:bench', data: { text: String(process.hrtime.bigint()), author: 'bench' } });
+    await new Promise((r) => setTimeout(r, 2 + (i % 3))); // a service's pace, not a flood
+  }
+  const result = await it.next();
+  log.close();
+  return (JSON.parse(String(result.value)) as number[]).sort((a, b) => a - b);
+}
+
+export async function benchEventLog(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
+  try {
+    const single = appendRate(dir, 3, 30_000, 1);
+    const batched = appendRate(dir, 3, 300_000, 100);
+    const lat = await wakeLatency(dir, 2000);
+
+    const big = fresh(dir, 'big.db');
+    const total = 1_000_000;
+    const subjects = 5000;
+    const t0 = Date.now();
+    for (let i = 0; i < total; i += 1000) {
+      big.appendBatch(Array.from({ length: 1000 }, (_, k) => health(i + k, subjects)));
+      if (i === total / 2) big.append(note(0)); // one rare event, half-way back
+    }
+    const fillS = (Date.now() - t0) / 1000;
+    const queryMs: number[] = [];
+    let found = 0;
+    for (let q = 0; q < 30; q++) {
+      const s = (q * 977) % subjects;
+      const t = process.hrtime.bigint();
+      found = big.query({ subject: `rs:web/10.${(s >> 8) & 255}.${s & 255}.1:80`, newest: true, limit: 101 }).length;
+      queryMs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const typeMs: number[] = [];
+    for (let q = 0; q < 10; q++) {
+      const t = process.hrtime.bigint();
+      big.query({ types: ['health.*'], newest: true, limit: 101 });
+      typeMs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const rareMs: number[] = [];
+    for (let q = 0; q < 5; q++) {
+      const t = process.hrtime.bigint();
+      big.query({ types: ['operator.note'], newest: true, limit: 101 });
+      rareMs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const sinceMs: number[] = [];
+    for (let q = 0; q < 10; q++) {
+      const t = process.hrtime.bigint();
+      big.query({ since: Date.now() - 1000, newest: true, limit: 101 });
+      sinceMs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const tv = Date.now();
+    const v = verifyLog(big);
+    const verifyS = (Date.now() - tv) / 1000;
+    big.close();
+    const cli = join(import.meta.dirname, '../dist/cli/main.js');
+    const cliMs: number[] = [];
+    for (let q = 0; q < 7; q++) {
+      const t = process.hrtime.bigint();
+      execFileSync(process.execPath, [cli, 'log', '--db', join(dir, 'big.db'), '--subject', 'rs:web/10.0.42.1:80'], { stdio: ['ignore', 'ignore', 'ignore'] });
+      cliMs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+
+    const rows: Row[] = [
+      { metric: 'single-event appends/s (1 per transaction)', value: single.toFixed(0), target: '>= 30000', ok: single >= 30_000 },
+      { metric: 'batched appends/s (100 per transaction)', value: batched.toFixed(0), target: '>= 200000', ok: batched >= 200_000 },
+      { metric: 'append -> subscriber in another process, p50 ms', value: percentile(lat, 50).toFixed(3) },
+      { metric: 'append -> subscriber in another process, p99 ms', value: percentile(lat, 99).toFixed(3), target: '< 5', ok: percentile(lat, 99) < 5 },
+      { metric: 'append -> subscriber, max ms', value: lat[lat.length - 1]!.toFixed(3) },
+      { metric: `log --subject X on ${total} events, query median ms`, value: median(queryMs).toFixed(3), target: '< 50', ok: median(queryMs) < 50 },
+      { metric: 'log --subject X, query max ms', value: Math.max(...queryMs).toFixed(3) },
+      { metric: `log --subject X, rows returned`, value: String(found) },
+      { metric: 'log --type health.* (newest 100), median ms', value: median(typeMs).toFixed(3) },
+      { metric: 'log --type <rare type> (full scan), median ms', value: median(rareMs).toFixed(1) },
+      { metric: 'log --since 1s (time bisection), median ms', value: median(sinceMs).toFixed(3) },
+      { metric: 'vigil log --subject X, whole command median ms', value: median(cliMs).toFixed(1) },
+      { metric: `filling ${total} events (batches of 1000), s`, value: fillS.toFixed(1) },
+      { metric: `log verify of ${total} events, s`, value: verifyS.toFixed(1) + (v.ok ? '' : ' (FAILED)') },
+    ];
+    printTable('event log (SQLite WAL, synchronous=NORMAL)', rows);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
