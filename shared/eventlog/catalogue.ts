@@ -2,6 +2,7 @@
 // An event that is not described here, or does not match its description, is refused
 // at append time (see validate.ts).
 import { z } from 'zod';
+import type { EventsTable } from './tables.js';
 
 export const SOURCES = ['vrrp', 'fence', 'health', 'ipvs', 'relay', 'cli'] as const;
 export type Source = (typeof SOURCES)[number];
@@ -218,16 +219,4 @@ export type NewEvent = {
 }[EventType];
 
 /** A row of the log, as read back. data is parsed JSON (unvalidated on read). */
-export interface StoredEvent {
-  seq: number;
-  id: string;
-  ts: number;
-  node: string;
-  source: string;
-  type: string;
-  subject: string;
-  data: unknown;
-  causation: number | null;
-  correlation: string | null;
-  hash: string;
-}
+export type StoredEvent = Omit<EventsTable, 'data'> & { data: unknown };

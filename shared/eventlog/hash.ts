@@ -1,20 +1,10 @@
 import { hash } from 'node:crypto';
+import type { EventsTable } from './tables.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** The columns a hash covers, exactly as stored (data is the stored JSON text). */
-export interface HashedRow {
-  seq: number;
-  id: string;
-  ts: number;
-  node: string;
-  source: string;
-  type: string;
-  subject: string;
-  data: string;
-  causation: number | null;
-  correlation: string | null;
-}
+export type HashedRow = Omit<EventsTable, 'hash'>;
 
 /** sha256(previous hash, newline, canonical JSON array of the row): a tamper-evident chain. */
 export function rowHash(previous: string, r: HashedRow): string {
