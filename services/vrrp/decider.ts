@@ -1,0 +1,238 @@
+// The VRRP state machine of one instance (RFC 5798 section 6.4; RFC 3768 for v2), with
+// keepalived's additions: FAULT, tracked conditions with weights, preempt_delay,
+// down_timer_adverts. Pure: decide(command, state) -> events, evolve(state, event) ->
+// state. Time comes in with every command; the shell arms one timer for nextDeadline().
+import { ipv4ToNumber } from '../../shared/ipv4.js';
+
+export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOPPED';
+export type TransitionReason =
+  | 'startup' | 'master_down_timer' | 'higher_priority_advert' | 'preempted' | 'priority_zero_advert'
+  | 'fault' | 'fault_cleared' | 'shutdown' | 'address_owner';
+
+export interface TrackerConfig {
+  /** keepalived: > 0 adds while OK, < 0 subtracts while failing, 0 = failing means FAULT. */
+  weight: number;
+  /** State before the first result (keepalived init_fail = false). The fence tracker starts false. */
+  initiallyOk: boolean;
+}
+
+export interface VrrpInstanceSpec {
+  name: string;
+  version: 2 | 3;
+  vrid: number;
+  /** Configured priority, 1..255 (255 = address owner). */
+  priority: number;
+  advertIntervalMs: number;
+  preempt: boolean;
+  preemptDelayMs: number;
+  downTimerAdverts: number;
+  /** This node's address on the link: the tie-break when priorities are equal. */
+  primaryAddress: string;
+  trackers: Record<string, TrackerConfig>;
+}
+
+export interface VrrpState {
+  spec: VrrpInstanceSpec;
+  state: VrrpStateName;
+  trackerOk: Record<string, boolean>;
+  masterAdverIntervalMs: number;
+  masterDownAt: number | undefined;
+  /** Why the master-down timer will fire, for the event that says so. */
+  masterDownReason: 'master_down_timer' | 'priority_zero_advert' | 'preempted';
+  advertAt: number | undefined;
+  preemptAllowedAt: number;
+  master: string | undefined;
+}
+
+export type VrrpCommand =
+  | { type: 'start'; now: number }
+  | { type: 'advert'; now: number; from: string; priority: number; intervalMs: number }
+  | { type: 'tick'; now: number }
+  | { type: 'track'; now: number; name: string; ok: boolean; detail?: string }
+  | { type: 'stop'; now: number };
+
+export type VrrpEvent =
+  | { type: 'started'; at: number }
+  | { type: 'state_changed'; at: number; from: VrrpStateName; to: VrrpStateName; reason: TransitionReason; detail: string; priority: number; master?: string; masterAdverIntervalMs?: number }
+  | { type: 'advert_sent'; at: number; priority: number }
+  | { type: 'master_heard'; at: number; from: string; priority: number; intervalMs: number }
+  | { type: 'lower_priority_ignored'; at: number; from: string; priority: number }
+  | { type: 'tracker_changed'; name: string; ok: boolean }
+  | { type: 'priority_changed'; from: number; to: number; reason: string }
+  | { type: 'higher_priority_seen'; peer: string; peerPriority: number; ownPriority: number };
+
+export function initialState(spec: VrrpInstanceSpec): VrrpState {
+  const trackerOk: Record<string, boolean> = {};
+  for (const [name, t] of Object.entries(spec.trackers)) trackerOk[name] = t.initiallyOk;
+  return {
+    spec, state: 'INIT', trackerOk, masterAdverIntervalMs: spec.advertIntervalMs, masterDownAt: undefined,
+    masterDownReason: 'master_down_timer', advertAt: undefined, preemptAllowedAt: 0, master: undefined,
+  };
+}
+
+/** keepalived: weights move priority within 1..254; an address owner (255) ignores them. */
+export function effectivePriority(s: Pick<VrrpState, 'spec' | 'trackerOk'>): number {
+  if (s.spec.priority === 255) return 255;
+  let p = s.spec.priority;
+  for (const [name, t] of Object.entries(s.spec.trackers)) {
+    const ok = s.trackerOk[name];
+    if (t.weight > 0 && ok) p += t.weight;
+    if (t.weight < 0 && !ok) p += t.weight;
+  }
+  return Math.min(254, Math.max(1, p));
+}
+
+/** The trackers with weight 0 that are failing: any one of them means FAULT. */
+export function faults(s: Pick<VrrpState, 'spec' | 'trackerOk'>): string[] {
+  return Object.entries(s.spec.trackers).filter(([name, t]) => t.weight === 0 && !s.trackerOk[name]).map(([name]) => name);
+}
+
+export function skewTimeMs(s: VrrpState): number {
+  const p = effectivePriority(s);
+  // v3: scaled by the master's interval; v2: a fraction of one second.
+  return s.spec.version === 3 ? ((256 - p) * s.masterAdverIntervalMs) / 256 : ((256 - p) * 1000) / 256;
+}
+
+export function masterDownIntervalMs(s: VrrpState): number {
+  return s.spec.downTimerAdverts * s.masterAdverIntervalMs + skewTimeMs(s);
+}
+
+/** When the shell must call back with a tick (undefined: no timer). */
+export function nextDeadline(s: VrrpState): number | undefined {
+  if (s.state === 'MASTER') return s.advertAt;
+  if (s.state === 'BACKUP') return s.masterDownAt;
+  return undefined;
+}
+
+function becomeUp(s: VrrpState, now: number, reason: TransitionReason, detail: string): VrrpEvent[] {
+  const priority = effectivePriority(s);
+  if (priority === 255) {
+    return [
+      { type: 'state_changed', at: now, from: s.state, to: 'MASTER', reason: 'address_owner', detail: `${detail}; priority 255 owns the addresses`, priority, master: s.spec.primaryAddress },
+      { type: 'advert_sent', at: now, priority },
+    ];
+  }
+  return [{ type: 'state_changed', at: now, from: s.state, to: 'BACKUP', reason, detail, priority }];
+}
+
+function leave(s: VrrpState, now: number, to: VrrpStateName, reason: TransitionReason, detail: string): VrrpEvent[] {
+  const out: VrrpEvent[] = [];
+  // A master that steps down says so with priority 0, so that a backup takes over after
+  // its skew time instead of a whole master-down interval.
+  if (s.state === 'MASTER') out.push({ type: 'advert_sent', at: now, priority: 0 });
+  out.push({ type: 'state_changed', at: now, from: s.state, to, reason, detail, priority: effectivePriority(s) });
+  return out;
+}
+
+/** Is the sender's address higher than ours (the tie-break of equal priorities)? */
+function higherAddress(a: string, b: string): boolean {
+  return ipv4ToNumber(a) > ipv4ToNumber(b);
+}
+
+export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
+  const own = effectivePriority(s);
+  switch (c.type) {
+    case 'start': {
+      if (s.state !== 'INIT') return [];
+      const started: VrrpEvent = { type: 'started', at: c.now };
+      const f = faults(s);
+      if (f.length > 0) return [started, { type: 'state_changed', at: c.now, from: 'INIT', to: 'FAULT', reason: 'fault', detail: `failing: ${f.join(', ')}`, priority: own }];
+      return [started, ...becomeUp(s, c.now, 'startup', 'started')];
+    }
+
+    case 'tick': {
+      if (s.state === 'BACKUP' && s.masterDownAt !== undefined && c.now >= s.masterDownAt) {
+        const detail = s.masterDownReason === 'priority_zero_advert' ? `master ${s.master ?? '?'} released (priority 0)`
+          : s.masterDownReason === 'preempted' ? `preempting ${s.master ?? '?'} with priority ${own}`
+          : `no advert for ${Math.round(masterDownIntervalMs(s))} ms${s.master ? ` (last master ${s.master})` : ''}`;
+        return [
+          { type: 'state_changed', at: c.now, from: 'BACKUP', to: 'MASTER', reason: s.masterDownReason, detail, priority: own, master: s.spec.primaryAddress },
+          { type: 'advert_sent', at: c.now, priority: own },
+        ];
+      }
+      if (s.state === 'MASTER' && s.advertAt !== undefined && c.now >= s.advertAt) return [{ type: 'advert_sent', at: c.now, priority: own }];
+      return [];
+    }
+
+    case 'advert': {
+      if (s.state === 'BACKUP') {
+        if (c.priority === 0) return [{ type: 'master_heard', at: c.now, from: c.from, priority: 0, intervalMs: c.intervalMs }];
+        const preempting = s.spec.preempt && c.now >= s.preemptAllowedAt;
+        if (!preempting || c.priority >= own) return [{ type: 'master_heard', at: c.now, from: c.from, priority: c.priority, intervalMs: c.intervalMs }];
+        return s.masterDownReason === 'preempted' && s.master === c.from ? [] : [{ type: 'lower_priority_ignored', at: c.now, from: c.from, priority: c.priority }];
+      }
+      if (s.state === 'MASTER') {
+        if (c.priority === 0) return [{ type: 'advert_sent', at: c.now, priority: own }];
+        if (c.priority > own || (c.priority === own && higherAddress(c.from, s.spec.primaryAddress))) {
+          const why = c.priority > own ? `priority ${c.priority} > ${own}` : `equal priority ${own}, higher address`;
+          return [
+            { type: 'higher_priority_seen', peer: c.from, peerPriority: c.priority, ownPriority: own },
+            { type: 'state_changed', at: c.now, from: 'MASTER', to: 'BACKUP', reason: 'higher_priority_advert', detail: `advert from ${c.from}: ${why}`, priority: own, master: c.from, masterAdverIntervalMs: c.intervalMs },
+          ];
+        }
+        // keepalived: a lower-priority master is answered at once, forcing a new election.
+        return [{ type: 'advert_sent', at: c.now, priority: own }];
+      }
+      return [];
+    }
+
+    case 'track': {
+      if (!(c.name in s.spec.trackers) || s.trackerOk[c.name] === c.ok) return [];
+      const changed: VrrpEvent = { type: 'tracker_changed', name: c.name, ok: c.ok };
+      const after = { spec: s.spec, trackerOk: { ...s.trackerOk, [c.name]: c.ok } };
+      const newPriority = effectivePriority(after);
+      const why = `${c.name} ${c.ok ? 'recovered' : 'failed'}${c.detail ? `: ${c.detail}` : ''}`;
+      const out: VrrpEvent[] = [changed];
+      if (newPriority !== own) out.push({ type: 'priority_changed', from: own, to: newPriority, reason: why });
+      const faultedNow = faults(after).length > 0;
+      if (s.state === 'STOPPED' || s.state === 'INIT') return out;
+      if (faultedNow && s.state !== 'FAULT') return [...out, ...leave({ ...s, ...after }, c.now, 'FAULT', 'fault', why)];
+      if (!faultedNow && s.state === 'FAULT') return [...out, ...becomeUp({ ...s, ...after }, c.now, 'fault_cleared', why)];
+      // A master announces a new priority at once, so a backup can preempt it now.
+      if (s.state === 'MASTER' && newPriority !== own) out.push({ type: 'advert_sent', at: c.now, priority: newPriority });
+      return out;
+    }
+
+    case 'stop':
+      if (s.state === 'STOPPED') return [];
+      return leave(s, c.now, 'STOPPED', 'shutdown', 'stopped');
+  }
+}
+
+export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
+  switch (e.type) {
+    case 'started':
+      return { ...s, preemptAllowedAt: e.at + s.spec.preemptDelayMs };
+    case 'state_changed': {
+      const next: VrrpState = { ...s, state: e.to, advertAt: undefined, masterDownAt: undefined, masterDownReason: 'master_down_timer' };
+      if (e.to === 'MASTER') next.master = s.spec.primaryAddress;
+      if (e.to === 'BACKUP') {
+        next.master = e.master;
+        next.masterAdverIntervalMs = e.masterAdverIntervalMs ?? s.spec.advertIntervalMs;
+        next.masterDownAt = e.at + masterDownIntervalMs(next);
+      }
+      if (e.to === 'FAULT' || e.to === 'STOPPED') next.master = undefined;
+      return next;
+    }
+    case 'advert_sent':
+      return s.state === 'MASTER' ? { ...s, advertAt: e.at + s.spec.advertIntervalMs } : s;
+    case 'master_heard': {
+      const next: VrrpState = { ...s, master: e.from, masterAdverIntervalMs: e.intervalMs };
+      if (e.priority === 0) return { ...next, masterDownAt: e.at + skewTimeMs(next), masterDownReason: 'priority_zero_advert' };
+      return { ...next, masterDownAt: e.at + masterDownIntervalMs(next), masterDownReason: 'master_down_timer' };
+    }
+    case 'lower_priority_ignored':
+      return { ...s, master: e.from, masterDownReason: 'preempted' };
+    case 'tracker_changed':
+      return { ...s, trackerOk: { ...s.trackerOk, [e.name]: e.ok } };
+    case 'priority_changed':
+    case 'higher_priority_seen':
+      return s;
+  }
+}
+
+/** Runs a command: the events it decides and the state after them. */
+export function step(s: VrrpState, c: VrrpCommand): { events: VrrpEvent[]; state: VrrpState } {
+  const events = decide(c, s);
+  return { events, state: events.reduce(evolve, s) };
+}

@@ -1,0 +1,215 @@
+// Given these commands, when this happens, then these events: no I/O, an explicit clock.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { effectivePriority, initialState, masterDownIntervalMs, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpInstanceSpec, type VrrpState } from '../../services/vrrp/decider.js';
+
+const spec = (over: Partial<VrrpInstanceSpec> = {}): VrrpInstanceSpec => ({
+  name: 'VI_1', version: 3, vrid: 51, priority: 100, advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0,
+  downTimerAdverts: 3, primaryAddress: '10.0.0.2', trackers: {}, ...over,
+});
+
+function given(s: VrrpInstanceSpec | VrrpState, ...commands: VrrpCommand[]): VrrpState {
+  let st = 'spec' in s ? s : initialState(s);
+  for (const c of commands) st = step(st, c).state;
+  return st;
+}
+const when = (s: VrrpState, c: VrrpCommand) => step(s, c);
+const types = (events: VrrpEvent[]) => events.map((e) => (e.type === 'state_changed' ? `${e.from}->${e.to}:${e.reason}` : e.type === 'advert_sent' ? `advert(${e.priority})` : e.type));
+const skew = (p: number, intervalMs = 1000) => ((256 - p) * intervalMs) / 256;
+
+describe('start-up (RFC 5798 6.4.1)', () => {
+  it('a backup waits a master-down interval: 3 x interval + skew', () => {
+    const { events, state } = when(initialState(spec()), { type: 'start', now: 0 });
+    expect(types(events)).toEqual(['started', 'INIT->BACKUP:startup']);
+    expect(state.masterDownAt).toBe(3000 + skew(100));
+    expect(nextDeadline(state)).toBe(3000 + skew(100));
+  });
+  it('the address owner (priority 255) is master at once', () => {
+    const { events, state } = when(initialState(spec({ priority: 255 })), { type: 'start', now: 5 });
+    expect(types(events)).toEqual(['started', 'INIT->MASTER:address_owner', 'advert(255)']);
+    expect(nextDeadline(state)).toBe(1005);
+  });
+  it("honours keepalived's down_timer_adverts and v2's one-second skew", () => {
+    expect(given(spec({ downTimerAdverts: 5 }), { type: 'start', now: 0 }).masterDownAt).toBe(5000 + skew(100));
+    expect(given(spec({ version: 2, advertIntervalMs: 3000 }), { type: 'start', now: 0 }).masterDownAt).toBe(9000 + skew(100, 1000));
+    expect(given(spec({ version: 3, advertIntervalMs: 3000 }), { type: 'start', now: 0 }).masterDownAt).toBe(9000 + skew(100, 3000));
+  });
+});
+
+describe('backup (6.4.2)', () => {
+  const backup = () => given(spec(), { type: 'start', now: 0 });
+  it('becomes master when the master-down timer fires, not before', () => {
+    const s = backup();
+    expect(when(s, { type: 'tick', now: 3000 }).events).toEqual([]);
+    const { events, state } = when(s, { type: 'tick', now: 3609.375 });
+    expect(types(events)).toEqual(['BACKUP->MASTER:master_down_timer', 'advert(100)']);
+    expect(state.advertAt).toBe(4609.375);
+  });
+  it("an advert from a higher-priority master resets the timer and teaches the master's interval (v3)", () => {
+    const { state } = when(backup(), { type: 'advert', now: 2000, from: '10.0.0.1', priority: 150, intervalMs: 500 });
+    expect(state.masterAdverIntervalMs).toBe(500);
+    expect(state.masterDownAt).toBe(2000 + 1500 + skew(100, 500));
+    expect(state.master).toBe('10.0.0.1');
+  });
+  it('a priority-0 advert shortens the wait to the skew time', () => {
+    const s = given(backup(), { type: 'advert', now: 1000, from: '10.0.0.1', priority: 0, intervalMs: 1000 });
+    expect(s.masterDownAt).toBe(1000 + skew(100));
+    const { events } = when(s, { type: 'tick', now: 1000 + skew(100) });
+    expect(types(events)).toEqual(['BACKUP->MASTER:priority_zero_advert', 'advert(100)']);
+  });
+  it('preempt: adverts of a lower-priority master are ignored, and the backup takes over', () => {
+    const s = given(backup(), { type: 'advert', now: 1000, from: '10.0.0.1', priority: 50, intervalMs: 1000 }, { type: 'advert', now: 2000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
+    expect(s.masterDownAt).toBe(3609.375);
+    const { events } = when(s, { type: 'tick', now: 3609.375 });
+    expect(types(events)).toEqual(['BACKUP->MASTER:preempted', 'advert(100)']);
+    expect((events[0] as { detail: string }).detail).toMatch(/preempting 10\.0\.0\.1 with priority 100/);
+  });
+  it('nopreempt: a lower-priority master keeps its role', () => {
+    const s = given(spec({ preempt: false }), { type: 'start', now: 0 }, { type: 'advert', now: 3000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
+    expect(when(s, { type: 'tick', now: 3609.375 }).events).toEqual([]);
+    expect(s.masterDownAt).toBe(6609.375);
+  });
+  it('preempt_delay: no preemption until the delay after start-up has passed', () => {
+    let s = given(spec({ preemptDelayMs: 10_000 }), { type: 'start', now: 0 });
+    for (let t = 1000; t < 10_000; t += 1000) s = given(s, { type: 'advert', now: t, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
+    expect(s.state).toBe('BACKUP');
+    expect(s.masterDownAt).toBe(9000 + 3609.375);
+    s = given(s, { type: 'advert', now: 10_000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
+    expect(s.masterDownReason).toBe('preempted');
+    expect(types(when(s, { type: 'tick', now: 9000 + 3609.375 }).events)).toEqual(['BACKUP->MASTER:preempted', 'advert(100)']);
+  });
+});
+
+describe('master (6.4.3)', () => {
+  const master = (over: Partial<VrrpInstanceSpec> = {}) => given(spec(over), { type: 'start', now: 0 }, { type: 'tick', now: 3609.375 });
+  it('advertises every interval', () => {
+    const s = master();
+    expect(when(s, { type: 'tick', now: 4000 }).events).toEqual([]);
+    const { events, state } = when(s, { type: 'tick', now: 4609.375 });
+    expect(types(events)).toEqual(['advert(100)']);
+    expect(state.advertAt).toBe(5609.375);
+  });
+  it('steps down for a higher priority, and learns its interval', () => {
+    const { events, state } = when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 150, intervalMs: 200 });
+    expect(types(events)).toEqual(['higher_priority_seen', 'MASTER->BACKUP:higher_priority_advert']);
+    expect(state.masterDownAt).toBe(5000 + 600 + skew(100, 200));
+  });
+  it('equal priorities: the higher primary address wins', () => {
+    expect(types(when(master(), { type: 'advert', now: 5000, from: '10.0.0.3', priority: 100, intervalMs: 1000 }).events)).toEqual(['higher_priority_seen', 'MASTER->BACKUP:higher_priority_advert']);
+    expect(types(when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 100, intervalMs: 1000 }).events)).toEqual(['advert(100)']);
+  });
+  it('answers a lower priority or a priority-0 advert at once (keepalived forces a new election)', () => {
+    expect(types(when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 50, intervalMs: 1000 }).events)).toEqual(['advert(100)']);
+    const { events, state } = when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 0, intervalMs: 1000 });
+    expect(types(events)).toEqual(['advert(100)']);
+    expect(state.advertAt).toBe(6000);
+  });
+  it('on stop sends priority 0 and stops; a backup just stops', () => {
+    expect(types(when(master(), { type: 'stop', now: 5000 }).events)).toEqual(['advert(0)', 'MASTER->STOPPED:shutdown']);
+    expect(types(when(given(spec(), { type: 'start', now: 0 }), { type: 'stop', now: 1 }).events)).toEqual(['BACKUP->STOPPED:shutdown']);
+    expect(nextDeadline(given(master(), { type: 'stop', now: 5000 }))).toBeUndefined();
+  });
+});
+
+describe('tracked conditions and FAULT (keepalived)', () => {
+  const trackers = { chk: { weight: -20, initiallyOk: true }, bonus: { weight: 10, initiallyOk: false }, eth1: { weight: 0, initiallyOk: true } };
+  it('weights move the priority; a master announces it at once', () => {
+    const s = given(spec({ trackers }), { type: 'start', now: 0 }, { type: 'tick', now: 3609.375 });
+    const { events, state } = when(s, { type: 'track', now: 4000, name: 'chk', ok: false, detail: 'exit 1' });
+    expect(types(events)).toEqual(['tracker_changed', 'priority_changed', 'advert(80)']);
+    expect(events[1]).toMatchObject({ from: 100, to: 80, reason: 'chk failed: exit 1' });
+    expect(effectivePriority(state)).toBe(80);
+    expect(effectivePriority(given(state, { type: 'track', now: 4100, name: 'bonus', ok: true }))).toBe(90);
+    expect(when(state, { type: 'track', now: 4200, name: 'chk', ok: false }).events).toEqual([]); // no change, no event
+    expect(when(state, { type: 'track', now: 4200, name: 'unknown', ok: false }).events).toEqual([]);
+  });
+  it('priority stays within 1..254, and an address owner ignores weights', () => {
+    const low = given(spec({ priority: 10, trackers: { big: { weight: -100, initiallyOk: true } } }), { type: 'start', now: 0 }, { type: 'track', now: 1, name: 'big', ok: false });
+    expect(effectivePriority(low)).toBe(1);
+    const high = given(spec({ priority: 250, trackers: { up: { weight: 100, initiallyOk: true } } }), { type: 'start', now: 0 });
+    expect(effectivePriority(high)).toBe(254);
+    const owner = given(spec({ priority: 255, trackers: { chk: { weight: -50, initiallyOk: false } } }), { type: 'start', now: 0 });
+    expect(effectivePriority(owner)).toBe(255);
+  });
+  it('a weight-0 failure puts a master in FAULT after a priority-0 advert; recovery goes to BACKUP', () => {
+    const s = given(spec({ trackers }), { type: 'start', now: 0 }, { type: 'tick', now: 3609.375 });
+    const { events, state } = when(s, { type: 'track', now: 5000, name: 'eth1', ok: false, detail: 'link down' });
+    expect(types(events)).toEqual(['tracker_changed', 'advert(0)', 'MASTER->FAULT:fault']);
+    expect(nextDeadline(state)).toBeUndefined();
+    expect(when(state, { type: 'advert', now: 5100, from: '10.0.0.1', priority: 50, intervalMs: 1000 }).events).toEqual([]);
+    expect(when(state, { type: 'tick', now: 99_999 }).events).toEqual([]);
+    const back = when(state, { type: 'track', now: 6000, name: 'eth1', ok: true });
+    expect(types(back.events)).toEqual(['tracker_changed', 'FAULT->BACKUP:fault_cleared']);
+    expect(back.state.masterDownAt).toBe(6000 + 3609.375);
+  });
+  it('a node whose fence is not alive starts in FAULT and never advertises until it is', () => {
+    const fenced = spec({ trackers: { fence: { weight: 0, initiallyOk: false } } });
+    const { events, state } = when(initialState(fenced), { type: 'start', now: 0 });
+    expect(types(events)).toEqual(['started', 'INIT->FAULT:fault']);
+    expect(types(when(state, { type: 'track', now: 10, name: 'fence', ok: true, detail: 'ZooKeeper session up' }).events)).toEqual(['tracker_changed', 'FAULT->BACKUP:fault_cleared']);
+  });
+});
+
+describe('two instances on one simulated link', () => {
+  interface Node { id: string; s: VrrpState; alive: boolean }
+  /** Delivers adverts instantly to the other live nodes; steps time to the next deadline. */
+  function simulate(nodes: Node[], until: number, onTime?: (t: number) => void): void {
+    let now = 0;
+    const deliver = (from: Node, events: VrrpEvent[]) => {
+      for (const e of events) {
+        if (e.type !== 'advert_sent') continue;
+        for (const to of nodes) {
+          if (to === from || !to.alive) continue;
+          const r = step(to.s, { type: 'advert', now, from: from.id, priority: e.priority, intervalMs: from.s.spec.advertIntervalMs });
+          to.s = r.state;
+          deliver(to, r.events);
+        }
+      }
+    };
+    for (const n of nodes) {
+      const r = step(n.s, { type: 'start', now });
+      n.s = r.state;
+      deliver(n, r.events);
+    }
+    while (now < until) {
+      const next = Math.min(...nodes.filter((n) => n.alive).map((n) => nextDeadline(n.s) ?? Infinity), until);
+      now = next;
+      onTime?.(now);
+      for (const n of nodes) {
+        if (!n.alive) continue;
+        const r = step(n.s, { type: 'tick', now });
+        n.s = r.state;
+        deliver(n, r.events);
+      }
+    }
+  }
+
+  it('settles on exactly one master, the highest priority, for any priorities and intervals', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 254 }), fc.integer({ min: 1, max: 254 }), fc.integer({ min: 1, max: 100 }), (p1, p2, cs) => {
+      const nodes: Node[] = [
+        { id: '10.0.0.1', s: initialState(spec({ priority: p1, primaryAddress: '10.0.0.1', advertIntervalMs: cs * 10 })), alive: true },
+        { id: '10.0.0.2', s: initialState(spec({ priority: p2, primaryAddress: '10.0.0.2', advertIntervalMs: cs * 10 })), alive: true },
+      ];
+      simulate(nodes, cs * 10 * 20);
+      const masters = nodes.filter((n) => n.s.state === 'MASTER');
+      expect(masters).toHaveLength(1);
+      // Equal priorities: whoever's timer fires first wins; the other hears it and defers.
+      if (p1 !== p2) expect(masters[0]!.id).toBe(p1 > p2 ? '10.0.0.1' : '10.0.0.2');
+    }), { numRuns: 300 });
+  });
+
+  it('after the master dies, the backup takes over one master-down interval after its last advert', () => {
+    const nodes: Node[] = [
+      { id: '10.0.0.1', s: initialState(spec({ priority: 150, primaryAddress: '10.0.0.1', advertIntervalMs: 100 })), alive: true },
+      { id: '10.0.0.2', s: initialState(spec({ priority: 100, primaryAddress: '10.0.0.2', advertIntervalMs: 100 })), alive: true },
+    ];
+    simulate(nodes, 1000);
+    expect(nodes.map((n) => n.s.state)).toEqual(['MASTER', 'BACKUP']);
+    const lastAdvert = nodes[0]!.s.advertAt! - 100; // the master dies right after this advert
+    const survivor = nodes[1]!.s;
+    const takeoverAt = lastAdvert + 300 + skew(100, 100);
+    expect(survivor.masterDownAt).toBeCloseTo(takeoverAt);
+    expect(step(survivor, { type: 'tick', now: takeoverAt - 1 }).events).toEqual([]);
+    expect(types(step(survivor, { type: 'tick', now: takeoverAt }).events)).toEqual(['BACKUP->MASTER:master_down_timer', 'advert(100)']);
+  });
+});
