@@ -1,0 +1,214 @@
+/*
+ * Raw IPv4 sockets of IP protocol 112 (VRRP) for Node, through Node-API and libuv.
+ * One job: open a socket bound to an interface, join/leave a multicast group, send
+ * datagrams whose IP header we wrote (IP_HDRINCL: TTL 255 and our source), and call a
+ * JavaScript function with every datagram received (IP header included) as it arrives.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define VRRP_PROTO 112
+#define MAX_DATAGRAM 65536
+
+typedef struct {
+  int fd;
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  int polling;
+} vrrp_sock;
+
+static napi_value throw_errno(napi_env env, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
+
+static vrrp_sock *unwrap(napi_env env, napi_value v) {
+  vrrp_sock *s = NULL;
+  if (napi_get_value_external(env, v, (void **)&s) != napi_ok || s == NULL || s->fd < 0) {
+    napi_throw_error(env, NULL, "not an open VRRP socket");
+    return NULL;
+  }
+  return s;
+}
+
+static void on_closed(uv_handle_t *h) { free(h->data); }
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  vrrp_sock *s = data;
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  if (s->polling) uv_close((uv_handle_t *)&s->poll, on_closed);
+  else free(s);
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  vrrp_sock *s = handle->data;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, global;
+  napi_get_reference_value(env, s->callback, &cb);
+  napi_get_global(env, &global);
+  if (status < 0) {
+    napi_value args[2], err;
+    napi_create_string_utf8(env, uv_strerror(status), NAPI_AUTO_LENGTH, &err);
+    napi_get_null(env, &args[1]);
+    args[0] = err;
+    napi_call_function(env, global, cb, 2, args, NULL);
+  } else {
+    unsigned char buf[MAX_DATAGRAM];
+    for (;;) {
+      ssize_t n = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0) break; /* EAGAIN: drained */
+      napi_value args[2], data;
+      void *copy;
+      napi_create_buffer_copy(env, (size_t)n, buf, &copy, &data);
+      napi_get_null(env, &args[0]);
+      args[1] = data;
+      napi_call_function(env, global, cb, 2, args, NULL);
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending || s->fd < 0) break;
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* open(ifname: string, onDatagram: (err, buf) => void): handle */
+static napi_value sock_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char ifname[IF_NAMESIZE];
+  size_t len = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &len) != napi_ok || len == 0) {
+    napi_throw_type_error(env, NULL, "open(ifname, callback): ifname must be a non-empty string of at most 15 characters");
+    return NULL;
+  }
+  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_PROTO);
+  if (fd < 0) return throw_errno(env, "socket(AF_INET, SOCK_RAW, 112)");
+  int one = 1, zero = 0, ttl = 255;
+  if (setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero) < 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return throw_errno(env, "setsockopt");
+  }
+  vrrp_sock *s = calloc(1, sizeof *s);
+  s->fd = fd;
+  s->env = env;
+  s->poll.data = s;
+  CHECK(napi_create_reference(env, argv[1], 1, &s->callback));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  if (uv_poll_init_socket(loop, &s->poll, fd) != 0) {
+    close(fd);
+    free(s);
+    napi_throw_error(env, NULL, "uv_poll_init_socket failed");
+    return NULL;
+  }
+  s->polling = 1;
+  uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  napi_value handle;
+  CHECK(napi_create_external(env, s, finalize, NULL, &handle));
+  return handle;
+}
+
+static int parse_ipv4(napi_env env, napi_value v, struct in_addr *out) {
+  char text[INET_ADDRSTRLEN];
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok || inet_pton(AF_INET, text, out) != 1) {
+    napi_throw_type_error(env, NULL, "expected an IPv4 address");
+    return -1;
+  }
+  return 0;
+}
+
+/* membership(handle, group, ifname, join: boolean) */
+static napi_value sock_membership(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  vrrp_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  struct ip_mreqn m;
+  memset(&m, 0, sizeof m);
+  if (parse_ipv4(env, argv[1], &m.imr_multiaddr) < 0) return NULL;
+  char ifname[IF_NAMESIZE];
+  size_t len;
+  CHECK(napi_get_value_string_utf8(env, argv[2], ifname, sizeof ifname, &len));
+  m.imr_ifindex = (int)if_nametoindex(ifname);
+  if (m.imr_ifindex == 0) return throw_errno(env, "if_nametoindex");
+  bool join;
+  CHECK(napi_get_value_bool(env, argv[3], &join));
+  if (setsockopt(s->fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m) < 0)
+    return throw_errno(env, join ? "IP_ADD_MEMBERSHIP" : "IP_DROP_MEMBERSHIP");
+  return NULL;
+}
+
+/* send(handle, datagram: Buffer (IP header included), dst: string) */
+static napi_value sock_send(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  vrrp_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "send: datagram must be a Buffer");
+    return NULL;
+  }
+  struct sockaddr_in to;
+  memset(&to, 0, sizeof to);
+  to.sin_family = AF_INET;
+  if (parse_ipv4(env, argv[2], &to.sin_addr) < 0) return NULL;
+  if (sendto(s->fd, data, len, 0, (struct sockaddr *)&to, sizeof to) < 0) return throw_errno(env, "sendto");
+  return NULL;
+}
+
+static napi_value sock_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  vrrp_sock *s = NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || s == NULL || s->fd < 0) return NULL;
+  if (s->polling) uv_poll_stop(&s->poll);
+  close(s->fd);
+  s->fd = -1;
+  napi_delete_reference(env, s->callback);
+  s->callback = NULL;
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"open", NULL, sock_open, NULL, NULL, NULL, napi_default, NULL},
+    {"membership", NULL, sock_membership, NULL, NULL, NULL, napi_default, NULL},
+    {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},
+    {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,58 @@
+// The one place that touches raw sockets: native/vrrp_socket.c, our own Node-API addon
+// (built by `npm ci` with node-gyp). Replaceable behind this interface.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../../shared/paths.js';
+import { VRRP_MULTICAST } from './codec.js';
+
+interface Addon {
+  open(ifname: string, onDatagram: (err: string | null, datagram: Buffer | null) => void): object;
+  membership(handle: object, group: string, ifname: string, join: boolean): void;
+  send(handle: object, datagram: Buffer, dst: string): void;
+  close(handle: object): void;
+}
+
+let addon: Addon | undefined;
+function load(): Addon {
+  if (addon) return addon;
+  const path = join(packageRoot(), 'native/build/Release/vrrp_socket.node');
+  let mod: unknown;
+  try {
+    mod = createRequire(import.meta.url)(path);
+  } catch (err) {
+    throw new Error(`cannot load the VRRP socket addon ${path} (run npm ci or npm run build:native): ${(err as Error).message}`);
+  }
+  const m = mod as Partial<Addon>;
+  if (typeof m.open !== 'function' || typeof m.send !== 'function' || typeof m.membership !== 'function' || typeof m.close !== 'function') {
+    throw new Error(`${path} is not the VRRP socket addon`);
+  }
+  addon = m as Addon;
+  return addon;
+}
+
+export interface VrrpSocket {
+  readonly ifname: string;
+  /** Sends a datagram whose IPv4 header is already written (TTL 255, our source). */
+  send(datagram: Buffer, dst: string): void;
+  joinMulticast(group?: string): void;
+  close(): void;
+}
+
+/** A raw protocol-112 socket bound to one interface; every datagram received (IP header included) goes to onDatagram. */
+export function openVrrpSocket(ifname: string, onDatagram: (datagram: Buffer) => void, onError: (message: string) => void): VrrpSocket {
+  const a = load();
+  let open = true;
+  const handle = a.open(ifname, (err, datagram) => {
+    if (err !== null) onError(err);
+    else if (datagram) onDatagram(datagram);
+  });
+  return {
+    ifname,
+    send: (datagram, dst) => a.send(handle, datagram, dst),
+    joinMulticast: (group = VRRP_MULTICAST) => a.membership(handle, group, ifname, true),
+    close() {
+      if (open) a.close(handle);
+      open = false;
+    },
+  };
+}

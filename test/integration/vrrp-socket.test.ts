@@ -1,0 +1,38 @@
+// The raw socket addon between two namespaces, and tshark's opinion of what we send.
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { acceptAdvert, encodeAdvert } from '../../services/vrrp/codec.js';
+import { withTopology } from '../harness/netns.js';
+import { ROOT } from '../harness/node.js';
+
+const fixture = join(ROOT, 'test/fixtures/vrrp-socket.ts');
+const node = (...args: string[]) => [process.execPath, '--import', 'tsx', fixture, ...args];
+
+describe('raw VRRP socket (native addon)', () => {
+  it('sends adverts with TTL 255 from our source to 224.0.0.18 and unicast, and receives them on the other host', async () => {
+    await withTopology({ hosts: ['n1', 'n2'] }, async (t) => {
+      const [h1, h2] = [t.hosts.n1!, t.hosts.n2!];
+      const rx = t.spawn('n2', node('recv', h2.ifname), { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+      const lines: string[] = [];
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : lines.push(l)));
+      await isReady;
+      const advert = { version: 3 as const, vrid: 51, priority: 150, addresses: ['10.77.0.100'], interval: 10, authType: 'none' as const };
+      for (const dst of ['224.0.0.18', h2.address]) {
+        const payload = encodeAdvert(advert, { src: h1.address, dst }).toString('hex');
+        const r = await t.exec('n1', node('send', h1.ifname, h1.address, dst, payload, '3'), { timeoutMs: 20_000 });
+        expect(r.code, r.stderr).toBe(0);
+      }
+      await expect.poll(() => lines.length, { timeout: 5000 }).toBeGreaterThanOrEqual(6);
+      for (const hex of lines) {
+        const v = acceptAdvert(Buffer.from(hex, 'hex'), { version: 3, vrid: 51, interval: 10 });
+        expect(v).toMatchObject({ ok: true, value: { ip: { ttl: 255, src: h1.address }, advert } });
+      }
+      const dsts = lines.map((hex) => (acceptAdvert(Buffer.from(hex, 'hex'), { version: 3, vrid: 51, interval: 10 }) as { value: { ip: { dst: string } } }).value.ip.dst);
+      expect(new Set(dsts)).toEqual(new Set(['224.0.0.18', h2.address]));
+      await rx.stop();
+    });
+  });
+});
