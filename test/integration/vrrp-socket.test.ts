@@ -19,6 +19,16 @@ describe('raw VRRP socket (native addon)', () => {
       const isReady = new Promise<void>((r) => (ready = r));
       createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : lines.push(l)));
       await isReady;
+      // tshark, an independent decoder, listens too.
+      const capture = t.spawn('n2', ['tshark', '-l', '-n', '-i', h2.ifname, '-f', 'ip proto 112', '-c', '6', '-a', 'duration:30',
+        '-T', 'fields', '-e', 'ip.ttl', '-e', 'vrrp.version', '-e', 'vrrp.virt_rtr_id', '-e', 'vrrp.prio', '-e', 'vrrp.ip_addr', '-e', 'vrrp.checksum.status'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: '/tmp' } });
+      const decoded: string[] = [];
+      createInterface({ input: capture.proc.stdout! }).on('line', (l) => decoded.push(l));
+      let capturing!: () => void;
+      const started = new Promise<void>((r) => (capturing = r));
+      capture.proc.stderr!.on('data', (d: Buffer) => d.toString().includes('Capturing on') && capturing());
+      await started;
       const advert = { version: 3 as const, vrid: 51, priority: 150, addresses: ['10.77.0.100'], interval: 10, authType: 'none' as const };
       for (const dst of ['224.0.0.18', h2.address]) {
         const payload = encodeAdvert(advert, { src: h1.address, dst }).toString('hex');
@@ -32,6 +42,9 @@ describe('raw VRRP socket (native addon)', () => {
       }
       const dsts = lines.map((hex) => (acceptAdvert(Buffer.from(hex, 'hex'), { version: 3, vrid: 51, interval: 10 }) as { value: { ip: { dst: string } } }).value.ip.dst);
       expect(new Set(dsts)).toEqual(new Set(['224.0.0.18', h2.address]));
+      await capture.exited;
+      // TTL, version 3, VRID, priority, address, checksum status 1 = Good
+      expect(decoded).toEqual(Array(6).fill('255\t3\t51\t150\t10.77.0.100\t1'));
       await rx.stop();
     });
   });
