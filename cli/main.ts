@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from '../shared/config/index.js';
+import { NodeSelectionError } from '../shared/config/node.js';
 import { EventRefused, LogError } from '../shared/eventlog/index.js';
 import { UsageError, type Io } from './common.js';
 import { configCommand, configUsage } from './commands/config.js';
@@ -39,7 +40,7 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
       io.err(`${err.message}\nvigil: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in the configuration\n`);
       return 2;
     }
-    if (err instanceof UsageError || err instanceof LogError || err instanceof EventRefused) {
+    if (err instanceof UsageError || err instanceof NodeSelectionError || err instanceof LogError || err instanceof EventRefused) {
       io.err(`vigil: ${err.message}\n`);
       return 2;
     }
@@ -48,7 +49,7 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
 }
 
 const controller = new AbortController();
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(sig));
 // Output piped into `head` must end quietly, not with EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);

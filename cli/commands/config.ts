@@ -1,5 +1,6 @@
 import { instancesForNode, loadConfig, nodeNames, parseVipAddress } from '../../shared/config/index.js';
-import { commonOptions, configFile, parse, UsageError, type Io } from '../common.js';
+import { configFile } from '../../shared/config/node.js';
+import { commonOptions, parse, UsageError, type Io } from '../common.js';
 
 export const configUsage = `vigil config check [FILE] [--json]
   Validates a cluster configuration; every problem is printed as FILE:LINE:COLUMN: field: message.
@@ -13,7 +14,7 @@ export function configCommand(argv: string[], io: Io): number {
     io.out(configUsage + '\n');
     return 0;
   }
-  const file = positionals[0] ?? configFile(values);
+  const file = positionals[0] ?? configFile(values.config);
   if (file === undefined) throw new UsageError('give the configuration file to check');
   const { config } = loadConfig(file); // throws ConfigError, printed by main
   const nodes = nodeNames(config);

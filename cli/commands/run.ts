@@ -1,3 +1,4 @@
+import { runVrrp } from '../../services/vrrp/main.js';
 import { UsageError, type Io } from '../common.js';
 
 export const SERVICES = ['vrrp', 'fence', 'health', 'ipvs', 'relay'] as const;
@@ -6,7 +7,9 @@ export const runUsage = `vigil run <service> [--config FILE] [--node NAME]
   services: ${SERVICES.join(', ')}`;
 
 /** Each service registers its entry point here as it is built. */
-const entryPoints: Partial<Record<(typeof SERVICES)[number], (argv: string[], io: Io, stop: AbortSignal) => Promise<number>>> = {};
+const entryPoints: Partial<Record<(typeof SERVICES)[number], (argv: string[], stop: AbortSignal) => Promise<number>>> = {
+  vrrp: runVrrp,
+};
 
 export async function runCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
   const [service, ...rest] = argv;
@@ -20,5 +23,5 @@ export async function runCommand(argv: string[], io: Io, stop: AbortSignal): Pro
     io.err(`vigil: the ${service} service is not part of this build yet\n`);
     return 3;
   }
-  return main(rest, io, stop);
+  return main(rest, stop);
 }

@@ -203,6 +203,12 @@ export const configSchema = z.strictObject({
       stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('VIGIL'),
     })
     .optional(),
+  fence: z
+    .strictObject({
+      /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */
+      required: z.boolean().default(true),
+    })
+    .default({ required: true }),
   track_scripts: z.record(identifier, trackScriptSchema).default({}),
   vrrp_instances: z.record(identifier, vrrpInstanceSchema).default({}),
   vrrp_sync_groups: z.record(identifier, vrrpSyncGroupSchema).default({}),

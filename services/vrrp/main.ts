@@ -1,0 +1,11 @@
+// vigil run vrrp: a VRRP speaker for every vrrp instance of this node.
+import { runService } from '../../shared/service.js';
+import { VrrpService } from './shell.js';
+
+export function runVrrp(argv: string[], stop: AbortSignal): Promise<number> {
+  return runService('vrrp', argv, stop, async ({ config, node, log, logger }) => {
+    const svc = new VrrpService({ config, node, log, logger });
+    await svc.start();
+    return svc;
+  });
+}

@@ -1,0 +1,260 @@
+// The VRRP service's I/O: raw sockets, timers, the event log. All decisions are the
+// decider's; this file feeds it commands and carries out its events.
+import { readFile } from 'node:fs/promises';
+import type { VigilConfig } from '../../shared/config/index.js';
+import { instancesForNode } from '../../shared/config/index.js';
+import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { interfaceInfo } from '../../shared/iproute.js';
+import type { Logger } from '../../shared/logger.js';
+import { acceptAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
+import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState } from './decider.js';
+import { openVrrpSocket, type VrrpSocket } from './socket.js';
+import { expectations, FENCE_TRACKER, interfaceTracker, intervalMs, planInstance, scriptTracker, type InstancePlan } from './spec.js';
+
+interface Running {
+  plan: InstancePlan;
+  state: VrrpState;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface Link {
+  socket: VrrpSocket;
+  joined: boolean;
+  byVrid: Map<number, Running>;
+  dropped: Partial<Record<DropReason, number>>;
+  lastDropSource: string | undefined;
+  windowStart: number;
+}
+
+export interface VrrpServiceOptions {
+  config: VigilConfig;
+  node: string;
+  log: EventLog;
+  logger: Logger;
+  /** How often dropped packets are summarised in a vrrp.bad_packets event. */
+  badPacketWindowMs?: number;
+  /** How often tracked interfaces' link state is read. */
+  linkPollMs?: number;
+}
+
+const now = () => performance.now();
+
+/** Which tracker a log event speaks about, and whether it is OK now. */
+export function trackerUpdate(e: Pick<StoredEvent, 'type' | 'data'>): { name: string; ok: boolean; detail: string } | undefined {
+  const d = e.data as Record<string, unknown>;
+  if (e.type === 'track.changed' && typeof d.name === 'string') {
+    const name = d.name.startsWith('if:') ? d.name : scriptTracker(d.name);
+    return { name, ok: d.to === 'ok', detail: String(d.reason ?? '') };
+  }
+  if (e.type === 'fence.zk_state') return { name: FENCE_TRACKER, ok: d.state === 'connected', detail: `ZooKeeper ${String(d.state)}` };
+  return undefined;
+}
+
+export class VrrpService {
+  private readonly instances: Running[] = [];
+  private readonly links = new Map<string, Link>();
+  private subscription: Subscription | undefined;
+  private summaryTimer: NodeJS.Timeout | undefined;
+  private linkTimer: NodeJS.Timeout | undefined;
+  private readonly linkState = new Map<string, boolean>();
+
+  constructor(private readonly o: VrrpServiceOptions) {}
+
+  async start(): Promise<void> {
+    const { config, node, log } = this.o;
+    for (const vi of instancesForNode(config, node)) {
+      const info = await interfaceInfo(vi.interface);
+      const primary = vi.unicast_src_ip ?? info.ipv4[0]?.address;
+      if (!primary) throw new Error(`instance ${vi.name}: interface ${vi.interface} has no IPv4 address and no unicast_src_ip is set`);
+      const plan = planInstance(config, vi, primary);
+      const r: Running = { plan, state: initialState(plan.spec), timer: undefined };
+      this.instances.push(r);
+      this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
+    }
+
+    // Rebuild tracked conditions from the log, then follow it.
+    const upTo = log.lastSeq();
+    for (const e of log.query({ types: ['track.changed', 'fence.zk_state'], toSeq: upTo })) {
+      const u = trackerUpdate(e);
+      if (!u) continue;
+      for (const r of this.instances) if (u.name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name: u.name, ok: u.ok });
+    }
+    await this.pollLinks(false);
+    for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
+    this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => {
+      for (const e of batch) {
+        const u = trackerUpdate(e);
+        if (!u) continue;
+        for (const r of this.instances) this.apply(r, { type: 'track', now: now(), name: u.name, ok: u.ok, detail: u.detail }, e.seq);
+      }
+    });
+    const windowMs = this.o.badPacketWindowMs ?? 10_000;
+    this.summaryTimer = setInterval(() => this.summariseDrops(), windowMs);
+    this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? 200);
+  }
+
+  /** Priority-0 adverts from every master, then silence. */
+  stop(): void {
+    this.subscription?.close();
+    clearInterval(this.summaryTimer);
+    clearInterval(this.linkTimer);
+    for (const r of this.instances) {
+      this.apply(r, { type: 'stop', now: now() });
+      clearTimeout(r.timer);
+    }
+    this.summariseDrops();
+    for (const l of this.links.values()) l.socket.close();
+  }
+
+  states(): Record<string, VrrpState> {
+    return Object.fromEntries(this.instances.map((r) => [r.plan.spec.name, r.state]));
+  }
+
+  private linkFor(plan: InstancePlan): Link {
+    let link = this.links.get(plan.interface);
+    if (!link) {
+      const ifname = plan.interface;
+      const socket = openVrrpSocket(ifname, (d) => this.receive(ifname, d), (msg) => this.o.logger.error('VRRP socket error', { interface: ifname, error: msg }));
+      link = { socket, joined: false, byVrid: new Map(), dropped: {}, lastDropSource: undefined, windowStart: Date.now() };
+      this.links.set(ifname, link);
+    }
+    if (plan.peers.length === 0 && !link.joined) {
+      link.socket.joinMulticast();
+      link.joined = true;
+    }
+    return link;
+  }
+
+  private receive(ifname: string, datagram: Buffer): void {
+    const link = this.links.get(ifname)!;
+    const ip = decodeIpPacket(datagram);
+    const vrid = ip.ok ? ip.value.payload[1] : undefined;
+    const r = vrid === undefined ? undefined : link.byVrid.get(vrid);
+    if (!r) {
+      this.countDrop(link, ip.ok ? 'wrong_vrid' : ip.reason, ip.ok ? ip.value.ip.src : undefined);
+      return;
+    }
+    const v = acceptAdvert(datagram, expectations(r.plan));
+    if (!v.ok) {
+      this.countDrop(link, v.reason, ip.ok ? ip.value.ip.src : undefined);
+      if (v.reason !== 'own_address') this.o.logger.debug('VRRP packet dropped', { interface: ifname, reason: v.reason, detail: v.detail });
+      return;
+    }
+    const { advert } = v.value;
+    this.apply(r, { type: 'advert', now: now(), from: v.value.ip.src, priority: advert.priority, intervalMs: intervalMs(advert.version, advert.interval) });
+  }
+
+  private countDrop(link: Link, reason: DropReason, source: string | undefined): void {
+    if (reason === 'own_address') return; // our own multicast looping back is not a bad packet
+    link.dropped[reason] = (link.dropped[reason] ?? 0) + 1;
+    if (source) link.lastDropSource = source;
+  }
+
+  private summariseDrops(): void {
+    for (const [ifname, link] of this.links) {
+      const counts = link.dropped as Record<string, number>;
+      const t = Date.now();
+      if (Object.keys(counts).length > 0) {
+        const first = [...link.byVrid.values()][0]!;
+        this.append({
+          type: 'vrrp.bad_packets', source: 'vrrp', subject: `vrrp:${first.plan.spec.name}`,
+          data: { interface: ifname, window_ms: t - link.windowStart, counts, ...(link.lastDropSource ? { last_source: link.lastDropSource } : {}) },
+        });
+      }
+      link.dropped = {};
+      link.lastDropSource = undefined;
+      link.windowStart = t;
+    }
+  }
+
+  private async pollLinks(report: boolean): Promise<void> {
+    const names = new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).filter((k) => k.startsWith('if:')).map((k) => k.slice(3))));
+    for (const ifname of names) {
+      let up: boolean;
+      try {
+        const state = (await readFile(`/sys/class/net/${ifname}/operstate`, 'utf8')).trim();
+        up = state === 'up' || state === 'unknown';
+      } catch {
+        up = false; // the interface is gone
+      }
+      const before = this.linkState.get(ifname);
+      this.linkState.set(ifname, up);
+      const name = interfaceTracker(ifname);
+      if (!report) {
+        for (const r of this.instances) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok: up });
+      } else if (before !== up) {
+        const e = this.append({
+          type: 'track.changed', source: 'vrrp', subject: `track:${name}`,
+          data: { name, from: before === undefined ? 'unknown' : before ? 'ok' : 'fail', to: up ? 'ok' : 'fail', reason: `link ${ifname} ${up ? 'up' : 'down'}` },
+        });
+        // Also applied directly: the log may be unwritable, the link state still counts.
+        for (const r of this.instances) this.apply(r, { type: 'track', now: now(), name, ok: up, detail: `link ${up ? 'up' : 'down'}` }, e?.seq);
+      }
+    }
+  }
+
+  private apply(r: Running, c: VrrpCommand, causation?: number): void {
+    const { events, state } = step(r.state, c);
+    r.state = state;
+    for (const e of events) this.carryOut(r, e, causation);
+    clearTimeout(r.timer);
+    const deadline = nextDeadline(r.state);
+    if (deadline !== undefined) {
+      r.timer = setTimeout(() => this.apply(r, { type: 'tick', now: Math.max(now(), deadline) }), Math.max(0, deadline - now()));
+    }
+  }
+
+  private carryOut(r: Running, e: VrrpEvent, causation: number | undefined): void {
+    const { plan } = r;
+    const name = plan.spec.name;
+    const subject = `vrrp:${name}`;
+    switch (e.type) {
+      case 'advert_sent':
+        this.send(r, e.priority);
+        return;
+      case 'state_changed':
+        this.o.logger.info('VRRP state changed', { instance: name, from: e.from, to: e.to, reason: e.reason, detail: e.detail, priority: e.priority });
+        this.append({
+          type: 'vrrp.state_changed', source: 'vrrp', subject, causation: causation ?? null,
+          data: { instance: name, from: e.from, to: e.to, reason: e.reason, detail: e.detail, priority: e.priority, ...(e.master ? { master: e.master } : {}) },
+        });
+        return;
+      case 'priority_changed':
+        this.append({ type: 'vrrp.priority_changed', source: 'vrrp', subject, causation: causation ?? null, data: { instance: name, from: e.from, to: e.to, reason: e.reason } });
+        return;
+      case 'higher_priority_seen':
+        this.append({ type: 'vrrp.higher_priority_seen', source: 'vrrp', subject, data: { instance: name, peer: e.peer, peer_priority: e.peerPriority, own_priority: e.ownPriority } });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private send(r: Running, priority: number): void {
+    const { plan } = r;
+    const link = this.links.get(plan.interface)!;
+    const src = plan.spec.primaryAddress;
+    const targets = plan.peers.length > 0 ? plan.peers : [VRRP_MULTICAST];
+    for (const dst of targets) {
+      const payload = encodeAdvert(
+        { version: plan.spec.version, vrid: plan.spec.vrid, priority, addresses: plan.addresses, interval: plan.wireInterval, authType: plan.authPass ? 'pass' : 'none', ...(plan.authPass ? { authPass: plan.authPass } : {}) },
+        { src, dst },
+      );
+      try {
+        link.socket.send(encodeIpPacket(payload, { src, dst }), dst);
+      } catch (err) {
+        this.o.logger.warn('VRRP advert not sent', { instance: plan.spec.name, dst, err });
+      }
+    }
+  }
+
+  /** The log is the record, not the control path: a failed append is reported, VRRP goes on. */
+  private append(e: NewEvent): StoredEvent | undefined {
+    try {
+      return this.o.log.append(e);
+    } catch (err) {
+      this.o.logger.error('cannot append to the event log', { type: e.type, err });
+      return undefined;
+    }
+  }
+}

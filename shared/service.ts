@@ -1,0 +1,56 @@
+// What every service does around its own work: find its config and node, open the
+// node's log, record that it started and why it stopped, stop cleanly on SIGTERM.
+import { parseArgs } from 'node:util';
+import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from './config/index.js';
+import { configFile, NodeSelectionError, resolveNode } from './config/node.js';
+import { EventLog, type Source } from './eventlog/index.js';
+import { UsageError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { packageVersion } from './paths.js';
+
+export interface ServiceContext {
+  config: VigilConfig;
+  configFile: string;
+  node: string;
+  log: EventLog;
+  logger: Logger;
+}
+
+/** Returned by a service's start: how to stop it. */
+export interface RunningService {
+  stop(): void | Promise<void>;
+}
+
+export async function runService(name: Exclude<Source, 'cli'>, argv: string[], stop: AbortSignal, start: (ctx: ServiceContext) => Promise<RunningService>): Promise<number> {
+  let values: { config?: string | undefined; node?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, node: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    throw new UsageError(`vigil run ${name}: ${(err as Error).message}`);
+  }
+  const file = configFile(values.config);
+  if (file === undefined) throw new NodeSelectionError('give --config FILE (or set VIGIL_CONFIG, or create /etc/vigil/vigil.yaml)');
+  const { config } = loadConfig(file);
+  const node = resolveNode(nodeNames(config), values.node);
+  const logger = createLogger({ service: name, node });
+  const log = EventLog.open({ path: logPathForNode(config, node, file), node });
+  const subject = `service:${name}`;
+  log.append({ type: 'service.started', source: name, subject, data: { service: name, version: packageVersion(), pid: process.pid } });
+  logger.info('started', { config: file, log: log.path });
+  let running: RunningService;
+  try {
+    running = await start({ config, configFile: file, node, log, logger });
+  } catch (err) {
+    logger.error('cannot start', { err });
+    log.append({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, reason: 'error', error: (err as Error).message } });
+    log.close();
+    return 1;
+  }
+  if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+  await running.stop();
+  const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
+  log.append({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, reason: signal ? 'signal' : 'exit', ...(signal ? { signal } : {}) } });
+  logger.info('stopped', { signal });
+  log.close();
+  return 0;
+}
