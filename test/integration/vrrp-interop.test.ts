@@ -21,7 +21,7 @@ afterEach(async () => {
   tmp.remove();
 });
 
-interface VigilOptions { version: 2 | 3; priority: number; advertInt: number; nopreempt?: boolean; unicastPeers?: string[] }
+interface VigilOptions { version: 2 | 3; priority: number; advertInt: number; nopreempt?: boolean; unicastPeers?: string[]; fence?: boolean; trackWeight?: number }
 
 function startVigil(o: VigilOptions): { child: Child; db: string } {
   const h = t.hosts.n1!;
@@ -31,7 +31,9 @@ function startVigil(o: VigilOptions): { child: Child; db: string } {
 nodes: { n1: {} }
 log: { path: ${db} }
 zookeeper: { hosts: [127.0.0.1:2181] }
-fence: { required: false }
+fence: { required: ${o.fence ?? false} }
+track_scripts:
+  chk: { script: [/bin/true], weight: ${o.trackWeight ?? 0} }
 vrrp_instances:
   VI_1:
     interface: ${h.ifname}
@@ -40,7 +42,7 @@ vrrp_instances:
     priority: ${o.priority}
     advert_int: ${o.advertInt}
     nopreempt: ${o.nopreempt ?? false}
-${o.unicastPeers ? `    unicast_src_ip: ${h.address}\n    unicast_peer: [${o.unicastPeers.join(', ')}]\n` : ''}vip_groups:
+${o.trackWeight !== undefined ? '    track_script: [chk]\n' : ''}${o.unicastPeers ? `    unicast_src_ip: ${h.address}\n    unicast_peer: [${o.unicastPeers.join(', ')}]\n` : ''}vip_groups:
   web: { instance: VI_1, addresses: [${VIP}] }
 `);
   const child = t.spawn('n1', [process.execPath, CLI, 'run', 'vrrp', '--config', cfg, '--node', 'n1'], { logFile: join(tmp.path, 'vigil-n1.log') });
@@ -94,16 +96,22 @@ for (const version of [2, 3] as const) {
   });
 }
 
-/** Resolves with the time a VIP appears on a host, seen through `ip monitor address` (no polling delay). */
+/** Resolves with the time a VIP appears on a host, as the kernel's notification is stamped by `ip -t monitor`. */
 async function watchVipAdded(host: string): Promise<{ added: Promise<number>; stop: () => Promise<void> }> {
-  const mon = t.spawn(host, ['ip', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const mon = t.spawn(host, ['ip', '-t', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const address = VIP.split('/')[0]!;
   const added = new Promise<number>((resolve) => {
     let buf = '';
+    let stamp = 0;
     mon.proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      for (const line of buf.split('\n')) if (line.includes(` ${address}/`) && !line.startsWith('Deleted')) resolve(Date.now());
-      buf = buf.slice(buf.lastIndexOf('\n') + 1);
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        const ts = /^Timestamp: (.+) (\d+) usec$/.exec(line);
+        if (ts) stamp = Date.parse(ts[1]!) + Math.floor(Number(ts[2]) / 1000);
+        else if (line.includes(` ${address}/`) && !line.startsWith('Deleted')) resolve(stamp);
+      }
     });
   });
   await new Promise((r) => setTimeout(r, 100)); // the monitor is listening
@@ -205,6 +213,59 @@ describe('failover between vigil and keepalived (VRRPv3, 100 ms adverts)', () =>
     expect(await ka.holdsVip()).toBe(false);
     await vg.child.stop();
     await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(true);
+    await ka.stop();
+  });
+});
+
+describe('vigil reacts to events in its log', () => {
+  const advertInt = 0.1;
+  const append = (db: string, e: Parameters<EventLog['append']>[0]) => {
+    const log = EventLog.open({ path: db, node: 'n1' });
+    try {
+      return log.append(e);
+    } finally {
+      log.close();
+    }
+  };
+
+  it('a failed track script lowers the priority and keepalived preempts; recovery gives it back', async () => {
+    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority: 100, advertInt, vip: VIP });
+    const vg = startVigil({ version: 3, priority: 150, advertInt, trackWeight: -100 });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
+    const failed = append(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'ok', to: 'fail', reason: 'exit status 1' } });
+    await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(true);
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('BACKUP');
+    const log = EventLog.open({ path: vg.db, mustExist: true });
+    const prio = log.query({ types: ['vrrp.priority_changed'] });
+    log.close();
+    expect(prio).toHaveLength(1);
+    expect(prio[0]).toMatchObject({ causation: failed.seq, data: { from: 150, to: 50, reason: 'script:chk failed: exit status 1' } });
+    append(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'fail', to: 'ok', reason: 'exit status 0' } });
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
+    await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
+    await vg.child.stop();
+    await ka.stop();
+  });
+
+  it('without a fence that can hold leases the node stays in FAULT; losing ZooKeeper hands over at once', async () => {
+    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority: 100, advertInt, vip: VIP });
+    await expect.poll(() => ka.holdsVip(), { timeout: 15_000, interval: 50 }).toBe(true);
+    const vg = startVigil({ version: 3, priority: 150, advertInt, fence: true });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('FAULT');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await ka.holdsVip()).toBe(true); // a FAULT node does not advertise, so it cannot win
+    append(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected', session_timeout_ms: 2000 } });
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
+    await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
+    await new Promise((r) => setTimeout(r, 1000)); // steady state: keepalived settled in BACKUP
+    const watch = await watchVipAdded('n2');
+    const lostAt = Date.now();
+    append(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'suspended', detail: 'no heartbeat for 600 ms' } });
+    const took = (await watch.added) - lostAt;
+    expect(took).toBeLessThan(((256 - 100) * 100) / 256 + 100); // priority 0 advert: keepalived waits only its skew time
+    expect(lastState(vg.db)).toBe('FAULT');
+    await watch.stop();
+    await vg.child.stop();
     await ka.stop();
   });
 });
