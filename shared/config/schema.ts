@@ -203,6 +203,12 @@ export const configSchema = z.strictObject({
       stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('VIGIL'),
     })
     .optional(),
+  global_defs: z
+    .strictObject({
+      /** Seconds between vrrp.bad_packets summaries (dropped packets are counted, never logged one by one). */
+      vrrp_bad_packet_summary: seconds.default(10),
+    })
+    .default({ vrrp_bad_packet_summary: 10 }),
   fence: z
     .strictObject({
       /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */

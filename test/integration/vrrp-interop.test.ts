@@ -2,10 +2,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeAdvert } from '../../services/vrrp/codec.js';
 import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 import { startKeepalived } from '../harness/keepalived.js';
 import { createTopology, type Topology } from '../harness/netns.js';
-import { CLI } from '../harness/node.js';
+import { CLI, ROOT } from '../harness/node.js';
 import type { Child } from '../harness/process.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 
@@ -32,6 +33,7 @@ nodes: { n1: {} }
 log: { path: ${db} }
 zookeeper: { hosts: [127.0.0.1:2181] }
 fence: { required: ${o.fence ?? false} }
+global_defs: { vrrp_bad_packet_summary: 1 }
 track_scripts:
   chk: { script: [/bin/true], weight: ${o.trackWeight ?? 0} }
 vrrp_instances:
@@ -267,5 +269,40 @@ describe('vigil reacts to events in its log', () => {
     await watch.stop();
     await vg.child.stop();
     await ka.stop();
+  });
+});
+
+describe('bad packets', () => {
+  it('are counted by reason and summarised, never one event per packet', async () => {
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1 });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
+    const h2 = t.hosts.n2!;
+    const good = { version: 3 as const, vrid: 51, priority: 100, addresses: ['10.77.0.100'], interval: 10, authType: 'none' as const };
+    const badSum = encodeAdvert(good, { src: h2.address, dst: '224.0.0.18' });
+    badSum[2] = 99; // priority changed after the checksum was computed
+    const otherVrid = encodeAdvert({ ...good, vrid: 52 }, { src: h2.address, dst: '224.0.0.18' });
+    const wrongVips = encodeAdvert({ ...good, addresses: ['10.77.0.200'] }, { src: h2.address, dst: '224.0.0.18' });
+    for (const p of [badSum, otherVrid, wrongVips]) {
+      const r = await t.exec('n2', [process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/vrrp-socket.ts'), 'send', h2.ifname, h2.address, '224.0.0.18', p.toString('hex'), '5'], { timeoutMs: 20_000 });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const summaries = () => {
+      const log = EventLog.open({ path: vg.db, mustExist: true });
+      try {
+        return log.query({ types: ['vrrp.bad_packets'] });
+      } finally {
+        log.close();
+      }
+    };
+    const total = () => {
+      const counts: Record<string, number> = {};
+      for (const e of summaries()) for (const [k, v] of Object.entries((e.data as { counts: Record<string, number> }).counts)) counts[k] = (counts[k] ?? 0) + v;
+      return counts;
+    };
+    await expect.poll(total, { timeout: 5000, interval: 200 }).toEqual({ bad_checksum: 5, wrong_vrid: 5, address_mismatch: 5 });
+    expect(summaries().length).toBeLessThanOrEqual(3); // 15 packets, a handful of summaries
+    expect(summaries()[0]).toMatchObject({ subject: 'vrrp:VI_1', data: { interface: t.hosts.n1!.ifname, last_source: h2.address } });
+    expect(lastState(vg.db)).toBe('MASTER'); // none of them moved the election
+    await vg.child.stop();
   });
 });
