@@ -1,12 +1,18 @@
 // Cross-process wake-up: every commit in WAL mode writes the -wal file, and inotify on
 // the database's folder reports it to every process within a fraction of a millisecond.
-// A slow poll backs it up (inotify can overflow, and some filesystems don't report).
+// The write is reported before the commit is visible (the commit ends with an update of
+// the -shm index through mmap, which inotify does not see), so a reader that looks at
+// once can find nothing new; we look again shortly after every write. A slow poll backs
+// it all up (inotify can overflow, and some filesystems don't report).
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+
+const TRAILING_CHECKS_MS = [1, 4, 15, 50];
 
 export class LogChangeWatcher {
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
+  private readonly trailing: NodeJS.Timeout[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly names: Set<string>;
 
@@ -32,13 +38,20 @@ export class LogChangeWatcher {
   private start(): void {
     try {
       this.watcher = watch(dirname(this.dbPath), { persistent: true }, (_event, file) => {
-        if (file === null || this.names.has(file.toString())) this.notify();
+        if (file === null || this.names.has(file.toString())) this.changed();
       });
       this.watcher.on('error', () => this.stopWatcher());
     } catch {
       this.watcher = undefined; // polling alone still works
     }
     this.poll = setInterval(() => this.notify(), this.pollIntervalMs);
+  }
+
+  /** Wakes listeners now, and again a little later for a commit that was still completing. */
+  private changed(): void {
+    this.notify();
+    for (const t of this.trailing.splice(0)) clearTimeout(t);
+    for (const ms of TRAILING_CHECKS_MS) this.trailing.push(setTimeout(() => this.notify(), ms));
   }
 
   private stopWatcher(): void {
@@ -48,6 +61,7 @@ export class LogChangeWatcher {
 
   stop(): void {
     this.stopWatcher();
+    for (const t of this.trailing.splice(0)) clearTimeout(t);
     if (this.poll) clearInterval(this.poll);
     this.poll = undefined;
   }

@@ -59,4 +59,23 @@ describe('event log across processes', () => {
     expect(lines).toEqual(Array.from({ length: total }, (_, i) => `${i + 1} p-${i}`));
     log.close();
   });
+
+  it('wakes on every single commit of another process, not only on the next one or the poll', async () => {
+    // The subscriber's poll is a minute away: each event must arrive by its own wake-up.
+    const total = 30;
+    const child = spawnFixture('subscriber.ts', [path, String(total), '60000']);
+    const seen: string[] = [];
+    const rl = createInterface({ input: child.stdout });
+    const ready = new Promise<void>((resolve) => rl.on('line', (l) => (l === 'ready' ? resolve() : seen.push(l))));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await ready;
+    for (let i = 0; i < total; i++) {
+      const writer = EventLog.open({ path, node: 'lb1' }); // as another service would: its own connection
+      writer.append({ type: 'operator.note', source: 'cli', subject: 'operator:s', data: { text: `s-${i}`, author: 's' } });
+      writer.close();
+      await expect.poll(() => seen.length, { timeout: 10_000, interval: 5 }).toBe(i + 1);
+    }
+    expect(await exited).toBe(0);
+    expect(seen).toEqual(Array.from({ length: total }, (_, i) => `${i + 1} s-${i}`));
+  });
 });

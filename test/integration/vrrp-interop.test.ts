@@ -1,8 +1,9 @@
 // vigil's VRRP speaker and Debian's keepalived on one link, in namespaces, as peers.
 import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeAdvert } from '../../services/vrrp/codec.js';
+import { acceptAdvert, encodeAdvert } from '../../services/vrrp/codec.js';
 import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 import { startKeepalived } from '../harness/keepalived.js';
 import { createTopology, type Topology } from '../harness/netns.js';
@@ -259,12 +260,29 @@ describe('vigil reacts to events in its log', () => {
     append(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected', session_timeout_ms: 2000 } });
     await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
     await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
-    await new Promise((r) => setTimeout(r, 1000)); // steady state: keepalived settled in BACKUP
+    // Listen on keepalived's host for vigil's adverts.
+    const rx = t.spawn('n2', [process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/vrrp-socket.ts'), 'recv', t.hosts.n2!.ifname], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const priorityZeroAt: number[] = [];
+    let ready!: () => void;
+    const listening = new Promise<void>((r) => (ready = r));
+    createInterface({ input: rx.proc.stdout! }).on('line', (l) => {
+      if (l === 'ready') return ready();
+      const v = acceptAdvert(Buffer.from(l, 'hex'), { version: 3, vrid: 51, interval: 10 });
+      if (v.ok && v.value.ip.src === t.hosts.n1!.address && v.value.advert.priority === 0) priorityZeroAt.push(Date.now());
+    });
+    await listening;
     const watch = await watchVipAdded('n2');
     const lostAt = Date.now();
     append(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'suspended', detail: 'no heartbeat for 600 ms' } });
+    // vigil stops advertising at once, with a priority-0 advert so that a peer need not wait a master-down interval
+    await expect.poll(() => priorityZeroAt.length, { timeout: 2000, interval: 10 }).toBe(1);
+    expect(priorityZeroAt[0]! - lostAt).toBeLessThan(100);
+    // keepalived then takes over after its skew time, not a master-down interval
     const took = (await watch.added) - lostAt;
-    expect(took).toBeLessThan(((256 - 100) * 100) / 256 + 100); // priority 0 advert: keepalived waits only its skew time
+    expect(took).toBeLessThan(((256 - 100) * 100) / 256 + 100);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(priorityZeroAt).toHaveLength(1); // and then silence: a FAULT node does not advertise
+    await rx.stop();
     expect(lastState(vg.db)).toBe('FAULT');
     await watch.stop();
     await vg.child.stop();
