@@ -65,7 +65,7 @@ export class EventLog {
     if (o.node !== undefined && !NODE_NAME.test(o.node)) throw new LogError(`invalid node name ${JSON.stringify(o.node)}`);
     if (o.mustExist && !existsSync(path)) throw new LogError(`no event log at ${path}`);
     mkdirSync(dirname(path), { recursive: true });
-    let db: Database.Database;
+    let db: Database.Database | undefined;
     try {
       db = new Database(path, { timeout: o.busyTimeoutMs ?? 5000 });
       db.pragma('journal_mode = WAL');
@@ -74,6 +74,7 @@ export class EventLog {
       db.pragma('synchronous = NORMAL');
       migrate(db);
     } catch (err) {
+      db?.close();
       throw new LogError(`cannot open event log ${path}: ${(err as Error).message}`);
     }
     const claim = db.transaction((node: string | undefined) => {
