@@ -2,6 +2,7 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forgetProcess, recordProcess } from './state.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist/cli/main.js');
@@ -26,8 +27,18 @@ export function vigil(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResul
   return collect([CLI, ...args], env);
 }
 
+/** A child with piped stdio, recorded for test:clean until it exits. */
+function spawnRecorded(argv: string[]): ChildProcessWithoutNullStreams {
+  const child = spawn(process.execPath, argv, { cwd: ROOT });
+  if (child.pid !== undefined) {
+    const registry = recordProcess(child.pid, [process.execPath, ...argv]);
+    child.once('exit', () => forgetProcess(child.pid!, registry));
+  }
+  return child;
+}
+
 export function spawnVigil(args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
+  return spawnRecorded([CLI, ...args]);
 }
 
 /** A TypeScript fixture, in its own Node process. */
@@ -36,5 +47,5 @@ export function runFixture(file: string, args: string[]): Promise<RunResult> {
 }
 
 export function spawnFixture(file: string, args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures', file), ...args], { cwd: ROOT });
+  return spawnRecorded(['--import', 'tsx', join(ROOT, 'test/fixtures', file), ...args]);
 }

@@ -1,6 +1,7 @@
 // Several processes on one log file, as the services of one node are.
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventLog, verifyLog } from '../../shared/eventlog/index.js';
 import { runFixture, spawnFixture } from '../harness/node.js';
@@ -8,12 +9,16 @@ import { tempDir, type TempDir } from '../harness/tmp.js';
 
 let tmp: TempDir;
 let path: string;
+const children: ChildProcess[] = [];
 beforeEach(() => {
   tmp = tempDir('mp');
   path = join(tmp.path, 'events.db');
   EventLog.open({ path, node: 'lb1' }).close();
 });
-afterEach(() => tmp.remove());
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); // a failed test leaves no subscriber behind
+  tmp.remove();
+});
 
 describe('event log across processes', () => {
   it('two processes appending at once give one gap-free, valid chain with every event', async () => {
@@ -43,6 +48,7 @@ describe('event log across processes', () => {
   it('a subscriber in another process sees every event, in order, as it is appended', async () => {
     const total = 2000;
     const child = spawnFixture('subscriber.ts', [path, String(total)]);
+    children.push(child);
     const lines: string[] = [];
     const stderr: string[] = [];
     child.stderr.on('data', (d) => stderr.push(String(d)));
@@ -64,6 +70,7 @@ describe('event log across processes', () => {
     // The subscriber's poll is a minute away: each event must arrive by its own wake-up.
     const total = 30;
     const child = spawnFixture('subscriber.ts', [path, String(total), '60000']);
+    children.push(child);
     const seen: string[] = [];
     const rl = createInterface({ input: child.stdout });
     const ready = new Promise<void>((resolve) => rl.on('line', (l) => (l === 'ready' ? resolve() : seen.push(l))));
