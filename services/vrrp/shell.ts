@@ -62,6 +62,11 @@ export class VrrpService {
 
   async start(): Promise<void> {
     const { config, node, log } = this.o;
+    const grouped = Object.entries(config.vrrp_sync_groups).filter(([, g]) => g.group.some((i) => i in config.vrrp_instances));
+    if (grouped.length > 0) {
+      // Refused rather than ignored: instances that must fail over together would not.
+      throw new Error(`vrrp_sync_groups (${grouped.map(([n]) => n).join(', ')}) are not supported by this version of the vrrp service yet`);
+    }
     for (const vi of instancesForNode(config, node)) {
       const info = await interfaceInfo(vi.interface);
       const primary = vi.unicast_src_ip ?? info.ipv4[0]?.address;

@@ -23,7 +23,7 @@ afterEach(async () => {
   tmp.remove();
 });
 
-interface VigilOptions { version: 2 | 3; priority: number; advertInt: number; nopreempt?: boolean; unicastPeers?: string[]; fence?: boolean; trackWeight?: number }
+interface VigilOptions { version: 2 | 3; priority: number; advertInt: number; nopreempt?: boolean; unicastPeers?: string[]; fence?: boolean; trackWeight?: number; trackInterface?: string; syncGroup?: boolean }
 
 function startVigil(o: VigilOptions): { child: Child; db: string } {
   const h = t.hosts.n1!;
@@ -45,9 +45,9 @@ vrrp_instances:
     priority: ${o.priority}
     advert_int: ${o.advertInt}
     nopreempt: ${o.nopreempt ?? false}
-${o.trackWeight !== undefined ? '    track_script: [chk]\n' : ''}${o.unicastPeers ? `    unicast_src_ip: ${h.address}\n    unicast_peer: [${o.unicastPeers.join(', ')}]\n` : ''}vip_groups:
+${o.trackWeight !== undefined ? '    track_script: [chk]\n' : ''}${o.trackInterface ? `    track_interface: [${o.trackInterface}]\n` : ''}${o.unicastPeers ? `    unicast_src_ip: ${h.address}\n    unicast_peer: [${o.unicastPeers.join(', ')}]\n` : ''}vip_groups:
   web: { instance: VI_1, addresses: [${VIP}] }
-`);
+${o.syncGroup ? 'vrrp_sync_groups:\n  G1: { group: [VI_1] }\n' : ''}`);
   const child = t.spawn('n1', [process.execPath, CLI, 'run', 'vrrp', '--config', cfg, '--node', 'n1'], { logFile: join(tmp.path, 'vigil-n1.log') });
   return { child, db };
 }
@@ -324,5 +324,37 @@ describe('bad packets', () => {
     expect(summaries()[0]).toMatchObject({ subject: 'vrrp:VI_1', data: { interface: t.hosts.n1!.ifname, last_source: h2.address } });
     expect(lastState(vg.db)).toBe('MASTER'); // none of them moved the election
     await vg.child.stop();
+  });
+});
+
+describe('vigil alone', () => {
+  it('a tracked interface going down puts the instance in FAULT, and back up brings it back', async () => {
+    const dummy = `${t.id}d`; // a veth pair inside n1 (this kernel has no dummy interfaces)
+    await t.exec('n1', ['ip', 'link', 'add', dummy, 'type', 'veth', 'peer', 'name', `${t.id}e`]);
+    await t.exec('n1', ['ip', 'link', 'set', `${t.id}e`, 'up']);
+    await t.exec('n1', ['ip', 'link', 'set', dummy, 'up']);
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, trackInterface: dummy });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
+    await t.exec('n1', ['ip', 'link', 'set', dummy, 'down']);
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('FAULT');
+    await t.exec('n1', ['ip', 'link', 'set', dummy, 'up']);
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
+    const log = EventLog.open({ path: vg.db, mustExist: true });
+    const tracks = log.query({ types: ['track.changed'] }).map((e) => (e.data as { to: string; reason: string }).reason);
+    const fault = log.query({ types: ['vrrp.state_changed'] }).find((e) => (e.data as { to: string }).to === 'FAULT')!;
+    log.close();
+    expect(tracks).toEqual([`link ${dummy} down`, `link ${dummy} up`]);
+    expect(fault.causation).not.toBeNull(); // points at the track.changed event
+    await vg.child.stop();
+  });
+
+  it('refuses to start with a vrrp_sync_group rather than ignore it, and says so', async () => {
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, syncGroup: true });
+    const { code } = await vg.child.exited;
+    expect(code).toBe(1);
+    const log = EventLog.open({ path: vg.db, mustExist: true });
+    const stopped = log.query({ types: ['service.stopped'] });
+    log.close();
+    expect(stopped[0]?.data).toMatchObject({ reason: 'error', error: expect.stringMatching(/vrrp_sync_groups \(G1\) are not supported/) });
   });
 });

@@ -20,7 +20,7 @@ describe('raw VRRP socket (native addon)', () => {
       createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : lines.push(l)));
       await isReady;
       // tshark, an independent decoder, listens too.
-      const capture = t.spawn('n2', ['tshark', '-l', '-n', '-i', h2.ifname, '-f', 'ip proto 112', '-c', '6', '-a', 'duration:30',
+      const capture = t.spawn('n2', ['tshark', '-l', '-n', '-i', h2.ifname, '-f', 'ip proto 112', '-c', '9', '-a', 'duration:30',
         '-T', 'fields', '-e', 'ip.ttl', '-e', 'vrrp.version', '-e', 'vrrp.virt_rtr_id', '-e', 'vrrp.prio', '-e', 'vrrp.ip_addr', '-e', 'vrrp.checksum.status'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: '/tmp' } });
       const decoded: string[] = [];
@@ -30,12 +30,15 @@ describe('raw VRRP socket (native addon)', () => {
       capture.proc.stderr!.on('data', (d: Buffer) => d.toString().includes('Capturing on') && capturing());
       await started;
       const advert = { version: 3 as const, vrid: 51, priority: 150, addresses: ['10.77.0.100'], interval: 10, authType: 'none' as const };
-      for (const dst of ['224.0.0.18', h2.address]) {
-        const payload = encodeAdvert(advert, { src: h1.address, dst }).toString('hex');
+      const v2 = { version: 2 as const, vrid: 52, priority: 100, addresses: ['10.77.0.101'], interval: 1, authType: 'pass' as const, authPass: 'secret' };
+      for (const [a, dst] of [[advert, '224.0.0.18'], [advert, h2.address], [v2, '224.0.0.18']] as const) {
+        const payload = encodeAdvert(a, { src: h1.address, dst }).toString('hex');
         const r = await t.exec('n1', node('send', h1.ifname, h1.address, dst, payload, '3'), { timeoutMs: 20_000 });
         expect(r.code, r.stderr).toBe(0);
       }
-      await expect.poll(() => lines.length, { timeout: 5000 }).toBeGreaterThanOrEqual(6);
+      await expect.poll(() => lines.length, { timeout: 5000 }).toBeGreaterThanOrEqual(9);
+      expect(acceptAdvert(Buffer.from(lines.pop()!, 'hex'), { version: 2, vrid: 52, interval: 1, authPass: 'secret' })).toMatchObject({ ok: true, value: { ip: { ttl: 255 }, advert: v2 } });
+      lines.splice(6);
       for (const hex of lines) {
         const v = acceptAdvert(Buffer.from(hex, 'hex'), { version: 3, vrid: 51, interval: 10 });
         expect(v).toMatchObject({ ok: true, value: { ip: { ttl: 255, src: h1.address }, advert } });
@@ -44,7 +47,7 @@ describe('raw VRRP socket (native addon)', () => {
       expect(new Set(dsts)).toEqual(new Set(['224.0.0.18', h2.address]));
       await capture.exited;
       // TTL, version 3, VRID, priority, address, checksum status 1 = Good
-      expect(decoded).toEqual(Array(6).fill('255\t3\t51\t150\t10.77.0.100\t1'));
+      expect(decoded).toEqual([...Array(6).fill('255\t3\t51\t150\t10.77.0.100\t1'), ...Array(3).fill('255\t2\t52\t100\t10.77.0.101\t1')]);
       await rx.stop();
     });
   });
