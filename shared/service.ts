@@ -8,6 +8,9 @@ import { UsageError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { packageVersion } from './paths.js';
 
+/** How often every service records that it is alive. */
+export const HEARTBEAT_MS = 100;
+
 export interface ServiceContext {
   config: VigilConfig;
   configFile: string;
@@ -37,17 +40,30 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const subject = `service:${name}`;
   log.append({ type: 'service.started', source: name, subject, data: { service: name, version: packageVersion(), pid: process.pid } });
   logger.info('started', { config: file, log: log.path });
+  // The pulse other services watch (the vrrp service goes to FAULT without the fence's).
+  const pulse = () => {
+    try {
+      log.beat(name, process.pid);
+    } catch (err) {
+      logger.warn('cannot record heartbeat', { err });
+    }
+  };
+  pulse();
+  const pulseTimer = setInterval(pulse, HEARTBEAT_MS);
   let running: RunningService;
   try {
     running = await start({ config, configFile: file, node, log, logger });
   } catch (err) {
+    clearInterval(pulseTimer);
     logger.error('cannot start', { err });
     log.append({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, reason: 'error', error: (err as Error).message } });
     log.close();
     return 1;
   }
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+  clearInterval(pulseTimer);
   await running.stop();
+  log.beat(name, process.pid, 0); // gone now, not in liveness_timeout
   const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
   log.append({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, reason: signal ? 'signal' : 'exit', ...(signal ? { signal } : {}) } });
   logger.info('stopped', { signal });

@@ -57,6 +57,10 @@ export class VrrpService {
   private summaryTimer: NodeJS.Timeout | undefined;
   private linkTimer: NodeJS.Timeout | undefined;
   private readonly linkState = new Map<string, boolean>();
+  /** The fence tracker is OK while the fence reports a ZooKeeper session and its heartbeat is fresh. */
+  private zkConnected = false;
+  private fenceAlive = false;
+  private fenceTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: VrrpServiceOptions) {}
 
@@ -82,20 +86,56 @@ export class VrrpService {
     for (const e of log.query({ types: ['track.changed', 'fence.zk_state'], toSeq: upTo })) {
       const u = trackerUpdate(e);
       if (!u) continue;
-      for (const r of this.instances) if (u.name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name: u.name, ok: u.ok });
+      if (u.name === FENCE_TRACKER) this.zkConnected = u.ok;
+      else this.setTrackerSilently(u.name, u.ok);
     }
+    this.fenceAlive = this.fenceHeartbeatFresh().fresh;
+    this.setTrackerSilently(FENCE_TRACKER, this.zkConnected && this.fenceAlive);
     await this.pollLinks(false);
     for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
     this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => {
       for (const e of batch) {
         const u = trackerUpdate(e);
         if (!u) continue;
-        for (const r of this.instances) this.apply(r, { type: 'track', now: now(), name: u.name, ok: u.ok, detail: u.detail }, e.seq);
+        if (u.name === FENCE_TRACKER) {
+          this.zkConnected = u.ok;
+          this.applyTracker(FENCE_TRACKER, this.zkConnected && this.fenceAlive, this.fenceAlive ? u.detail : `${u.detail}; fence service not alive`, e.seq);
+        } else {
+          this.applyTracker(u.name, u.ok, u.detail, e.seq);
+        }
       }
     });
     const windowMs = this.o.badPacketWindowMs ?? 10_000;
     this.summaryTimer = setInterval(() => this.summariseDrops(), windowMs);
     this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? 200);
+    if (this.o.config.fence.required) this.fenceTimer = setInterval(() => this.pollFence(), 100);
+  }
+
+  private fenceHeartbeatFresh(): { fresh: boolean; detail: string } {
+    const hb = this.o.log.heartbeat('fence');
+    const age = hb ? Date.now() - hb.ts : undefined;
+    const fresh = age !== undefined && age <= this.o.config.fence.liveness_timeout * 1000;
+    return { fresh, detail: fresh ? 'fence service alive' : age === undefined ? 'fence service never ran' : `fence service not alive (last heartbeat ${hb!.ts === 0 ? 'at its stop' : `${age} ms ago`})` };
+  }
+
+  private pollFence(): void {
+    let h: { fresh: boolean; detail: string };
+    try {
+      h = this.fenceHeartbeatFresh();
+    } catch (err) {
+      h = { fresh: false, detail: `cannot read the fence heartbeat: ${(err as Error).message}` };
+    }
+    if (h.fresh === this.fenceAlive) return;
+    this.fenceAlive = h.fresh;
+    this.applyTracker(FENCE_TRACKER, this.zkConnected && this.fenceAlive, this.zkConnected || !h.fresh ? h.detail : `${h.detail}; ZooKeeper not connected`);
+  }
+
+  private setTrackerSilently(name: string, ok: boolean): void {
+    for (const r of this.instances) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
+  }
+
+  private applyTracker(name: string, ok: boolean, detail: string, causation?: number): void {
+    for (const r of this.instances) this.apply(r, { type: 'track', now: now(), name, ok, detail }, causation);
   }
 
   /** Priority-0 adverts from every master, then silence. */
@@ -103,6 +143,7 @@ export class VrrpService {
     this.subscription?.close();
     clearInterval(this.summaryTimer);
     clearInterval(this.linkTimer);
+    clearInterval(this.fenceTimer);
     for (const r of this.instances) {
       this.apply(r, { type: 'stop', now: now() });
       clearTimeout(r.timer);
@@ -186,14 +227,14 @@ export class VrrpService {
       this.linkState.set(ifname, up);
       const name = interfaceTracker(ifname);
       if (!report) {
-        for (const r of this.instances) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok: up });
+        this.setTrackerSilently(name, up);
       } else if (before !== up) {
         const e = this.append({
           type: 'track.changed', source: 'vrrp', subject: `track:${name}`,
           data: { name, from: before === undefined ? 'unknown' : before ? 'ok' : 'fail', to: up ? 'ok' : 'fail', reason: `link ${ifname} ${up ? 'up' : 'down'}` },
         });
         // Also applied directly: the log may be unwritable, the link state still counts.
-        for (const r of this.instances) this.apply(r, { type: 'track', now: now(), name, ok: up, detail: `link ${up ? 'up' : 'down'}` }, e?.seq);
+        this.applyTracker(name, up, `link ${up ? 'up' : 'down'}`, e?.seq);
       }
     }
   }

@@ -213,8 +213,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */
       required: z.boolean().default(true),
+      /** Seconds without a heartbeat of the fence service after which it counts as dead. */
+      liveness_timeout: seconds.default(0.5),
     })
-    .default({ required: true }),
+    .default({ required: true, liveness_timeout: 0.5 }),
   track_scripts: z.record(identifier, trackScriptSchema).default({}),
   vrrp_instances: z.record(identifier, vrrpInstanceSchema).default({}),
   vrrp_sync_groups: z.record(identifier, vrrpSyncGroupSchema).default({}),

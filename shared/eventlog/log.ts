@@ -53,6 +53,9 @@ export class EventLog {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       after: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       maxSeq: db.prepare('SELECT IFNULL(MAX(seq), 0) AS seq FROM events'),
+      beat: db.prepare(`INSERT INTO heartbeats (service, pid, ts) VALUES (?, ?, ?)
+        ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, ts = excluded.ts`),
+      heartbeat: db.prepare('SELECT pid, ts FROM heartbeats WHERE service = ?'),
       getCursor: db.prepare('SELECT seq FROM cursors WHERE consumer = ?'),
       setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
         ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`),
@@ -190,6 +193,16 @@ export class EventLog {
 
   setCursor(consumer: string, seq: number): void {
     this.stmts.setCursor.run(consumer, seq, Date.now());
+  }
+
+  /** Records that a service of this node is alive now. */
+  beat(service: string, pid: number, ts = Date.now()): void {
+    this.stmts.beat.run(service, pid, ts);
+  }
+
+  /** The last pulse of a service (unix ms), if it ever had one. */
+  heartbeat(service: string): { pid: number; ts: number } | undefined {
+    return this.stmts.heartbeat.get(service) as { pid: number; ts: number } | undefined;
   }
 
   /** Calls listener whenever the log may have grown (this process or another). */

@@ -222,6 +222,14 @@ for (const version of [2, 3] as const) describe(`failover between vigil and keep
   });
 });
 
+/** Stands in for a live fence service: its heartbeat in the node's log, every 100 ms. */
+function fencePulse(db: string): { stop: () => void } {
+  const log = EventLog.open({ path: db, node: 'n1' });
+  const timer = setInterval(() => log.beat('fence', process.pid), 100);
+  log.beat('fence', process.pid);
+  return { stop: () => (clearInterval(timer), log.close()) };
+}
+
 describe('vigil reacts to events in its log', () => {
   const advertInt = 0.1;
   const append = (db: string, e: Parameters<EventLog['append']>[0]) => {
@@ -260,6 +268,9 @@ describe('vigil reacts to events in its log', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(await ka.holdsVip()).toBe(true); // a FAULT node does not advertise, so it cannot win
     append(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected', session_timeout_ms: 2000 } });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(lastState(vg.db)).toBe('FAULT'); // ZooKeeper is up, but no fence service is alive to hold a lease
+    const pulse = fencePulse(vg.db);
     await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
     await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
     // Listen on keepalived's host for vigil's adverts.
@@ -285,8 +296,32 @@ describe('vigil reacts to events in its log', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(priorityZeroAt).toHaveLength(1); // and then silence: a FAULT node does not advertise
     await rx.stop();
+    pulse.stop();
     expect(lastState(vg.db)).toBe('FAULT');
     await watch.stop();
+    await vg.child.stop();
+    await ka.stop();
+  });
+});
+
+describe('fence liveness', () => {
+  it('a fence service that stops beating (killed) puts the node in FAULT and keepalived takes over', async () => {
+    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority: 100, advertInt: 0.1, vip: VIP });
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, fence: true });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('FAULT');
+    const pulse = fencePulse(vg.db);
+    const log = EventLog.open({ path: vg.db, node: 'n1' });
+    log.append({ type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected' } });
+    log.close();
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
+    await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
+    pulse.stop(); // as if the fence process had been SIGKILLed: no event, only silence
+    const silentAt = Date.now();
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 20 }).toBe('FAULT');
+    const fault = vrrpStates(vg.db).at(-1)!;
+    expect(fault.data).toMatchObject({ reason: 'fault', detail: expect.stringMatching(/fence service not alive \(last heartbeat \d+ ms ago\)/) });
+    expect(fault.ts - silentAt).toBeLessThan(500 + 100 + 150); // liveness_timeout + poll + last beat's age
+    await expect.poll(() => ka.holdsVip(), { timeout: 2000, interval: 20 }).toBe(true);
     await vg.child.stop();
     await ka.stop();
   });
