@@ -45,6 +45,16 @@ static vrrp_sock *unwrap(napi_env env, napi_value v) {
   return s;
 }
 
+/* The n arguments of a method whose first argument is an open socket; NULL (exception set) if not. */
+static vrrp_sock *socket_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "napi_get_cb_info failed");
+    return NULL;
+  }
+  return unwrap(env, argv[0]);
+}
+
 static void on_closed(uv_handle_t *h) { free(h->data); }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -145,10 +155,8 @@ static int parse_ipv4(napi_env env, napi_value v, struct in_addr *out) {
 
 /* membership(handle, group, ifname, join: boolean) */
 static napi_value sock_membership(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  vrrp_sock *s = unwrap(env, argv[0]);
+  vrrp_sock *s = socket_args(env, info, 4, argv);
   if (!s) return NULL;
   struct ip_mreqn m;
   memset(&m, 0, sizeof m);
@@ -167,10 +175,8 @@ static napi_value sock_membership(napi_env env, napi_callback_info info) {
 
 /* send(handle, datagram: Buffer (IP header included), dst: string) */
 static napi_value sock_send(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  vrrp_sock *s = unwrap(env, argv[0]);
+  vrrp_sock *s = socket_args(env, info, 3, argv);
   if (!s) return NULL;
   void *data;
   size_t len;

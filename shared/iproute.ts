@@ -8,15 +8,12 @@ const run = promisify(execFile);
 const addrJson = z.array(
   z.object({
     ifname: z.string(),
-    operstate: z.string().optional(),
-    flags: z.array(z.string()).optional(),
     addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number() })).default([]),
   }),
 );
 
 export interface InterfaceInfo {
   name: string;
-  up: boolean;
   ipv4: { address: string; prefix: number }[];
 }
 
@@ -32,7 +29,6 @@ export async function interfaceInfo(ifname: string): Promise<InterfaceInfo> {
   const i = parsed.data[0]!;
   return {
     name: i.ifname,
-    up: (i.flags ?? []).includes('LOWER_UP') && (i.flags ?? []).includes('UP'),
     ipv4: i.addr_info.filter((a) => a.family === 'inet').map((a) => ({ address: a.local, prefix: a.prefixlen })),
   };
 }

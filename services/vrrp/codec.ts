@@ -15,6 +15,7 @@ const V2_AUTH_LEN = 8;
 export type VrrpVersion = 2 | 3;
 export type AuthType = 'none' | 'pass' | 'ah';
 const AUTH_CODES: Record<number, AuthType> = { 0: 'none', 1: 'pass', 2: 'ah' };
+const AUTH_TYPE_CODE: Record<AuthType, number> = { none: 0, pass: 1, ah: 2 };
 
 export interface Advert {
   version: VrrpVersion;
@@ -77,7 +78,7 @@ export function encodeAdvert(a: Advert, o: EncodeOptions): Buffer {
   buf[2] = a.priority;
   buf[3] = a.addresses.length;
   if (a.version === 2) {
-    buf[4] = Number(Object.entries(AUTH_CODES).find(([, t]) => t === a.authType)?.[0] ?? 0);
+    buf[4] = AUTH_TYPE_CODE[a.authType];
     buf[5] = a.interval;
   } else {
     buf.writeUInt16BE(a.interval & 0x0fff, 4);
@@ -180,8 +181,11 @@ export interface ReceivedAdvert {
 /** The whole receive path: IP header, TTL, VRRP message, and the instance's own checks. */
 export function acceptAdvert(datagram: Buffer, want: InstanceExpectations): Verdict<ReceivedAdvert> {
   const ipv = decodeIpPacket(datagram);
-  if (!ipv.ok) return ipv;
-  const { ip, payload } = ipv.value;
+  return ipv.ok ? checkAdvert(ipv.value, want) : ipv;
+}
+
+/** The receive path after the IP header was split off (decodeIpPacket). */
+export function checkAdvert({ ip, payload }: { ip: IpHeader; payload: Buffer }, want: InstanceExpectations): Verdict<ReceivedAdvert> {
   if (ip.ttl !== VRRP_TTL) return drop('bad_ttl', `TTL ${ip.ttl} from ${ip.src} (VRRP requires 255: the sender is not on this link)`);
   const av = decodeAdvert(payload, { src: ip.src, dst: ip.dst });
   if (!av.ok) return av;

@@ -6,10 +6,10 @@ import { instancesForNode } from '../../shared/config/index.js';
 import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
-import { acceptAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
+import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
 import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
-import { expectations, FENCE_TRACKER, interfaceTracker, intervalMs, planInstance, scriptTracker, type InstancePlan } from './spec.js';
+import { expectations, FENCE_TRACKER, interfaceTracker, intervalMs, isInterfaceTracker, planInstance, scriptTracker, trackedInterface, type InstancePlan } from './spec.js';
 
 interface Running {
   plan: InstancePlan;
@@ -43,7 +43,7 @@ const now = () => performance.now();
 export function trackerUpdate(e: Pick<StoredEvent, 'type' | 'data'>): { name: string; ok: boolean; detail: string } | undefined {
   const d = e.data as Record<string, unknown>;
   if (e.type === 'track.changed' && typeof d.name === 'string') {
-    const name = d.name.startsWith('if:') ? d.name : scriptTracker(d.name);
+    const name = isInterfaceTracker(d.name) ? d.name : scriptTracker(d.name);
     return { name, ok: d.to === 'ok', detail: String(d.reason ?? '') };
   }
   if (e.type === 'fence.zk_state') return { name: FENCE_TRACKER, ok: d.state === 'connected', detail: `ZooKeeper ${String(d.state)}` };
@@ -57,6 +57,8 @@ export class VrrpService {
   private summaryTimer: NodeJS.Timeout | undefined;
   private linkTimer: NodeJS.Timeout | undefined;
   private readonly linkState = new Map<string, boolean>();
+  /** The interfaces some instance tracks (track_interface). */
+  private trackedInterfaces: string[] = [];
   /** The fence tracker is OK while the fence reports a ZooKeeper session and its heartbeat is fresh. */
   private zkConnected = false;
   private fenceAlive = false;
@@ -81,6 +83,8 @@ export class VrrpService {
       this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
     }
 
+    this.trackedInterfaces = [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(trackedInterface).filter((i) => i !== undefined)))];
+
     // Rebuild tracked conditions from the log, then follow it.
     const upTo = log.lastSeq();
     for (const e of log.query({ types: ['track.changed', 'fence.zk_state'], toSeq: upTo })) {
@@ -99,7 +103,7 @@ export class VrrpService {
         if (!u) continue;
         if (u.name === FENCE_TRACKER) {
           this.zkConnected = u.ok;
-          this.applyTracker(FENCE_TRACKER, this.zkConnected && this.fenceAlive, this.fenceAlive ? u.detail : `${u.detail}; fence service not alive`, e.seq);
+          this.applyFence(u.detail, e.seq);
         } else {
           this.applyTracker(u.name, u.ok, u.detail, e.seq);
         }
@@ -127,7 +131,13 @@ export class VrrpService {
     }
     if (h.fresh === this.fenceAlive) return;
     this.fenceAlive = h.fresh;
-    this.applyTracker(FENCE_TRACKER, this.zkConnected && this.fenceAlive, this.zkConnected || !h.fresh ? h.detail : `${h.detail}; ZooKeeper not connected`);
+    this.applyFence(h.detail);
+  }
+
+  /** The fence tracker after one of its two inputs changed; detail says what changed, and what else is wrong. */
+  private applyFence(detail: string, causation?: number): void {
+    const missing = [!this.zkConnected && 'ZooKeeper not connected', !this.fenceAlive && 'fence service not alive'].filter((m) => m && !detail.includes(m));
+    this.applyTracker(FENCE_TRACKER, this.zkConnected && this.fenceAlive, [detail, ...missing].join('; '), causation);
   }
 
   private setTrackerSilently(name: string, ok: boolean): void {
@@ -152,10 +162,6 @@ export class VrrpService {
     for (const l of this.links.values()) l.socket.close();
   }
 
-  states(): Record<string, VrrpState> {
-    return Object.fromEntries(this.instances.map((r) => [r.plan.spec.name, r.state]));
-  }
-
   private linkFor(plan: InstancePlan): Link {
     let link = this.links.get(plan.interface);
     if (!link) {
@@ -174,20 +180,19 @@ export class VrrpService {
   private receive(ifname: string, datagram: Buffer): void {
     const link = this.links.get(ifname)!;
     const ip = decodeIpPacket(datagram);
-    const vrid = ip.ok ? ip.value.payload[1] : undefined;
+    if (!ip.ok) return this.countDrop(link, ip.reason, undefined);
+    const src = ip.value.ip.src;
+    const vrid = ip.value.payload[1];
     const r = vrid === undefined ? undefined : link.byVrid.get(vrid);
-    if (!r) {
-      this.countDrop(link, ip.ok ? 'wrong_vrid' : ip.reason, ip.ok ? ip.value.ip.src : undefined);
-      return;
-    }
-    const v = acceptAdvert(datagram, expectations(r.plan));
+    if (!r) return this.countDrop(link, 'wrong_vrid', src);
+    const v = checkAdvert(ip.value, expectations(r.plan));
     if (!v.ok) {
-      this.countDrop(link, v.reason, ip.ok ? ip.value.ip.src : undefined);
+      this.countDrop(link, v.reason, src);
       if (v.reason !== 'own_address') this.o.logger.debug('VRRP packet dropped', { interface: ifname, reason: v.reason, detail: v.detail });
       return;
     }
     const { advert } = v.value;
-    this.apply(r, { type: 'advert', now: now(), from: v.value.ip.src, priority: advert.priority, intervalMs: intervalMs(advert.version, advert.interval) });
+    this.apply(r, { type: 'advert', now: now(), from: src, priority: advert.priority, intervalMs: intervalMs(advert.version, advert.interval) });
   }
 
   private countDrop(link: Link, reason: DropReason, source: string | undefined): void {
@@ -214,8 +219,7 @@ export class VrrpService {
   }
 
   private async pollLinks(report: boolean): Promise<void> {
-    const names = new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).filter((k) => k.startsWith('if:')).map((k) => k.slice(3))));
-    for (const ifname of names) {
+    for (const ifname of this.trackedInterfaces) {
       let up: boolean;
       try {
         const state = (await readFile(`/sys/class/net/${ifname}/operstate`, 'utf8')).trim();

@@ -6,7 +6,11 @@ import type { TrackerConfig, VrrpInstanceSpec } from './decider.js';
 
 export const FENCE_TRACKER = 'fence';
 export const scriptTracker = (name: string) => `script:${name}`;
-export const interfaceTracker = (name: string) => `if:${name}`;
+const IF_PREFIX = 'if:';
+export const interfaceTracker = (name: string) => `${IF_PREFIX}${name}`;
+export const isInterfaceTracker = (tracker: string) => tracker.startsWith(IF_PREFIX);
+/** The interface a tracker watches, or undefined for other trackers. */
+export const trackedInterface = (tracker: string) => (isInterfaceTracker(tracker) ? tracker.slice(IF_PREFIX.length) : undefined);
 
 export interface InstancePlan {
   spec: VrrpInstanceSpec;

@@ -39,7 +39,6 @@ export class EventLog {
   private readonly watcher: LogChangeWatcher;
   private readonly stmts;
   private readonly appendTx;
-
   private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number) {
     this.db = db;
     this.path = path;
@@ -157,9 +156,10 @@ export class EventLog {
   }
 
   query(filter: EventFilter): StoredEvent[] {
-    const f = { ...filter };
-    if (f.since !== undefined) f.fromSeq = Math.max(f.fromSeq ?? 1, this.firstSeqAtOrAfter(f.since));
-    if (f.until !== undefined) f.toSeq = Math.min(f.toSeq ?? Number.MAX_SAFE_INTEGER, this.lastSeqAtOrBefore(f.until));
+    // Time bounds become seq bounds (ts never decreases along seq), so SQL need not test ts.
+    const { since, until, ...f } = filter;
+    if (since !== undefined) f.fromSeq = Math.max(f.fromSeq ?? 1, this.firstSeqAtOrAfter(since));
+    if (until !== undefined) f.toSeq = Math.min(f.toSeq ?? Number.MAX_SAFE_INTEGER, this.lastSeqAtOrBefore(until));
     const { sql, parameters } = compileEventQuery(f);
     const rows = (this.db.prepare(sql).all(...parameters) as EventsTable[]).map(toStoredEvent);
     return filter.newest ? rows.reverse() : rows;

@@ -52,11 +52,12 @@ ${o.syncGroup ? 'vrrp_sync_groups:\n  G1: { group: [VI_1] }\n' : ''}`);
   return { child, db };
 }
 
-function vrrpStates(db: string): StoredEvent[] {
+/** Events of these types in vigil's log, read as an operator tool would (none yet if the log does not exist). */
+function readEvents(db: string, types: string[]): StoredEvent[] {
   try {
     const log = EventLog.open({ path: db, mustExist: true });
     try {
-      return log.query({ types: ['vrrp.state_changed'] });
+      return log.query({ types });
     } finally {
       log.close();
     }
@@ -64,6 +65,18 @@ function vrrpStates(db: string): StoredEvent[] {
     return [];
   }
 }
+
+/** Appends to vigil's log as another service of the node would. */
+function appendTo(db: string, e: Parameters<EventLog['append']>[0]): StoredEvent {
+  const log = EventLog.open({ path: db, node: 'n1' });
+  try {
+    return log.append(e);
+  } finally {
+    log.close();
+  }
+}
+
+const vrrpStates = (db: string) => readEvents(db, ['vrrp.state_changed']);
 const lastState = (db: string) => (vrrpStates(db).at(-1)?.data as { to?: string } | undefined)?.to;
 
 for (const version of [2, 3] as const) {
@@ -132,11 +145,27 @@ for (const version of [2, 3] as const) describe(`failover between vigil and keep
   const skew = (priority: number) => ((256 - priority) * (version === 2 ? 1000 : advMs)) / 256;
   const masterDown = (priority: number) => 3 * advMs + skew(priority);
 
-  it('vigil SIGKILLed: keepalived takes over within its master-down interval + 10%', async () => {
+  /** vigil (150) MASTER, keepalived (100) settled in BACKUP. */
+  async function vigilMaster() {
     const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version, vrid: 51, priority: 100, advertInt, vip: VIP });
     const vg = startVigil({ version, priority: 150, advertInt });
     await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
     await expect.poll(() => ka.lastState(), { timeout: 10_000, interval: 50 }).toBe('BACKUP');
+    return { ka, vg };
+  }
+
+  /** keepalived (200) MASTER, vigil (100) in BACKUP for a few adverts. */
+  async function keepalivedMaster() {
+    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version, vrid: 51, priority: 200, advertInt, vip: VIP });
+    await expect.poll(() => ka.holdsVip(), { timeout: 15_000, interval: 50 }).toBe(true);
+    const vg = startVigil({ version, priority: 100, advertInt });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('BACKUP');
+    await new Promise((r) => setTimeout(r, 3 * advMs));
+    return { ka, vg };
+  }
+
+  it('vigil SIGKILLed: keepalived takes over within its master-down interval + 10%', async () => {
+    const { ka, vg } = await vigilMaster();
     const watch = await watchVipAdded('n2');
     const killedAt = Date.now();
     await vg.child.kill('SIGKILL');
@@ -148,11 +177,7 @@ for (const version of [2, 3] as const) describe(`failover between vigil and keep
   });
 
   it('keepalived crashed (SIGKILL of its process group): vigil takes over within its master-down interval + 10%', async () => {
-    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version, vrid: 51, priority: 200, advertInt, vip: VIP });
-    await expect.poll(() => ka.holdsVip(), { timeout: 15_000, interval: 50 }).toBe(true);
-    const vg = startVigil({ version, priority: 100, advertInt });
-    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('BACKUP');
-    await new Promise((r) => setTimeout(r, 3 * advMs));
+    const { ka, vg } = await keepalivedMaster();
     const killedAt = Date.now();
     await ka.crash();
     await expect.poll(() => masterSince(vg.db, killedAt), { timeout: 5000, interval: 20 }).toBeDefined();
@@ -162,10 +187,7 @@ for (const version of [2, 3] as const) describe(`failover between vigil and keep
   });
 
   it('vigil stopped with SIGTERM: keepalived takes over after about its skew time', async () => {
-    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version, vrid: 51, priority: 100, advertInt, vip: VIP });
-    const vg = startVigil({ version, priority: 150, advertInt });
-    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
-    await expect.poll(() => ka.lastState(), { timeout: 10_000, interval: 50 }).toBe('BACKUP');
+    const { ka, vg } = await vigilMaster();
     const watch = await watchVipAdded('n2');
     const stoppedAt = Date.now();
     await vg.child.stop();
@@ -177,11 +199,7 @@ for (const version of [2, 3] as const) describe(`failover between vigil and keep
   });
 
   it('keepalived stopped with SIGTERM: vigil takes over after about its skew time', async () => {
-    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version, vrid: 51, priority: 200, advertInt, vip: VIP });
-    await expect.poll(() => ka.holdsVip(), { timeout: 15_000, interval: 50 }).toBe(true);
-    const vg = startVigil({ version, priority: 100, advertInt });
-    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('BACKUP');
-    await new Promise((r) => setTimeout(r, 3 * advMs));
+    const { ka, vg } = await keepalivedMaster();
     const stoppedAt = Date.now();
     await ka.stop();
     await expect.poll(() => masterSince(vg.db, stoppedAt), { timeout: 5000, interval: 20 }).toBeDefined();
@@ -232,28 +250,18 @@ function fencePulse(db: string): { stop: () => void } {
 
 describe('vigil reacts to events in its log', () => {
   const advertInt = 0.1;
-  const append = (db: string, e: Parameters<EventLog['append']>[0]) => {
-    const log = EventLog.open({ path: db, node: 'n1' });
-    try {
-      return log.append(e);
-    } finally {
-      log.close();
-    }
-  };
 
   it('a failed track script lowers the priority and keepalived preempts; recovery gives it back', async () => {
     const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority: 100, advertInt, vip: VIP });
     const vg = startVigil({ version: 3, priority: 150, advertInt, trackWeight: -100 });
     await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
-    const failed = append(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'ok', to: 'fail', reason: 'exit status 1' } });
+    const failed = appendTo(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'ok', to: 'fail', reason: 'exit status 1' } });
     await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(true);
     await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('BACKUP');
-    const log = EventLog.open({ path: vg.db, mustExist: true });
-    const prio = log.query({ types: ['vrrp.priority_changed'] });
-    log.close();
+    const prio = readEvents(vg.db, ['vrrp.priority_changed']);
     expect(prio).toHaveLength(1);
     expect(prio[0]).toMatchObject({ causation: failed.seq, data: { from: 150, to: 50, reason: 'script:chk failed: exit status 1' } });
-    append(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'fail', to: 'ok', reason: 'exit status 0' } });
+    appendTo(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'fail', to: 'ok', reason: 'exit status 0' } });
     await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
     await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
     await vg.child.stop();
@@ -267,7 +275,7 @@ describe('vigil reacts to events in its log', () => {
     await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('FAULT');
     await new Promise((r) => setTimeout(r, 1000));
     expect(await ka.holdsVip()).toBe(true); // a FAULT node does not advertise, so it cannot win
-    append(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected', session_timeout_ms: 2000 } });
+    appendTo(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected', session_timeout_ms: 2000 } });
     await new Promise((r) => setTimeout(r, 1000));
     expect(lastState(vg.db)).toBe('FAULT'); // ZooKeeper is up, but no fence service is alive to hold a lease
     const pulse = fencePulse(vg.db);
@@ -286,7 +294,7 @@ describe('vigil reacts to events in its log', () => {
     await listening;
     const watch = await watchVipAdded('n2');
     const lostAt = Date.now();
-    append(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'suspended', detail: 'no heartbeat for 600 ms' } });
+    appendTo(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'suspended', detail: 'no heartbeat for 600 ms' } });
     // vigil stops advertising at once, with a priority-0 advert so that a peer need not wait a master-down interval
     await expect.poll(() => priorityZeroAt.length, { timeout: 2000, interval: 10 }).toBe(1);
     expect(priorityZeroAt[0]! - lostAt).toBeLessThan(100);
@@ -310,9 +318,7 @@ describe('fence liveness', () => {
     const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, fence: true });
     await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('FAULT');
     const pulse = fencePulse(vg.db);
-    const log = EventLog.open({ path: vg.db, node: 'n1' });
-    log.append({ type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected' } });
-    log.close();
+    appendTo(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected' } });
     await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
     await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
     pulse.stop(); // as if the fence process had been SIGKILLed: no event, only silence
@@ -341,14 +347,7 @@ describe('bad packets', () => {
       const r = await t.exec('n2', [process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/vrrp-socket.ts'), 'send', h2.ifname, h2.address, '224.0.0.18', p.toString('hex'), '5'], { timeoutMs: 20_000 });
       expect(r.code, r.stderr).toBe(0);
     }
-    const summaries = () => {
-      const log = EventLog.open({ path: vg.db, mustExist: true });
-      try {
-        return log.query({ types: ['vrrp.bad_packets'] });
-      } finally {
-        log.close();
-      }
-    };
+    const summaries = () => readEvents(vg.db, ['vrrp.bad_packets']);
     const total = () => {
       const counts: Record<string, number> = {};
       for (const e of summaries()) for (const [k, v] of Object.entries((e.data as { counts: Record<string, number> }).counts)) counts[k] = (counts[k] ?? 0) + v;
@@ -374,10 +373,8 @@ describe('vigil alone', () => {
     await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('FAULT');
     await t.exec('n1', ['ip', 'link', 'set', dummy, 'up']);
     await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
-    const log = EventLog.open({ path: vg.db, mustExist: true });
-    const tracks = log.query({ types: ['track.changed'] }).map((e) => (e.data as { to: string; reason: string }).reason);
-    const fault = log.query({ types: ['vrrp.state_changed'] }).find((e) => (e.data as { to: string }).to === 'FAULT')!;
-    log.close();
+    const tracks = readEvents(vg.db, ['track.changed']).map((e) => (e.data as { to: string; reason: string }).reason);
+    const fault = vrrpStates(vg.db).find((e) => (e.data as { to: string }).to === 'FAULT')!;
     expect(tracks).toEqual([`link ${dummy} down`, `link ${dummy} up`]);
     expect(fault.causation).not.toBeNull(); // points at the track.changed event
     await vg.child.stop();
@@ -387,9 +384,7 @@ describe('vigil alone', () => {
     const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, syncGroup: true });
     const { code } = await vg.child.exited;
     expect(code).toBe(1);
-    const log = EventLog.open({ path: vg.db, mustExist: true });
-    const stopped = log.query({ types: ['service.stopped'] });
-    log.close();
+    const stopped = readEvents(vg.db, ['service.stopped']);
     expect(stopped[0]?.data).toMatchObject({ reason: 'error', error: expect.stringMatching(/vrrp_sync_groups \(G1\) are not supported/) });
   });
 });
