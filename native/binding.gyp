@@ -4,6 +4,11 @@
       "target_name": "vrrp_socket",
       "sources": ["vrrp_socket.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "gratuitous_arp",
+      "sources": ["gratuitous_arp.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

@@ -1,5 +1,5 @@
 // Reading interfaces with iproute2's JSON output (validated: it is an edge like any other).
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 
@@ -31,4 +31,119 @@ export async function interfaceInfo(ifname: string): Promise<InterfaceInfo> {
     name: i.ifname,
     ipv4: i.addr_info.filter((a) => a.family === 'inet').map((a) => ({ address: a.local, prefix: a.prefixlen })),
   };
+}
+
+export interface Ipv4Address {
+  ifname: string;
+  address: string;
+  prefix: number;
+  label: string | undefined;
+}
+
+const allJson = z.array(
+  z.object({
+    ifname: z.string(),
+    addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number(), label: z.string().optional() })).default([]),
+  }),
+);
+
+/** Every IPv4 address on every interface of this network namespace. */
+export async function allIpv4Addresses(): Promise<Ipv4Address[]> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('ip', ['-j', 'addr', 'show'], { timeout: 5000, maxBuffer: 16 << 20 }));
+  } catch (err) {
+    throw new Error(`cannot list addresses: ${((err as { stderr?: string }).stderr ?? String(err)).trim()}`);
+  }
+  const parsed = allJson.safeParse(JSON.parse(stdout));
+  if (!parsed.success) throw new Error('unexpected output of ip -j addr show');
+  return parsed.data.flatMap((i) =>
+    i.addr_info.filter((a) => a.family === 'inet').map((a) => ({ ifname: i.ifname, address: a.local, prefix: a.prefixlen, label: a.label !== i.ifname ? a.label : undefined })),
+  );
+}
+
+/**
+ * Runs iproute2 commands (one per line, without the leading "ip") in one process, going on
+ * past failures; resolves with the failures, by line index.
+ */
+export function ipBatch(lines: string[], timeoutMs = 5000): Promise<{ failed: { line: number; message: string }[] }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('ip', ['-force', '-batch', '-'], { timeout: timeoutMs }, (err, _stdout, stderr) => {
+      const failed: { line: number; message: string }[] = [];
+      let pending: string[] = [];
+      for (const l of stderr.split('\n').filter(Boolean)) {
+        const m = /^Command failed -:(\d+)/.exec(l);
+        if (m) {
+          failed.push({ line: Number(m[1]) - 1, message: pending.join('; ') || 'failed' });
+          pending = [];
+        } else {
+          pending.push(l.trim());
+        }
+      }
+      if (err && failed.length === 0) reject(new Error(`ip -batch failed: ${stderr.trim() || err.message}`));
+      else resolve({ failed });
+    });
+    child.stdin?.end(lines.join('\n') + '\n');
+  });
+}
+
+export interface AddressChange {
+  change: 'added' | 'removed';
+  ifname: string;
+  address: string;
+  prefix: number;
+}
+
+/** One line of `ip -o monitor address` (IPv4 only; anything else is undefined). */
+export function parseAddressMonitorLine(line: string): AddressChange | undefined {
+  const m = /^(Deleted )?\d+:\s+(\S+)\s+inet (\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})\s/.exec(line);
+  if (!m) return undefined;
+  return { change: m[1] ? 'removed' : 'added', ifname: m[2]!, address: m[3]!, prefix: Number(m[4]) };
+}
+
+export interface AddressWatcher {
+  close(): void;
+}
+
+/**
+ * Follows every IPv4 address change in this namespace (netlink, through `ip monitor`);
+ * restarts the monitor if it dies, and says so.
+ */
+export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: (message: string) => void): Promise<AddressWatcher> {
+  let closed = false;
+  let child: ChildProcess | undefined;
+  let restart: NodeJS.Timeout | undefined;
+  const start = (): Promise<void> =>
+    new Promise((ready) => {
+      const c = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = c;
+      let buffered = '';
+      c.stdout!.setEncoding('utf8');
+      c.stdout!.on('data', (chunk: string) => {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const change = parseAddressMonitorLine(buffered.slice(0, nl));
+          buffered = buffered.slice(nl + 1);
+          if (change) onChange(change);
+        }
+      });
+      c.on('spawn', () => ready());
+      c.on('error', (err) => {
+        onTrouble(`ip monitor address: ${err.message}`);
+        ready();
+      });
+      c.on('exit', (code, signal) => {
+        if (closed) return;
+        onTrouble(`ip monitor address ended (${signal ?? `exit ${code}`}); restarting it`);
+        restart = setTimeout(() => void start(), 200);
+      });
+    });
+  return start().then(() => ({
+    close() {
+      closed = true;
+      clearTimeout(restart);
+      child?.kill();
+    },
+  }));
 }

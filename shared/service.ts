@@ -24,6 +24,20 @@ export interface RunningService {
   stop(): void | Promise<void>;
 }
 
+/** Whether another service of this node has recorded a heartbeat within timeoutMs, and a sentence saying so. */
+export function serviceLiveness(log: EventLog, service: Exclude<Source, 'cli'>, timeoutMs: number): { alive: boolean; detail: string } {
+  let hb: { pid: number; ts: number } | undefined;
+  try {
+    hb = log.heartbeat(service);
+  } catch (err) {
+    return { alive: false, detail: `cannot read the ${service} heartbeat: ${(err as Error).message}` };
+  }
+  const age = hb ? Date.now() - hb.ts : undefined;
+  const alive = age !== undefined && age <= timeoutMs;
+  const detail = alive ? `${service} service alive` : age === undefined ? `${service} service never ran` : `${service} service not alive (last heartbeat ${hb!.ts === 0 ? 'at its stop' : `${age} ms ago`})`;
+  return { alive, detail };
+}
+
 export async function runService(name: Exclude<Source, 'cli'>, argv: string[], stop: AbortSignal, start: (ctx: ServiceContext) => Promise<RunningService>): Promise<number> {
   let values: { config?: string | undefined; node?: string | undefined };
   try {

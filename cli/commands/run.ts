@@ -1,3 +1,4 @@
+import { runFence } from '../../services/fence/main.js';
 import { runVrrp } from '../../services/vrrp/main.js';
 import { UsageError, type Io } from '../common.js';
 
@@ -9,6 +10,7 @@ export const runUsage = `vigil run <service> [--config FILE] [--node NAME]
 /** Each service registers its entry point here as it is built. */
 const entryPoints: Partial<Record<(typeof SERVICES)[number], (argv: string[], stop: AbortSignal) => Promise<number>>> = {
   vrrp: runVrrp,
+  fence: runFence,
 };
 
 export async function runCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {

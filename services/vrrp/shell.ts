@@ -6,6 +6,7 @@ import { instancesForNode } from '../../shared/config/index.js';
 import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
+import { serviceLiveness } from '../../shared/service.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
 import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
@@ -46,7 +47,8 @@ export function trackerUpdate(e: Pick<StoredEvent, 'type' | 'data'>): { name: st
     const name = isInterfaceTracker(d.name) ? d.name : scriptTracker(d.name);
     return { name, ok: d.to === 'ok', detail: String(d.reason ?? '') };
   }
-  if (e.type === 'fence.zk_state') return { name: FENCE_TRACKER, ok: d.state === 'connected', detail: `ZooKeeper ${String(d.state)}` };
+  // Suspended keeps the lease until its deadline (a ZooKeeper leader election must not fail VIPs over); lost is FAULT.
+  if (e.type === 'fence.zk_state') return { name: FENCE_TRACKER, ok: d.state === 'connected' || d.state === 'suspended', detail: `ZooKeeper ${String(d.state)}` };
   return undefined;
 }
 
@@ -93,7 +95,7 @@ export class VrrpService {
       if (u.name === FENCE_TRACKER) this.zkConnected = u.ok;
       else this.setTrackerSilently(u.name, u.ok);
     }
-    this.fenceAlive = this.fenceHeartbeatFresh().fresh;
+    this.fenceAlive = this.fenceLiveness().alive;
     this.setTrackerSilently(FENCE_TRACKER, this.zkConnected && this.fenceAlive);
     await this.pollLinks(false);
     for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
@@ -115,22 +117,14 @@ export class VrrpService {
     if (this.o.config.fence.required) this.fenceTimer = setInterval(() => this.pollFence(), 100);
   }
 
-  private fenceHeartbeatFresh(): { fresh: boolean; detail: string } {
-    const hb = this.o.log.heartbeat('fence');
-    const age = hb ? Date.now() - hb.ts : undefined;
-    const fresh = age !== undefined && age <= this.o.config.fence.liveness_timeout * 1000;
-    return { fresh, detail: fresh ? 'fence service alive' : age === undefined ? 'fence service never ran' : `fence service not alive (last heartbeat ${hb!.ts === 0 ? 'at its stop' : `${age} ms ago`})` };
+  private fenceLiveness(): { alive: boolean; detail: string } {
+    return serviceLiveness(this.o.log, 'fence', this.o.config.fence.liveness_timeout * 1000);
   }
 
   private pollFence(): void {
-    let h: { fresh: boolean; detail: string };
-    try {
-      h = this.fenceHeartbeatFresh();
-    } catch (err) {
-      h = { fresh: false, detail: `cannot read the fence heartbeat: ${(err as Error).message}` };
-    }
-    if (h.fresh === this.fenceAlive) return;
-    this.fenceAlive = h.fresh;
+    const h = this.fenceLiveness();
+    if (h.alive === this.fenceAlive) return;
+    this.fenceAlive = h.alive;
     this.applyFence(h.detail);
   }
 

@@ -1,8 +1,6 @@
 // The one place that touches raw sockets: native/vrrp_socket.c, our own Node-API addon
 // (built by `npm ci` with node-gyp). Replaceable behind this interface.
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { packageRoot } from '../../shared/paths.js';
+import { loadAddon } from '../../shared/native.js';
 import { VRRP_MULTICAST } from './codec.js';
 
 interface Addon {
@@ -12,23 +10,7 @@ interface Addon {
   close(handle: object): void;
 }
 
-let addon: Addon | undefined;
-function load(): Addon {
-  if (addon) return addon;
-  const path = join(packageRoot(), 'native/build/Release/vrrp_socket.node');
-  let mod: unknown;
-  try {
-    mod = createRequire(import.meta.url)(path);
-  } catch (err) {
-    throw new Error(`cannot load the VRRP socket addon ${path} (run npm ci or npm run build:native): ${(err as Error).message}`);
-  }
-  const m = mod as Partial<Addon>;
-  if (typeof m.open !== 'function' || typeof m.send !== 'function' || typeof m.membership !== 'function' || typeof m.close !== 'function') {
-    throw new Error(`${path} is not the VRRP socket addon`);
-  }
-  addon = m as Addon;
-  return addon;
-}
+const load = () => loadAddon<Addon>('vrrp_socket', ['open', 'membership', 'send', 'close']);
 
 export interface VrrpSocket {
   readonly ifname: string;

@@ -8,6 +8,13 @@ export interface CrossProblem {
   message: string;
 }
 
+/**
+ * The shortest ZooKeeper session a fenced VIP allows: a bound address gets a kernel
+ * lifetime of 1 s at every answered heartbeat, and that lifetime must run out before the
+ * lease deadline (the session timeout minus a margin; see services/fence/decider.ts).
+ */
+export const MIN_SESSION_TIMEOUT_S = 1.3;
+
 const nameOf = (x: string | { name: string }) => (typeof x === 'string' ? x : x.name);
 
 export function crossCheck(c: VigilConfig): CrossProblem[] {
@@ -43,6 +50,13 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
       const prev = syncMember.get(member);
       if (prev) out.push({ path: ['vrrp_sync_groups', name, 'group', i], message: `${member} is already in sync group ${prev}` });
       else syncMember.set(member, name);
+    });
+  }
+
+  if (Object.keys(c.vip_groups).length > 0 && c.zookeeper.session_timeout < MIN_SESSION_TIMEOUT_S) {
+    out.push({
+      path: ['zookeeper', 'session_timeout'],
+      message: `must be at least ${MIN_SESSION_TIMEOUT_S} s when VIP groups are fenced: a VIP's kernel lifetime is 1 s and must run out before ZooKeeper can expire the session`,
     });
   }
 

@@ -109,7 +109,7 @@ export const catalogue = {
   'fence.lease_acquired': entry(
     'This node holds the lease of a VIP group; epoch is the fencing token.',
     /^vip:[^\s]+$/,
-    z.strictObject({ group: name, epoch: ms }),
+    z.strictObject({ group: name, epoch: ms, previous: z.strictObject({ node: name, epoch: ms }).optional() }),
   ),
   'fence.lease_denied': entry(
     'This node is MASTER but another node holds the lease: a split brain averted.',
@@ -124,7 +124,7 @@ export const catalogue = {
   'fence.address_observed': entry(
     'An address of a VIP group appeared or vanished on an interface without this service doing it.',
     /^vip:[^\s]+$/,
-    z.strictObject({ group: name, address: ipv4, interface: name, change: z.enum(['added', 'removed']), repaired: z.boolean() }),
+    z.strictObject({ group: name, address: ipv4, interface: name, change: z.enum(['added', 'removed']), repaired: z.boolean(), detail: z.string().max(1024).optional() }),
   ),
   'vip.bound': entry(
     'The addresses of a VIP group were added on this node under a lease (after gratuitous ARP was sent).',

@@ -67,17 +67,27 @@ export class EventLog {
     if (o.node !== undefined && !NODE_NAME.test(o.node)) throw new LogError(`invalid node name ${JSON.stringify(o.node)}`);
     if (o.mustExist && !existsSync(path)) throw new LogError(`no event log at ${path}`);
     mkdirSync(dirname(path), { recursive: true });
+    const busyTimeoutMs = o.busyTimeoutMs ?? 5000;
+    const giveUpAt = Date.now() + busyTimeoutMs;
     let db: Database.Database | undefined;
-    try {
-      db = new Database(path, { timeout: o.busyTimeoutMs ?? 5000 });
-      db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode: a commit survives a crash of any process; only a power loss
-      // can drop the last commits (never corrupt the file).
-      db.pragma('synchronous = NORMAL');
-      migrate(db);
-    } catch (err) {
-      db?.close();
-      throw new LogError(`cannot open event log ${path}: ${(err as Error).message}`);
+    for (;;) {
+      try {
+        db = new Database(path, { timeout: busyTimeoutMs });
+        // Switching a new file to WAL fails at once (no busy wait) while another process
+        // does the same: retried below, as is a migration race.
+        db.pragma('journal_mode = WAL');
+        // NORMAL in WAL mode: a commit survives a crash of any process; only a power loss
+        // can drop the last commits (never corrupt the file).
+        db.pragma('synchronous = NORMAL');
+        migrate(db);
+        break;
+      } catch (err) {
+        db?.close();
+        db = undefined;
+        const busy = /database is locked|SQLITE_BUSY/i.test((err as Error).message) || (err as { code?: string }).code?.startsWith('SQLITE_BUSY');
+        if (!busy || Date.now() > giveUpAt) throw new LogError(`cannot open event log ${path}: ${(err as Error).message}`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
+      }
     }
     const claim = db.transaction((node: string | undefined) => {
       const get = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value;

@@ -14,6 +14,7 @@ export function tempDir(prefix: string): TempDir {
   return {
     path,
     remove() {
+      if (process.env.VIGIL_KEEP_TMP) return void process.stderr.write(`kept ${path} (VIGIL_KEEP_TMP)\n`);
       rmSync(path, { recursive: true, force: true });
       forgetDir(path, registry);
     },

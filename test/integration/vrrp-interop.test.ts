@@ -268,7 +268,7 @@ describe('vigil reacts to events in its log', () => {
     await ka.stop();
   });
 
-  it('without a fence that can hold leases the node stays in FAULT; losing ZooKeeper hands over at once', async () => {
+  it('without a fence that can hold leases the node stays in FAULT; a lost ZooKeeper session hands over at once, a suspended one does not', async () => {
     const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority: 100, advertInt, vip: VIP });
     await expect.poll(() => ka.holdsVip(), { timeout: 15_000, interval: 50 }).toBe(true);
     const vg = startVigil({ version: 3, priority: 150, advertInt, fence: true });
@@ -292,9 +292,14 @@ describe('vigil reacts to events in its log', () => {
       if (v.ok && v.value.ip.src === t.hosts.n1!.address && v.value.advert.priority === 0) priorityZeroAt.push(Date.now());
     });
     await listening;
+    // Suspended (lease deadline running, e.g. a ZooKeeper leader election) is not FAULT yet.
+    appendTo(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'suspended', detail: 'no answered heartbeat for 300 ms' } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lastState(vg.db)).toBe('MASTER');
+    expect(priorityZeroAt).toEqual([]);
     const watch = await watchVipAdded('n2');
     const lostAt = Date.now();
-    appendTo(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'suspended', detail: 'no heartbeat for 600 ms' } });
+    appendTo(vg.db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'lost', detail: 'no answered heartbeat for 1350 ms' } });
     // vigil stops advertising at once, with a priority-0 advert so that a peer need not wait a master-down interval
     await expect.poll(() => priorityZeroAt.length, { timeout: 2000, interval: 10 }).toBe(1);
     expect(priorityZeroAt[0]! - lostAt).toBeLessThan(100);

@@ -94,6 +94,15 @@ vip_groups:
     expect(p).toContainEqual('c.yaml:14:38: vip_groups.api.addresses[0]: 10.0.0.31 is already in VIP group web: one address, one lease');
   });
 
+  it('refuses a ZooKeeper session too short for fenced VIPs (the kernel lifetime must run out first)', () => {
+    const text = `${base}vrrp_instances:
+  VI_1: { interface: eth0, virtual_router_id: 51 }
+vip_groups:
+  web: { instance: VI_1, addresses: [10.0.0.31/24] }
+`.replace('hosts: [127.0.0.1:2181]', 'hosts: [127.0.0.1:2181]\n  session_timeout: 1');
+    expect(problems(text).some((x) => /zookeeper\.session_timeout: must be at least 1\.3 s when VIP groups are fenced/.test(x))).toBe(true);
+  });
+
   it('reports YAML syntax errors and duplicate keys with their line', () => {
     expect(problems('cluster: a\nnodes:\n  lb1: {}\n  lb1: {}\n')[0]).toMatch(/^c\.yaml:4:3: : YAML: Map keys must be unique/);
     expect(problems('cluster: [a\n')[0]).toMatch(/^c\.yaml:\d+:\d+: : YAML: /);

@@ -1,0 +1,70 @@
+// The fence's decisions, pure: given what is known about one VIP group, the one next
+// step that brings the world closer to "bound exactly while this node holds the lease".
+// The shell carries out the step, updates the facts and asks again until the answer is
+// to wait. Order matters and is encoded here: unbind before leaving the lock, hold the
+// lease before binding, never bind without time left on the lease.
+import { MIN_SESSION_TIMEOUT_S } from '../../shared/config/crosscheck.js';
+
+/** Kernel address lifetime (valid_lft/preferred_lft) of a bound VIP, in seconds. */
+export const ADDRESS_LIFETIME_S = 1;
+/** The kernel removes an address up to ~20 ms after its lifetime; the rest covers a late `ip` run. */
+const LIFETIME_SLACK_MS = 100;
+/** An address lifetime may be set or renewed only with at least this much lease time left. */
+export const MIN_LEASE_LEFT_MS = ADDRESS_LIFETIME_S * 1000 + LIFETIME_SLACK_MS;
+/** The lease deadline (timeout minus margin, liveness.ts) must exceed MIN_LEASE_LEFT_MS right after a heartbeat. */
+export const MIN_SESSION_TIMEOUT_MS = MIN_SESSION_TIMEOUT_S * 1000;
+
+export type SessionView = 'connected' | 'suspended' | 'lost';
+
+export interface LockHolder {
+  epoch: number;
+  node: string;
+  ours: boolean;
+}
+
+export interface GroupFacts {
+  /** The group's VRRP instance is MASTER and the vrrp service is alive. */
+  master: boolean;
+  session: SessionView;
+  /** Lease time left (ms) after the last answered heartbeat; 0 without a session. */
+  leaseLeftMs: number;
+  /** Our candidate in the lock, in the current session. */
+  candidate: { epoch: number } | undefined;
+  /** The lowest candidate in the lock as last read (undefined: not read yet). */
+  lowest: LockHolder | undefined;
+  /** The addresses are on this node's interfaces, under the lease of this epoch. */
+  bound: { epoch: number } | undefined;
+}
+
+export type FenceStep =
+  | { kind: 'unbind'; reason: string }
+  | { kind: 'leave'; reason: string }
+  | { kind: 'join' }
+  | { kind: 'bind'; epoch: number }
+  | { kind: 'wait'; why: string; holder?: LockHolder };
+
+export function nextStep(f: GroupFacts): FenceStep {
+  if (f.bound) {
+    if (f.session === 'lost') return { kind: 'unbind', reason: 'ZooKeeper session lost (lease deadline passed)' };
+    if (!f.master) return { kind: 'unbind', reason: 'VRRP instance no longer MASTER' };
+    if (!f.candidate || f.candidate.epoch !== f.bound.epoch) return { kind: 'unbind', reason: 'our lock candidate is gone' };
+    return { kind: 'wait', why: 'bound under the lease' };
+  }
+  if (f.candidate && !f.master) return { kind: 'leave', reason: 'VRRP instance no longer MASTER' };
+  if (!f.master) return { kind: 'wait', why: 'not MASTER' };
+  if (f.session !== 'connected') return { kind: 'wait', why: `ZooKeeper session ${f.session}` };
+  if (!f.candidate) return { kind: 'join' };
+  if (!f.lowest) return { kind: 'wait', why: 'lock not read yet' };
+  if (!f.lowest.ours) return { kind: 'wait', why: `lease held by ${f.lowest.node} (epoch ${f.lowest.epoch})`, holder: f.lowest };
+  if (f.leaseLeftMs < MIN_LEASE_LEFT_MS) return { kind: 'wait', why: `only ${Math.round(f.leaseLeftMs)} ms of lease left; waiting for a heartbeat` };
+  return { kind: 'bind', epoch: f.candidate.epoch };
+}
+
+/** Whether bound addresses may get a fresh lifetime now. */
+export const mayRenew = (leaseLeftMs: number): boolean => leaseLeftMs >= MIN_LEASE_LEFT_MS;
+
+/** Lock candidates are named "c-<node>-<10-digit sequence>"; the sequence is the epoch (fencing token). */
+export function parseCandidate(name: string): { node: string; epoch: number } | undefined {
+  const m = /^c-([A-Za-z0-9][A-Za-z0-9_.-]*)-(\d{10})$/.exec(name);
+  return m ? { node: m[1]!, epoch: Number(m[2]) } : undefined;
+}

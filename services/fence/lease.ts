@@ -1,0 +1,86 @@
+// The lease recipe on ZooKeeper (as Curator's lock): ephemeral-sequential candidates
+// under <base>/vips/<group>/lock, the lowest holds the lease, and its sequence number is
+// the epoch. The holder also publishes <base>/vips/<group>/owner (ephemeral, JSON) for
+// operators with zkCli.sh. Everything here is one request or one transaction.
+import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
+import { parseCandidate } from './decider.js';
+import type { ZkPaths } from './plan.js';
+
+export interface Candidate {
+  name: string;
+  node: string;
+  epoch: number;
+}
+
+export interface OwnerData {
+  node: string;
+  epoch: number;
+  since: string;
+  addresses: string[];
+}
+
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+/** Creates our candidate; resolves with its path and epoch. */
+export async function joinLock(client: ZkClient, paths: ZkPaths, group: string, node: string): Promise<{ path: string; epoch: number }> {
+  const path = await client.create(`${paths.lock(group)}/c-${node}-`, json({ node, since: new Date().toISOString(), pid: process.pid }), 'ephemeral_sequential');
+  const parsed = parseCandidate(path.slice(path.lastIndexOf('/') + 1));
+  if (!parsed) throw new Error(`ZooKeeper created an unexpected candidate name: ${path}`);
+  return { path, epoch: parsed.epoch };
+}
+
+/** The candidates, lowest epoch first (names that are not candidates are ignored); watch fires once at the next change. */
+export async function readLock(client: ZkClient, paths: ZkPaths, group: string, watch?: () => void): Promise<Candidate[]> {
+  const names = await client.getChildren(paths.lock(group), watch);
+  return names
+    .flatMap((name) => {
+      const c = parseCandidate(name);
+      return c ? [{ name, ...c }] : [];
+    })
+    .sort((a, b) => a.epoch - b.epoch);
+}
+
+export async function deleteIfExists(client: ZkClient, path: string): Promise<boolean> {
+  try {
+    await client.delete(path);
+    return true;
+  } catch (err) {
+    if (isZkError(err, 'NO_NODE')) return false;
+    throw err;
+  }
+}
+
+/** Publishes the owner node, only while our candidate still exists (one transaction). */
+export async function publishOwner(client: ZkClient, paths: ZkPaths, group: string, candidatePath: string, data: OwnerData): Promise<void> {
+  const owner = paths.owner(group);
+  try {
+    await client.multi([
+      { op: 'check', path: candidatePath },
+      { op: 'create', path: owner, data: json(data), mode: 'ephemeral' },
+    ]);
+  } catch (err) {
+    if (!isZkError(err, 'NODE_EXISTS')) throw err;
+    // Ours from a moment ago in this session (a retried bind): refresh it; anyone else's is a bug to report.
+    const { stat } = await client.getData(owner);
+    if (stat.ephemeralOwner !== client.sessionId) throw new Error(`${owner} exists and belongs to session ${stat.ephemeralOwner}, not ours`);
+    await client.setData(owner, json(data));
+  }
+}
+
+/** Deletes the owner node (if ours) and our candidate together. */
+export async function leaveLock(client: ZkClient, paths: ZkPaths, group: string, candidatePath: string): Promise<void> {
+  const owner = paths.owner(group);
+  const stat = await client.exists(owner);
+  const ops = [
+    ...(stat && stat.ephemeralOwner === client.sessionId ? [{ op: 'delete' as const, path: owner, version: stat.version }] : []),
+    { op: 'delete' as const, path: candidatePath },
+  ];
+  try {
+    await client.multi(ops);
+  } catch (err) {
+    if (!isZkError(err, 'NO_NODE') && !isZkError(err, 'BAD_VERSION')) throw err;
+    // One of them was already gone: delete what is left, one by one.
+    if (stat && stat.ephemeralOwner === client.sessionId) await deleteIfExists(client, owner);
+    await deleteIfExists(client, candidatePath);
+  }
+}

@@ -1,0 +1,461 @@
+// The fence service's I/O: ZooKeeper (leases), iproute2 (addresses), gratuitous ARP, the
+// event log. Every decision is the decider's nextStep; this file gathers the facts,
+// carries out one step at a time per VIP group, and records what it did and saw.
+import type { VigilConfig } from '../../shared/config/index.js';
+import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
+import type { Logger } from '../../shared/logger.js';
+import { packageVersion } from '../../shared/paths.js';
+import { serviceLiveness } from '../../shared/service.js';
+import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
+import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
+import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
+import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
+import { deleteIfExists, joinLock, leaveLock, publishOwner, readLock } from './lease.js';
+import { addressLines, planGroups, zkPaths, type GroupAddress, type GroupPlan, type ZkPaths } from './plan.js';
+
+interface Group {
+  plan: GroupPlan;
+  subject: string;
+  /** The seq of the last event that changed this group's inputs (causation of what follows). */
+  cause: number | undefined;
+  candidate: { path: string; epoch: number } | undefined;
+  lowest: LockHolder | undefined;
+  /** The epoch of the lease while we hold it (acquired, not yet left or lost). */
+  held: number | undefined;
+  bound: { epoch: number } | undefined;
+  /** Last holder reported in fence.lease_denied (reported once per holder). */
+  deniedBy: LockHolder | undefined;
+  correlation: string | undefined;
+  garp: GarpSchedule | undefined;
+  running: Promise<void> | undefined;
+  again: boolean;
+  retry: NodeJS.Timeout | undefined;
+}
+
+export interface FenceServiceOptions {
+  config: VigilConfig;
+  node: string;
+  log: EventLog;
+  logger: Logger;
+}
+
+const now = () => performance.now();
+const RENEW_EVERY_MS = 200;
+const VRRP_POLL_MS = 100;
+
+const describe = (a: GroupAddress) => `${a.address}/${a.prefix} dev ${a.ifname}${a.label ? ` label ${a.label}` : ''}`;
+const bound = (a: GroupAddress) => ({ address: a.address, prefix: a.prefix, interface: a.ifname });
+
+export class FenceService {
+  private readonly groups: Group[];
+  private readonly paths: ZkPaths;
+  private readonly byAddress = new Map<string, { group: Group; address: GroupAddress }>();
+  /** Whether each VIP should be on this node right now, as far as this service has acted: changes that disagree are someone else's. */
+  private readonly expected = new Map<string, boolean>();
+  private readonly instanceState = new Map<string, string>();
+  private vrrpAlive = false;
+  private vrrpTimer: NodeJS.Timeout | undefined;
+  private session: ZkSession | undefined;
+  private subscription: Subscription | undefined;
+  private watcher: AddressWatcher | undefined;
+  private renewing: Promise<void> | undefined;
+  private lastRenew = 0;
+  private stopping = false;
+
+  constructor(private readonly o: FenceServiceOptions) {
+    this.paths = zkPaths(o.config);
+    this.groups = planGroups(o.config, o.node).map((plan) => ({
+      plan, subject: `vip:${plan.name}`, cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined,
+      deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined,
+    }));
+    for (const g of this.groups) for (const a of g.plan.addresses) this.byAddress.set(a.address, { group: g, address: a });
+  }
+
+  async start(): Promise<void> {
+    const { log, config, logger } = this.o;
+    // Until a session is established, this node cannot hold a lease (the vrrp service reads this).
+    this.append({ type: 'fence.zk_state', source: 'fence', subject: `node:${this.o.node}`, data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet' } });
+
+    this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
+    await this.removeUnheldAddresses();
+
+    const upTo = log.lastSeq();
+    for (const g of this.groups) {
+      const [last] = log.query({ types: ['vrrp.state_changed'], subject: `vrrp:${g.plan.instance}`, toSeq: upTo, limit: 1, newest: true });
+      if (last) this.instanceState.set(g.plan.instance, String((last.data as { to?: unknown }).to));
+    }
+    this.vrrpAlive = this.vrrpLiveness().alive;
+    this.subscription = subscribe(log, { after: upTo, onError: (err) => logger.error('event handling failed', { err }) }, (batch) => this.onEvents(batch));
+    this.vrrpTimer = setInterval(() => this.pollVrrp(), VRRP_POLL_MS);
+
+    this.session = new ZkSession({
+      connectString: config.zookeeper.hosts.join(','),
+      sessionTimeoutMs: config.zookeeper.session_timeout * 1000,
+      minSessionTimeoutMs: MIN_SESSION_TIMEOUT_MS,
+      logger,
+      onSession: (client) => this.prepareSession(client),
+      onState: (r) => this.onSessionState(r),
+      onAck: (deadline) => this.onAck(deadline),
+    });
+    this.session.start();
+  }
+
+  /** Gives every lease up in order (unbind, then leave), ends the session, and says so. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.subscription?.close();
+    clearInterval(this.vrrpTimer);
+    await Promise.all(this.groups.map((g) => this.reconcile(g)));
+    for (const g of this.groups) clearTimeout(g.retry);
+    this.session?.stop();
+    this.watcher?.close();
+    this.append({ type: 'fence.zk_state', source: 'fence', subject: `node:${this.o.node}`, data: { state: 'lost', detail: 'fence service stopped' } });
+  }
+
+  // ---- facts ------------------------------------------------------------------------
+
+  private vrrpLiveness() {
+    return serviceLiveness(this.o.log, 'vrrp', this.o.config.fence.liveness_timeout * 1000);
+  }
+
+  private isMaster(g: Group): boolean {
+    return !this.stopping && this.vrrpAlive && this.instanceState.get(g.plan.instance) === 'MASTER';
+  }
+
+  private notMasterReason(g: Group): string {
+    if (this.stopping) return 'fence service stopping';
+    if (!this.vrrpAlive) return this.vrrpLiveness().detail;
+    return `VRRP instance ${g.plan.instance} is ${this.instanceState.get(g.plan.instance) ?? 'not started'}, not MASTER`;
+  }
+
+  private facts(g: Group): GroupFacts {
+    const state = this.session?.state ?? 'lost';
+    const session: SessionView = state === 'expired' ? 'lost' : state;
+    const deadline = this.session?.deadline;
+    return {
+      master: this.isMaster(g),
+      session,
+      leaseLeftMs: deadline === undefined || session === 'lost' ? 0 : Math.max(0, deadline - now()),
+      candidate: g.candidate,
+      lowest: g.lowest,
+      bound: g.bound,
+    };
+  }
+
+  // ---- inputs -----------------------------------------------------------------------
+
+  private onEvents(batch: StoredEvent[]): void {
+    for (const e of batch) {
+      if (e.type !== 'vrrp.state_changed') continue;
+      const d = e.data as { instance?: unknown; to?: unknown };
+      if (typeof d.instance !== 'string' || typeof d.to !== 'string') continue;
+      this.instanceState.set(d.instance, d.to);
+      for (const g of this.groups) {
+        if (g.plan.instance !== d.instance) continue;
+        g.cause = e.seq;
+        void this.reconcile(g);
+      }
+    }
+  }
+
+  private pollVrrp(): void {
+    const h = this.vrrpLiveness();
+    if (h.alive === this.vrrpAlive) return;
+    this.vrrpAlive = h.alive;
+    this.o.logger.info(h.alive ? 'vrrp service alive' : 'vrrp service not alive: its instances count as not MASTER', { detail: h.detail });
+    for (const g of this.groups) void this.reconcile(g);
+  }
+
+  private async prepareSession(client: ZkClient): Promise<void> {
+    await client.mkdirp(this.paths.nodes);
+    for (const g of this.groups) await client.mkdirp(this.paths.lock(g.plan.name));
+    const path = this.paths.node(this.o.node);
+    const data = Buffer.from(JSON.stringify({ node: this.o.node, version: packageVersion(), pid: process.pid, since: new Date().toISOString(), session: client.sessionId }));
+    try {
+      await client.create(path, data, 'ephemeral');
+    } catch (err) {
+      if (!isZkError(err, 'NODE_EXISTS')) throw err;
+      // Left by an earlier session of this node (not yet expired): ours by name.
+      await deleteIfExists(client, path);
+      await client.create(path, data, 'ephemeral');
+    }
+  }
+
+  private onSessionState(r: SessionReport): void {
+    const e = this.append({
+      type: 'fence.zk_state', source: 'fence', subject: `node:${this.o.node}`,
+      data: {
+        state: r.state, detail: r.detail,
+        ...(r.sessionId ? { session_id: r.sessionId } : {}),
+        ...(r.sessionTimeoutMs !== undefined ? { session_timeout_ms: r.sessionTimeoutMs } : {}),
+        ...(r.deadline !== undefined ? { deadline: r.deadline } : {}),
+      },
+    });
+    this.o.logger.info('ZooKeeper session', { state: r.state, session: r.sessionId, detail: r.detail });
+    for (const g of this.groups) {
+      g.cause = e?.seq ?? g.cause;
+      if (r.state === 'lost' || r.state === 'expired') {
+        // The candidate died with the session; the lease ended at the deadline.
+        if (g.held !== undefined) {
+          this.append({ type: 'fence.lease_lost', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, data: { group: g.plan.name, epoch: g.held, reason: `ZooKeeper session ${r.state}: ${r.detail}` } });
+        }
+        g.candidate = undefined;
+        g.lowest = undefined;
+        g.held = undefined;
+      }
+      void this.reconcile(g);
+    }
+  }
+
+  private onAck(deadline: number): void {
+    const left = deadline - now();
+    if (mayRenew(left) && now() - this.lastRenew >= RENEW_EVERY_MS) this.renew();
+    for (const g of this.groups) if (!g.bound && g.lowest?.ours && this.isMaster(g)) void this.reconcile(g);
+  }
+
+  /** A fresh kernel lifetime for every bound address (one ip process for all). */
+  private renew(): void {
+    if (this.renewing) return;
+    const lines = this.groups.filter((g) => g.bound && !g.running).flatMap((g) => addressLines('replace', g.plan.addresses, ADDRESS_LIFETIME_S));
+    if (lines.length === 0) return;
+    this.lastRenew = now();
+    this.renewing = ipBatch(lines)
+      .then(({ failed }) => {
+        for (const f of failed) this.o.logger.warn('address lifetime not renewed', { line: lines[f.line], error: f.message });
+      })
+      .catch((err) => this.o.logger.warn('address lifetimes not renewed', { err }))
+      .finally(() => (this.renewing = undefined));
+  }
+
+  // ---- the loop: one step at a time per group ---------------------------------------
+
+  private reconcile(g: Group): Promise<void> {
+    if (g.running) {
+      g.again = true;
+      return g.running;
+    }
+    clearTimeout(g.retry);
+    g.running = this.run(g).finally(() => (g.running = undefined));
+    return g.running;
+  }
+
+  private async run(g: Group): Promise<void> {
+    try {
+      for (let steps = 0; steps < 50; steps++) {
+        g.again = false;
+        const step = nextStep(this.facts(g));
+        if (step.kind === 'wait') {
+          this.waiting(g, step);
+          if (!g.again) return;
+          continue;
+        }
+        await this.carryOut(g, step);
+      }
+      this.o.logger.warn('fence loop did not settle after 50 steps; trying again later', { group: g.plan.name });
+    } catch (err) {
+      this.o.logger.error('fence step failed; retrying', { group: g.plan.name, err });
+    }
+    if (!this.stopping || g.bound || g.candidate) g.retry = setTimeout(() => void this.reconcile(g), 250);
+  }
+
+  private waiting(g: Group, step: Extract<FenceStep, { kind: 'wait' }>): void {
+    const h = step.holder;
+    if (!h || !g.candidate) return;
+    if (g.deniedBy && g.deniedBy.node === h.node && g.deniedBy.epoch === h.epoch) return;
+    g.deniedBy = h;
+    this.o.logger.info('lease denied: held by another node', { group: g.plan.name, holder: h.node, epoch: h.epoch });
+    this.append({
+      type: 'fence.lease_denied', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+      data: { group: g.plan.name, epoch: g.candidate.epoch, holder: h.node, holder_epoch: h.epoch },
+    });
+  }
+
+  private async carryOut(g: Group, step: Exclude<FenceStep, { kind: 'wait' }>): Promise<void> {
+    switch (step.kind) {
+      case 'unbind':
+        return this.unbind(g, step.reason === 'VRRP instance no longer MASTER' ? this.notMasterReason(g) : step.reason);
+      case 'leave':
+        return this.leave(g, step.reason === 'VRRP instance no longer MASTER' ? this.notMasterReason(g) : step.reason);
+      case 'join':
+        return this.join(g);
+      case 'bind':
+        return this.bind(g, step.epoch);
+    }
+  }
+
+  private client(): ZkClient {
+    const c = this.session?.current;
+    if (!c) throw new Error('no ZooKeeper session');
+    return c;
+  }
+
+  private async join(g: Group): Promise<void> {
+    const client = this.client();
+    const { path, epoch } = await joinLock(client, this.paths, g.plan.name, this.o.node);
+    g.candidate = { path, epoch };
+    g.correlation = `vip:${g.plan.name}@${epoch}`;
+    g.deniedBy = undefined;
+    this.append({ type: 'fence.lease_candidate', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation, data: { group: g.plan.name, action: 'joined', candidate: path, epoch } });
+    await this.readLock(g, client);
+  }
+
+  /** Reads the lock (and watches it), drops our candidates of earlier sessions, and finds the lowest. */
+  private async readLock(g: Group, client: ZkClient): Promise<void> {
+    const watch = () => {
+      if (client === this.session?.current && !this.stopping) void this.refreshLock(g, client);
+    };
+    let candidates = await readLock(client, this.paths, g.plan.name, watch);
+    const mine = g.candidate?.path.slice(g.candidate.path.lastIndexOf('/') + 1);
+    const stale = candidates.filter((c) => c.node === this.o.node && c.name !== mine);
+    if (stale.length > 0 && !g.bound) {
+      // Candidates of this node's earlier sessions (a restart, a lost session): this node holds
+      // nothing (addresses are removed at start-up and on loss), so they only delay everyone.
+      for (const c of stale) await deleteIfExists(client, `${this.paths.lock(g.plan.name)}/${c.name}`);
+      this.o.logger.info('removed candidates of earlier sessions of this node', { group: g.plan.name, candidates: stale.map((c) => c.name) });
+      candidates = candidates.filter((c) => !stale.includes(c));
+    }
+    if (g.candidate && !candidates.some((c) => c.name === mine)) {
+      this.o.logger.warn('our lock candidate vanished', { group: g.plan.name, candidate: g.candidate.path });
+      g.candidate = undefined;
+    }
+    const low = candidates[0];
+    g.lowest = low ? { node: low.node, epoch: low.epoch, ours: low.name === mine } : undefined;
+  }
+
+  private async refreshLock(g: Group, client: ZkClient): Promise<void> {
+    try {
+      await this.readLock(g, client);
+    } catch (err) {
+      this.o.logger.warn('cannot read the lock', { group: g.plan.name, err });
+    }
+    await this.reconcile(g);
+  }
+
+  private async bind(g: Group, epoch: number): Promise<void> {
+    const client = this.client();
+    const { plan } = g;
+    await publishOwner(client, this.paths, plan.name, g.candidate!.path, {
+      node: this.o.node, epoch, since: new Date().toISOString(), addresses: plan.addresses.map(describe),
+    });
+    if (g.held !== epoch) {
+      g.held = epoch;
+      const previous = g.deniedBy;
+      this.append({
+        type: 'fence.lease_acquired', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+        data: { group: plan.name, epoch, ...(previous ? { previous: { node: previous.node, epoch: previous.epoch } } : {}) },
+      });
+    }
+    await this.renewing;
+    for (const a of plan.addresses) this.expected.set(a.address, true);
+    g.bound = { epoch };
+    const { failed } = await ipBatch(addressLines('replace', plan.addresses, ADDRESS_LIFETIME_S));
+    if (failed.length > 0) {
+      const why = failed.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`).join('; ');
+      await this.unbind(g, `cannot add addresses: ${why}`);
+      throw new Error(`cannot bind VIP group ${plan.name}: ${why}`);
+    }
+    g.garp = scheduleGarp(plan.addresses.map((a) => ({ ifname: a.ifname, address: a.address })), plan.garp, (errors) => this.o.logger.warn('gratuitous ARP not sent', { group: plan.name, errors }));
+    this.o.logger.info('VIP group bound', { group: plan.name, epoch });
+    this.append({
+      type: 'vip.bound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), valid_lft_s: ADDRESS_LIFETIME_S },
+    });
+  }
+
+  private async unbind(g: Group, reason: string): Promise<void> {
+    const { plan } = g;
+    g.garp?.cancel();
+    g.garp = undefined;
+    await this.renewing; // a renewal in flight must not put an address back after its removal
+    for (const a of plan.addresses) this.expected.set(a.address, false);
+    const { failed } = await ipBatch(addressLines('del', plan.addresses, 0));
+    // "Cannot assign requested address": already gone (kernel lifetime, someone else); that is fine.
+    const real = failed.filter((f) => !/Cannot assign requested address/.test(f.message));
+    if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
+    const epoch = g.bound?.epoch ?? 0;
+    g.bound = undefined;
+    this.o.logger.info('VIP group unbound', { group: plan.name, epoch, reason });
+    this.append({
+      type: 'vip.unbound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), reason },
+    });
+  }
+
+  private async leave(g: Group, reason: string): Promise<void> {
+    const c = g.candidate!;
+    await leaveLock(this.client(), this.paths, g.plan.name, c.path);
+    const data = { group: g.plan.name, epoch: c.epoch };
+    const meta = { source: 'fence' as const, subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null };
+    this.append({ type: 'fence.lease_candidate', ...meta, data: { ...data, action: 'left', candidate: c.path } });
+    if (g.held !== undefined) this.append({ type: 'fence.lease_lost', ...meta, data: { ...data, reason: `given up: ${reason}` } });
+    g.candidate = undefined;
+    g.lowest = undefined;
+    g.held = undefined;
+    g.deniedBy = undefined;
+  }
+
+  // ---- what others do to our interfaces ---------------------------------------------
+
+  /** At start-up this node holds no lease, so no VIP of ours may be on its interfaces. */
+  private async removeUnheldAddresses(): Promise<void> {
+    for (const a of this.byAddress.keys()) this.expected.set(a, false);
+    const present = (await allIpv4Addresses()).filter((a) => this.byAddress.has(a.address));
+    if (present.length === 0) return;
+    const { failed } = await ipBatch(present.map((a) => `address del ${a.address}/${a.prefix} dev ${a.ifname}`));
+    for (const f of failed) this.o.logger.error('cannot remove a VIP at start-up', { address: present[f.line]?.address, error: f.message });
+    const byGroup = new Map<Group, typeof present>();
+    for (const a of present) {
+      const g = this.byAddress.get(a.address)!.group;
+      byGroup.set(g, [...(byGroup.get(g) ?? []), a]);
+    }
+    for (const [g, list] of byGroup) {
+      this.append({
+        type: 'vip.unbound', source: 'fence', subject: g.subject,
+        data: { group: g.plan.name, epoch: 0, addresses: list.map((a) => ({ address: a.address, prefix: a.prefix, interface: a.ifname })), reason: 'start-up: this node holds no lease' },
+      });
+    }
+  }
+
+  private observed(c: AddressChange): void {
+    const entry = this.byAddress.get(c.address);
+    if (!entry) return;
+    const want = this.expected.get(c.address) ?? false;
+    if ((c.change === 'added') === want) return; // what we did, echoed back
+    const { group: g, address } = entry;
+    const record = (repaired: boolean, detail: string) => {
+      this.o.logger.warn('VIP changed by someone else', { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail });
+      this.append({
+        type: 'fence.address_observed', source: 'fence', subject: g.subject, causation: null, correlation: g.correlation ?? null,
+        data: { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail },
+      });
+    };
+    if (c.change === 'added') {
+      record(true, 'this node holds no lease for it: removed');
+      void ipBatch([`address del ${c.address}/${c.prefix} dev ${c.ifname}`]).then(({ failed }) => {
+        if (failed.length > 0) this.o.logger.error('cannot remove a foreign VIP', { address: c.address, error: failed[0]!.message });
+      });
+      return;
+    }
+    const session = this.session?.state;
+    if (session !== 'connected' || g.running || !g.bound) {
+      record(false, session === 'connected' ? 'a change of the lease is in progress' : `kernel lifetime ran out: ZooKeeper ${session ?? 'not connected'}; restored by the next renewal if the lease survives`);
+      return;
+    }
+    record(true, 'this node holds the lease: added back');
+    void ipBatch(addressLines('replace', [address], ADDRESS_LIFETIME_S)).then(({ failed }) => {
+      if (failed.length > 0) this.o.logger.error('cannot restore a VIP', { address: c.address, error: failed[0]!.message });
+      else announce([{ ifname: address.ifname, address: address.address }], g.plan.garp.repeat);
+    });
+  }
+
+  /** The log is the record, not the control path: a failed append is reported, fencing goes on. */
+  private append(e: NewEvent): StoredEvent | undefined {
+    try {
+      return this.o.log.append(e);
+    } catch (err) {
+      this.o.logger.error('cannot append to the event log', { type: e.type, err });
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+// Loads one of the project's own Node-API addons (native/, built by `npm ci`).
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
+
+const loaded = new Map<string, unknown>();
+
+/** The addon native/build/Release/<name>.node, checked to export every function in `functions`. */
+export function loadAddon<T extends object>(name: string, functions: readonly (keyof T & string)[]): T {
+  const cached = loaded.get(name);
+  if (cached) return cached as T;
+  const path = join(packageRoot(), `native/build/Release/${name}.node`);
+  let mod: unknown;
+  try {
+    mod = createRequire(import.meta.url)(path);
+  } catch (err) {
+    throw new Error(`cannot load the addon ${path} (run npm ci or npm run build:native): ${(err as Error).message}`);
+  }
+  const missing = functions.filter((f) => typeof (mod as Record<string, unknown>)[f] !== 'function');
+  if (missing.length > 0) throw new Error(`${path} is not the ${name} addon (no ${missing.join(', ')})`);
+  loaded.set(name, mod);
+  return mod as T;
+}
