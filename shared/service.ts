@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from './config/index.js';
 import { configFile, NodeSelectionError, resolveNode } from './config/node.js';
-import { EventLog, type Source } from './eventlog/index.js';
+import { EventLog, type NewEvent, type Source, type StoredEvent } from './eventlog/index.js';
 import { UsageError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { packageVersion } from './paths.js';
@@ -22,6 +22,18 @@ export interface ServiceContext {
 /** Returned by a service's start: how to stop it. */
 export interface RunningService {
   stop(): void | Promise<void>;
+}
+
+/** Appends an event; a failure is logged, not thrown: the log is the record, not the control path. */
+export function recorder(log: EventLog, logger: Logger): (e: NewEvent) => StoredEvent | undefined {
+  return (e) => {
+    try {
+      return log.append(e);
+    } catch (err) {
+      logger.error('cannot append to the event log', { type: e.type, err });
+      return undefined;
+    }
+  };
 }
 
 /** Whether another service of this node has recorded a heartbeat within timeoutMs, and a sentence saying so. */

@@ -6,7 +6,7 @@ import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscri
 import { allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import { packageVersion } from '../../shared/paths.js';
-import { serviceLiveness } from '../../shared/service.js';
+import { recorder, serviceLiveness } from '../../shared/service.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
@@ -63,7 +63,11 @@ export class FenceService {
   private lastRenew = 0;
   private stopping = false;
 
+  /** The log is the record, not the control path: a failed append is reported, fencing goes on. */
+  private readonly append: (e: NewEvent) => StoredEvent | undefined;
+
   constructor(private readonly o: FenceServiceOptions) {
+    this.append = recorder(o.log, o.logger);
     this.paths = zkPaths(o.config);
     this.groups = planGroups(o.config, o.node).map((plan) => ({
       plan, subject: `vip:${plan.name}`, cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined,
@@ -447,15 +451,5 @@ export class FenceService {
       if (failed.length > 0) this.o.logger.error('cannot restore a VIP', { address: c.address, error: failed[0]!.message });
       else announce([{ ifname: address.ifname, address: address.address }], g.plan.garp.repeat);
     });
-  }
-
-  /** The log is the record, not the control path: a failed append is reported, fencing goes on. */
-  private append(e: NewEvent): StoredEvent | undefined {
-    try {
-      return this.o.log.append(e);
-    } catch (err) {
-      this.o.logger.error('cannot append to the event log', { type: e.type, err });
-      return undefined;
-    }
   }
 }

@@ -6,7 +6,7 @@ import { instancesForNode } from '../../shared/config/index.js';
 import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
-import { serviceLiveness } from '../../shared/service.js';
+import { recorder, serviceLiveness } from '../../shared/service.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
 import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
@@ -66,7 +66,12 @@ export class VrrpService {
   private fenceAlive = false;
   private fenceTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly o: VrrpServiceOptions) {}
+  /** The log is the record, not the control path: a failed append is reported, VRRP goes on. */
+  private readonly append: (e: NewEvent) => StoredEvent | undefined;
+
+  constructor(private readonly o: VrrpServiceOptions) {
+    this.append = recorder(o.log, o.logger);
+  }
 
   async start(): Promise<void> {
     const { config, node, log } = this.o;
@@ -289,16 +294,6 @@ export class VrrpService {
       } catch (err) {
         this.o.logger.warn('VRRP advert not sent', { instance: plan.spec.name, dst, err });
       }
-    }
-  }
-
-  /** The log is the record, not the control path: a failed append is reported, VRRP goes on. */
-  private append(e: NewEvent): StoredEvent | undefined {
-    try {
-      return this.o.log.append(e);
-    } catch (err) {
-      this.o.logger.error('cannot append to the event log', { type: e.type, err });
-      return undefined;
     }
   }
 }

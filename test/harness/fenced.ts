@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
+import type { StoredEvent } from '../../shared/eventlog/index.js';
+import { readEvents } from './log.js';
 import { createTopology, type Topology } from './netns.js';
 import { CLI, ROOT } from './node.js';
 import { waitFor, type Child } from './process.js';
@@ -201,18 +202,7 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
       await t.exec(node, ['nft', `add table inet vgcut\n${chain('in', 'input', rules.input)}\n${chain('out', 'output', rules.output)}`]);
       return async () => void (await t.exec(node, ['nft', 'delete table inet vgcut'], { allowFail: true }));
     },
-    events(node, types) {
-      try {
-        const log = EventLog.open({ path: join(tmp.path, `${node}.db`), mustExist: true });
-        try {
-          return log.query({ types });
-        } finally {
-          log.close();
-        }
-      } catch {
-        return [];
-      }
-    },
+    events: (node, types) => readEvents(join(tmp.path, `${node}.db`), types),
     async destroy() {
       await Promise.all([...services.values()].map((c) => c.stop(3000)));
       await zk!.stop();

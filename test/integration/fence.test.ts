@@ -5,8 +5,9 @@
 // hold the lease, the VIP answers again from it within session_timeout + 1 s (session
 // expiry of the old holder, VRRP master-down and the bind run in parallel).
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFencedCluster, VIP, type FencedCluster, type FencedClusterOptions } from '../harness/fenced.js';
+import { startFencedCluster, VIP, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
 import { waitFor } from '../harness/process.js';
+import { waitForQuorum } from '../harness/zookeeper.js';
 
 const SESSION_S = 1.5;
 const LIVENESS_BOUND_MS = SESSION_S * 1000 + 1000;
@@ -37,12 +38,55 @@ async function failsOver(k: FencedCluster, from: string, faultAt: number): Promi
     return a?.answer ?? undefined;
   }, LIVENESS_BOUND_MS + 2000, 10);
   const first = k.answers().find((x) => x.t >= faultAt && x.answer === node)!;
-  return { node, ms: first.t - faultAt };
+  const ms = first.t - faultAt;
+  expect(ms, 'VIP answering again (ms after the fault)').toBeLessThan(LIVENESS_BOUND_MS);
+  return { node, ms };
+}
+
+/** The longest time since `from` during which the client got no answer at all (ms). */
+function longestOutage(k: FencedCluster, from: number): number {
+  let longest = 0;
+  let downSince: number | undefined;
+  for (const a of k.answers()) {
+    if (a.answer === null && downSince === undefined) downSince = Math.max(a.t, from);
+    if (a.answer !== null && downSince !== undefined) {
+      if (a.t >= from) longest = Math.max(longest, a.t - downSince);
+      downSince = undefined;
+    }
+  }
+  return longest;
 }
 
 /** Waits until `node` has left the lock `times` times (its VRRP instance heard the master again). */
 async function leftLock(k: FencedCluster, node: string, times: number): Promise<void> {
   await waitFor(`${node} to leave the lock`, () => k.events(node, ['fence.lease_candidate']).filter((e) => (e.data as { action: string }).action === 'left').at(times - 1));
+}
+
+/** Rounds of: signal n1's services, see n2 take over in time (after `check`), restart them, n1 back. */
+async function signalRounds(k: FencedCluster, which: ServiceName[], signal: NodeJS.Signals, check?: (at: number) => Promise<void>): Promise<void> {
+  for (let round = 0; round < ROUNDS; round++) {
+    const at = performance.timeOrigin + performance.now();
+    await k.signal('n1', which, signal);
+    await check?.(at);
+    expect((await failsOver(k, 'n1', at)).node).toBe('n2');
+    k.start('n1', which);
+    await k.settled('n1'); // preempts back
+  }
+  expectSafe(k);
+}
+
+/** Rounds of: cut n1 from ZooKeeper with these rules, see n2 take over in time, heal, n1 back. */
+async function zkCutRounds(k: FencedCluster, rules: { input?: string[]; output?: string[] }): Promise<void> {
+  for (let round = 0; round < ROUNDS; round++) {
+    const at = performance.timeOrigin + performance.now();
+    const heal = await k.firewall('n1', rules);
+    expect((await failsOver(k, 'n1', at)).node).toBe('n2');
+    const lost = k.events('n1', ['fence.zk_state']).find((e) => (e.data as { state: string }).state === 'lost' && e.ts >= at);
+    expect(lost, 'n1 records the loss of its session').toBeDefined();
+    await heal();
+    await k.settled('n1');
+  }
+  expectSafe(k);
 }
 
 function expectSafe(k: FencedCluster): void {
@@ -97,86 +141,41 @@ describe('fence: leases and binding', () => {
 
   it('graceful stop hands the VIP over without overlap, in order: unbound before the candidate is deleted', async () => {
     const k = await cluster();
-    for (let round = 0; round < ROUNDS; round++) {
-      const at = performance.timeOrigin + performance.now();
-      await k.signal('n1', ['vrrp', 'fence'], 'SIGTERM');
-      const { node } = await failsOver(k, 'n1', at);
-      expect(node).toBe('n2');
-      k.start('n1');
-      await k.settled('n1'); // preempts back
-    }
+    await signalRounds(k, ['vrrp', 'fence'], 'SIGTERM');
     const n1 = k.events('n1', ['vip.bound', 'vip.unbound', 'fence.lease_candidate', 'fence.lease_acquired', 'fence.lease_lost']);
     const first = n1.find((e) => e.type === 'vip.unbound' && e.correlation !== null)!;
     const tenure = n1.filter((e) => e.correlation === first.correlation).map((e) => `${e.type}${e.type === 'fence.lease_candidate' ? `:${(e.data as { action: string }).action}` : ''}`);
     expect(tenure).toEqual(['fence.lease_candidate:joined', 'fence.lease_acquired', 'vip.bound', 'vip.unbound', 'fence.lease_candidate:left', 'fence.lease_lost']);
-    expectSafe(k);
   }, 90_000);
 });
 
 describe('fence: safety under faults (independent observer), liveness within the bound', () => {
   it('SIGKILL of the holder\'s fence process', async () => {
-    const k = await cluster();
-    for (let round = 0; round < ROUNDS; round++) {
-      const at = performance.timeOrigin + performance.now();
-      await k.signal('n1', ['fence'], 'SIGKILL');
-      expect((await failsOver(k, 'n1', at)).node).toBe('n2');
-      k.start('n1', ['fence']);
-      await k.settled('n1');
-    }
-    expectSafe(k);
+    await signalRounds(await cluster(), ['fence'], 'SIGKILL');
   }, 90_000);
 
   it('SIGKILL of all the holder\'s services: the kernel removes its VIP by itself within the address lifetime', async () => {
     const k = await cluster();
-    for (let round = 0; round < ROUNDS; round++) {
-      const at = performance.timeOrigin + performance.now();
-      await k.signal('n1', ['vrrp', 'fence'], 'SIGKILL');
+    await signalRounds(k, ['vrrp', 'fence'], 'SIGKILL', async (at) => {
       await waitFor('the VIP to vanish from n1 without any vigil process', () => (k.holders().includes('n1') ? undefined : true), 3000, 5);
       const gone = k.presence().filter((p) => p.node === 'n1').at(-1)!.to;
       expect(gone - at).toBeLessThan(1300); // 1 s lifetime, renewed at most 200 ms before the kill
-      expect((await failsOver(k, 'n1', at)).node).toBe('n2');
-      k.start('n1');
-      await k.settled('n1');
-    }
-    expectSafe(k);
+    });
   }, 90_000);
 
   it('holder cut from ZooKeeper (connections reset), not from its peer', async () => {
     const k = await cluster();
-    for (let round = 0; round < ROUNDS; round++) {
-      const at = performance.timeOrigin + performance.now();
-      const heal = await k.firewall('n1', { input: [`ip saddr ${zkAddress(k)} drop`], output: [`ip daddr ${zkAddress(k)} tcp flags & rst == 0 reject with tcp reset`] });
-      expect((await failsOver(k, 'n1', at)).node).toBe('n2');
-      const lost = await waitFor('n1 to record the loss', () => k.events('n1', ['fence.zk_state']).filter((e) => (e.data as { state: string }).state === 'lost' && e.ts >= at)[0]);
-      expect(lost).toBeDefined();
-      await heal();
-      await k.settled('n1');
-    }
-    expectSafe(k);
+    await zkCutRounds(k, { input: [`ip saddr ${zkAddress(k)} drop`], output: [`ip daddr ${zkAddress(k)} tcp flags & rst == 0 reject with tcp reset`] });
   }, 90_000);
 
   it('half-open ZooKeeper connection on the holder (traffic silently dropped, socket open)', async () => {
     const k = await cluster();
-    for (let round = 0; round < ROUNDS; round++) {
-      const at = performance.timeOrigin + performance.now();
-      const heal = await k.firewall('n1', { input: [`ip saddr ${zkAddress(k)} drop`], output: [`ip daddr ${zkAddress(k)} drop`] });
-      expect((await failsOver(k, 'n1', at)).node).toBe('n2');
-      await heal();
-      await k.settled('n1');
-    }
-    expectSafe(k);
+    await zkCutRounds(k, { input: [`ip saddr ${zkAddress(k)} drop`], output: [`ip daddr ${zkAddress(k)} drop`] });
   }, 90_000);
 
   it('asymmetric: the holder can send to ZooKeeper but hears nothing back', async () => {
     const k = await cluster();
-    for (let round = 0; round < ROUNDS; round++) {
-      const at = performance.timeOrigin + performance.now();
-      const heal = await k.firewall('n1', { input: [`ip saddr ${zkAddress(k)} drop`] });
-      expect((await failsOver(k, 'n1', at)).node).toBe('n2');
-      await heal();
-      await k.settled('n1');
-    }
-    expectSafe(k);
+    await zkCutRounds(k, { input: [`ip saddr ${zkAddress(k)} drop`] });
   }, 90_000);
 
   it('nodes cut from each other but not from ZooKeeper: both VRRP MASTER, one lease, the other denied', async () => {
@@ -208,6 +207,7 @@ describe('fence: safety under faults (independent observer), liveness within the
 
   it('ZooKeeper leader killed in a 3-node ensemble: the VIP stays bound, never twice', async () => {
     const k = await cluster({ zkServers: 3 });
+    const from = performance.timeOrigin + performance.now();
     for (let round = 0; round < ROUNDS; round++) {
       const leader = await waitFor('a ZooKeeper leader', () => k.zk.leader());
       await leader.kill();
@@ -215,6 +215,7 @@ describe('fence: safety under faults (independent observer), liveness within the
       await leader.start();
       await k.settled();
     }
+    expect(longestOutage(k, from), 'longest time without an answer (ms)').toBeLessThan(LIVENESS_BOUND_MS);
     expectSafe(k);
   }, 120_000);
 
@@ -228,7 +229,11 @@ describe('fence: safety under faults (independent observer), liveness within the
       expect(released - at).toBeLessThan(SESSION_S * 1000);
       await new Promise((r) => setTimeout(r, 500));
       for (const s of k.zk.servers) await s.start();
+      await waitForQuorum(k.zk);
+      const serving = performance.timeOrigin + performance.now();
       await k.settled(undefined, 30_000);
+      const back = k.answers().find((a) => a.t >= serving && a.answer !== null)!;
+      expect(back.t - serving, 'VIP back after ZooKeeper serves again (ms)').toBeLessThan(LIVENESS_BOUND_MS);
     }
     expectSafe(k);
   }, 120_000);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acceptAdvert, encodeAdvert } from '../../services/vrrp/codec.js';
 import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 import { startKeepalived } from '../harness/keepalived.js';
+import { readEvents } from '../harness/log.js';
 import { createTopology, type Topology } from '../harness/netns.js';
 import { CLI, ROOT } from '../harness/node.js';
 import type { Child } from '../harness/process.js';
@@ -50,20 +51,6 @@ ${o.trackWeight !== undefined ? '    track_script: [chk]\n' : ''}${o.trackInterf
 ${o.syncGroup ? 'vrrp_sync_groups:\n  G1: { group: [VI_1] }\n' : ''}`);
   const child = t.spawn('n1', [process.execPath, CLI, 'run', 'vrrp', '--config', cfg, '--node', 'n1'], { logFile: join(tmp.path, 'vigil-n1.log') });
   return { child, db };
-}
-
-/** Events of these types in vigil's log, read as an operator tool would (none yet if the log does not exist). */
-function readEvents(db: string, types: string[]): StoredEvent[] {
-  try {
-    const log = EventLog.open({ path: db, mustExist: true });
-    try {
-      return log.query({ types });
-    } finally {
-      log.close();
-    }
-  } catch {
-    return [];
-  }
 }
 
 /** Appends to vigil's log as another service of the node would. */
