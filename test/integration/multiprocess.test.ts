@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { EventLog, verifyLog } from '../../shared/eventlog/index.js';
 import { runFixture, spawnFixture } from '../harness/node.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
@@ -44,6 +45,21 @@ describe('event log across processes', () => {
     expect(firstB).toBeLessThan(lastA);
     log.close();
   });
+
+  it('opening a log that another process holds locked waits for it instead of failing ("database is locked")', async () => {
+    const fresh = join(tmp.path, 'fresh.db');
+    const holder = new Database(fresh);
+    holder.exec('CREATE TABLE x (y); BEGIN EXCLUSIVE; INSERT INTO x VALUES (1)');
+    const opening = runFixture('appender.ts', [fresh, 'lb1', '5', '1', 'a']);
+    await new Promise((r) => setTimeout(r, 1500)); // the appender is trying to open by now
+    holder.exec('COMMIT');
+    holder.close();
+    const r = await opening;
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    const log = EventLog.open({ path: fresh, mustExist: true });
+    expect(log.lastSeq()).toBe(5);
+    log.close();
+  }, 30_000);
 
   it('a subscriber in another process sees every event, in order, as it is appended', async () => {
     const total = 2000;
