@@ -8,9 +8,22 @@ const run = promisify(execFile);
 const addrJson = z.array(
   z.object({
     ifname: z.string(),
-    addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number() })).default([]),
+    addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number(), label: z.string().optional() })).default([]),
   }),
 );
+
+/** `ip -j addr show ARGS`, validated. */
+async function addrShow(args: string[], what: string): Promise<z.infer<typeof addrJson>> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('ip', ['-j', 'addr', 'show', ...args], { timeout: 5000, maxBuffer: 16 << 20 }));
+  } catch (err) {
+    throw new Error(`cannot read ${what}: ${((err as { stderr?: string }).stderr ?? String(err)).trim()}`);
+  }
+  const parsed = addrJson.safeParse(JSON.parse(stdout));
+  if (!parsed.success) throw new Error(`unexpected output of ip -j addr show ${args.join(' ')}`);
+  return parsed.data;
+}
 
 export interface InterfaceInfo {
   name: string;
@@ -18,15 +31,9 @@ export interface InterfaceInfo {
 }
 
 export async function interfaceInfo(ifname: string): Promise<InterfaceInfo> {
-  let stdout: string;
-  try {
-    ({ stdout } = await run('ip', ['-j', 'addr', 'show', 'dev', ifname], { timeout: 5000 }));
-  } catch (err) {
-    throw new Error(`cannot read interface ${ifname}: ${((err as { stderr?: string }).stderr ?? String(err)).trim()}`);
-  }
-  const parsed = addrJson.safeParse(JSON.parse(stdout));
-  if (!parsed.success || parsed.data.length !== 1) throw new Error(`unexpected output of ip -j addr show dev ${ifname}`);
-  const i = parsed.data[0]!;
+  const found = await addrShow(['dev', ifname], `interface ${ifname}`);
+  if (found.length !== 1) throw new Error(`unexpected output of ip -j addr show dev ${ifname}`);
+  const i = found[0]!;
   return {
     name: i.ifname,
     ipv4: i.addr_info.filter((a) => a.family === 'inet').map((a) => ({ address: a.local, prefix: a.prefixlen })),
@@ -40,24 +47,9 @@ export interface Ipv4Address {
   label: string | undefined;
 }
 
-const allJson = z.array(
-  z.object({
-    ifname: z.string(),
-    addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number(), label: z.string().optional() })).default([]),
-  }),
-);
-
 /** Every IPv4 address on every interface of this network namespace. */
 export async function allIpv4Addresses(): Promise<Ipv4Address[]> {
-  let stdout: string;
-  try {
-    ({ stdout } = await run('ip', ['-j', 'addr', 'show'], { timeout: 5000, maxBuffer: 16 << 20 }));
-  } catch (err) {
-    throw new Error(`cannot list addresses: ${((err as { stderr?: string }).stderr ?? String(err)).trim()}`);
-  }
-  const parsed = allJson.safeParse(JSON.parse(stdout));
-  if (!parsed.success) throw new Error('unexpected output of ip -j addr show');
-  return parsed.data.flatMap((i) =>
+  return (await addrShow([], 'addresses')).flatMap((i) =>
     i.addr_info.filter((a) => a.family === 'inet').map((a) => ({ ifname: i.ifname, address: a.local, prefix: a.prefixlen, label: a.label !== i.ifname ? a.label : undefined })),
   );
 }

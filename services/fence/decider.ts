@@ -25,6 +25,8 @@ export interface LockHolder {
 export interface GroupFacts {
   /** The group's VRRP instance is MASTER and the vrrp service is alive. */
   master: boolean;
+  /** Why it is not, in words (the shell knows: instance state, vrrp service gone, stopping). */
+  notMasterWhy?: string;
   session: SessionView;
   /** Lease time left (ms) after the last answered heartbeat; 0 without a session. */
   leaseLeftMs: number;
@@ -44,13 +46,14 @@ export type FenceStep =
   | { kind: 'wait'; why: string; holder?: LockHolder };
 
 export function nextStep(f: GroupFacts): FenceStep {
+  const notMaster = f.notMasterWhy ?? 'VRRP instance no longer MASTER';
   if (f.bound) {
     if (f.session === 'lost') return { kind: 'unbind', reason: 'ZooKeeper session lost (lease deadline passed)' };
-    if (!f.master) return { kind: 'unbind', reason: 'VRRP instance no longer MASTER' };
+    if (!f.master) return { kind: 'unbind', reason: notMaster };
     if (!f.candidate || f.candidate.epoch !== f.bound.epoch) return { kind: 'unbind', reason: 'our lock candidate is gone' };
     return { kind: 'wait', why: 'bound under the lease' };
   }
-  if (f.candidate && !f.master) return { kind: 'leave', reason: 'VRRP instance no longer MASTER' };
+  if (f.candidate && !f.master) return { kind: 'leave', reason: notMaster };
   if (!f.master) return { kind: 'wait', why: 'not MASTER' };
   if (f.session !== 'connected') return { kind: 'wait', why: `ZooKeeper session ${f.session}` };
   if (!f.candidate) return { kind: 'join' };

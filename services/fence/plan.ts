@@ -2,6 +2,7 @@
 // each with the addresses (interface resolved), the VRRP instance that proposes it and
 // keepalived's gratuitous ARP timing of that instance.
 import { instancesForNode, parseVipAddress, type VigilConfig } from '../../shared/config/index.js';
+import { ADDRESS_LIFETIME_S } from './decider.js';
 import type { GarpTiming } from './garp.js';
 
 export interface GroupAddress {
@@ -51,7 +52,7 @@ export function zkPaths(config: VigilConfig) {
 export type ZkPaths = ReturnType<typeof zkPaths>;
 
 /** iproute2 lines (for ip -batch) that add or renew (replace: create or update the lifetime), or remove a group's addresses. */
-export function addressLines(op: 'replace' | 'del', addresses: GroupAddress[], lifetimeS: number): string[] {
+export function addressLines(op: 'replace' | 'del', addresses: GroupAddress[], lifetimeS = ADDRESS_LIFETIME_S): string[] {
   return addresses.map((a) => {
     const base = `address ${op} ${a.address}/${a.prefix} dev ${a.ifname}`;
     if (op === 'del') return base;

@@ -45,7 +45,8 @@ const RENEW_EVERY_MS = 200;
 const VRRP_POLL_MS = 100;
 
 const describe = (a: GroupAddress) => `${a.address}/${a.prefix} dev ${a.ifname}${a.label ? ` label ${a.label}` : ''}`;
-const bound = (a: GroupAddress) => ({ address: a.address, prefix: a.prefix, interface: a.ifname });
+/** An address as vip.* events carry it. */
+const bound = (a: Pick<GroupAddress, 'address' | 'prefix' | 'ifname'>) => ({ address: a.address, prefix: a.prefix, interface: a.ifname });
 
 export class FenceService {
   private readonly groups: Group[];
@@ -137,8 +138,10 @@ export class FenceService {
     const state = this.session?.state ?? 'lost';
     const session: SessionView = state === 'expired' ? 'lost' : state;
     const deadline = this.session?.deadline;
+    const master = this.isMaster(g);
     return {
-      master: this.isMaster(g),
+      master,
+      ...(master ? {} : { notMasterWhy: this.notMasterReason(g) }),
       session,
       leaseLeftMs: deadline === undefined || session === 'lost' ? 0 : Math.max(0, deadline - now()),
       candidate: g.candidate,
@@ -221,7 +224,7 @@ export class FenceService {
   /** A fresh kernel lifetime for every bound address (one ip process for all). */
   private renew(): void {
     if (this.renewing) return;
-    const lines = this.groups.filter((g) => g.bound && !g.running).flatMap((g) => addressLines('replace', g.plan.addresses, ADDRESS_LIFETIME_S));
+    const lines = this.groups.filter((g) => g.bound && !g.running).flatMap((g) => addressLines('replace', g.plan.addresses));
     if (lines.length === 0) return;
     this.lastRenew = now();
     this.renewing = ipBatch(lines)
@@ -278,9 +281,9 @@ export class FenceService {
   private async carryOut(g: Group, step: Exclude<FenceStep, { kind: 'wait' }>): Promise<void> {
     switch (step.kind) {
       case 'unbind':
-        return this.unbind(g, step.reason === 'VRRP instance no longer MASTER' ? this.notMasterReason(g) : step.reason);
+        return this.unbind(g, step.reason);
       case 'leave':
-        return this.leave(g, step.reason === 'VRRP instance no longer MASTER' ? this.notMasterReason(g) : step.reason);
+        return this.leave(g, step.reason);
       case 'join':
         return this.join(g);
       case 'bind':
@@ -353,7 +356,7 @@ export class FenceService {
     await this.renewing;
     for (const a of plan.addresses) this.expected.set(a.address, true);
     g.bound = { epoch };
-    const { failed } = await ipBatch(addressLines('replace', plan.addresses, ADDRESS_LIFETIME_S));
+    const { failed } = await ipBatch(addressLines('replace', plan.addresses));
     if (failed.length > 0) {
       const why = failed.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`).join('; ');
       await this.unbind(g, `cannot add addresses: ${why}`);
@@ -373,7 +376,7 @@ export class FenceService {
     g.garp = undefined;
     await this.renewing; // a renewal in flight must not put an address back after its removal
     for (const a of plan.addresses) this.expected.set(a.address, false);
-    const { failed } = await ipBatch(addressLines('del', plan.addresses, 0));
+    const { failed } = await ipBatch(addressLines('del', plan.addresses));
     // "Cannot assign requested address": already gone (kernel lifetime, someone else); that is fine.
     const real = failed.filter((f) => !/Cannot assign requested address/.test(f.message));
     if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
@@ -406,7 +409,7 @@ export class FenceService {
     for (const a of this.byAddress.keys()) this.expected.set(a, false);
     const present = (await allIpv4Addresses()).filter((a) => this.byAddress.has(a.address));
     if (present.length === 0) return;
-    const { failed } = await ipBatch(present.map((a) => `address del ${a.address}/${a.prefix} dev ${a.ifname}`));
+    const { failed } = await ipBatch(addressLines('del', present));
     for (const f of failed) this.o.logger.error('cannot remove a VIP at start-up', { address: present[f.line]?.address, error: f.message });
     const byGroup = new Map<Group, typeof present>();
     for (const a of present) {
@@ -416,7 +419,7 @@ export class FenceService {
     for (const [g, list] of byGroup) {
       this.append({
         type: 'vip.unbound', source: 'fence', subject: g.subject,
-        data: { group: g.plan.name, epoch: 0, addresses: list.map((a) => ({ address: a.address, prefix: a.prefix, interface: a.ifname })), reason: 'start-up: this node holds no lease' },
+        data: { group: g.plan.name, epoch: 0, addresses: list.map(bound), reason: 'start-up: this node holds no lease' },
       });
     }
   }
@@ -436,7 +439,7 @@ export class FenceService {
     };
     if (c.change === 'added') {
       record(true, 'this node holds no lease for it: removed');
-      void ipBatch([`address del ${c.address}/${c.prefix} dev ${c.ifname}`]).then(({ failed }) => {
+      void ipBatch(addressLines('del', [{ ...c, label: undefined }])).then(({ failed }) => {
         if (failed.length > 0) this.o.logger.error('cannot remove a foreign VIP', { address: c.address, error: failed[0]!.message });
       });
       return;
@@ -447,7 +450,7 @@ export class FenceService {
       return;
     }
     record(true, 'this node holds the lease: added back');
-    void ipBatch(addressLines('replace', [address], ADDRESS_LIFETIME_S)).then(({ failed }) => {
+    void ipBatch(addressLines('replace', [address])).then(({ failed }) => {
       if (failed.length > 0) this.o.logger.error('cannot restore a VIP', { address: c.address, error: failed[0]!.message });
       else announce([{ ifname: address.ifname, address: address.address }], g.plan.garp.repeat);
     });

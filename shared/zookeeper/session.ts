@@ -23,9 +23,9 @@ export interface ZkSessionOptions {
   /** A session granted a shorter timeout than this is refused (closed and retried later). */
   minSessionTimeoutMs?: number;
   /** Called on every change of state, in order. */
-  onState(report: SessionReport, client: ZkClient | undefined): void;
+  onState(report: SessionReport): void;
   /** Called after every answered heartbeat, with the new deadline (monotonic ms, performance.now()). */
-  onAck?(deadline: number, client: ZkClient): void;
+  onAck?(deadline: number): void;
   /** Called once per new session, before it is reported connected (create ephemeral nodes here). */
   onSession?(client: ZkClient): Promise<void>;
 }
@@ -37,8 +37,8 @@ export class ZkSession {
   private client: ZkClient | undefined;
   private timing: LivenessTiming | undefined;
   private lastAckSentAt = 0;
-  private health: SessionState = 'lost';
-  private reported = false;
+  /** undefined until the first report. */
+  private health: SessionState | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -60,7 +60,7 @@ export class ZkSession {
   }
 
   get state(): SessionState {
-    return this.health;
+    return this.health ?? 'lost';
   }
 
   /** The lease deadline in monotonic ms (performance.now()), while a session exists. */
@@ -117,7 +117,7 @@ export class ZkSession {
 
   private retry(detail: string): void {
     this.failures += 1;
-    this.report({ state: 'lost', sessionId: undefined, sessionTimeoutMs: undefined, deadline: undefined, detail }, undefined, true);
+    this.report({ state: 'lost', sessionId: undefined, sessionTimeoutMs: undefined, deadline: undefined, detail }, true);
     const delay = Math.min(2000, 100 * 2 ** Math.min(this.failures - 1, 5));
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
@@ -134,7 +134,7 @@ export class ZkSession {
       this.acked = true;
       this.evaluate();
       const deadline = leaseDeadline(this.lastAckSentAt, this.timing!);
-      if (this.health !== 'lost') this.o.onAck?.(deadline, client);
+      if (this.health !== 'lost') this.o.onAck?.(deadline);
     } catch (err) {
       if (client === this.client && isZkError(err, 'SESSION_EXPIRED')) this.lose('expired', 'ZooKeeper answered: session expired');
       // Anything else (connection loss, timeout) is silence: the deadline decides.
@@ -162,7 +162,6 @@ export class ZkSession {
           deadline: wallClock(leaseDeadline(this.lastAckSentAt, this.timing)),
           detail: health === 'connected' ? 'heartbeats answered' : `no answered heartbeat for ${silent} ms; lease deadline running`,
         },
-        this.client,
       );
     }
     const next = nextHealthChange(t, this.lastAckSentAt, this.timing);
@@ -175,20 +174,20 @@ export class ZkSession {
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.healthTimer);
     this.client = undefined;
-    this.report({ state, sessionId: client.sessionId, sessionTimeoutMs: this.timing?.sessionTimeoutMs, deadline: undefined, detail }, undefined, true);
+    this.report({ state, sessionId: client.sessionId, sessionTimeoutMs: this.timing?.sessionTimeoutMs, deadline: undefined, detail }, true);
     // Ends the session at once if the server can still hear us (asymmetric cut), so that
     // peers need not wait for its expiry.
     client.close();
     if (!this.stopped) this.retryTimer = setTimeout(() => void this.connect(), 100);
   }
 
-  private report(r: SessionReport, client: ZkClient | undefined, onlyIfChanged = false): void {
-    if (onlyIfChanged && this.reported && this.health === r.state) {
+  /** With onlyIfChanged, a repeat of the current state is only logged (retries while lost). */
+  private report(r: SessionReport, onlyIfChanged = false): void {
+    if (onlyIfChanged && this.health === r.state) {
       this.o.logger.warn(r.detail);
       return;
     }
     this.health = r.state;
-    this.reported = true;
-    this.o.onState(r, client);
+    this.o.onState(r);
   }
 }
