@@ -1,9 +1,10 @@
 // npm run bench: every benchmark, figures as medians and percentiles (never part of npm test).
 import { benchEventLog } from './eventlog.js';
 import { benchFailover } from './failover.js';
+import { benchHealth } from './health.js';
 import { benchVrrp } from './vrrp.js';
 
 const only = process.argv[2];
-const benches: Record<string, () => Promise<void>> = { eventlog: benchEventLog, vrrp: benchVrrp, failover: benchFailover };
+const benches: Record<string, () => Promise<void>> = { eventlog: benchEventLog, vrrp: benchVrrp, failover: benchFailover, health: benchHealth };
 console.log(`vigil benchmarks — node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, run] of Object.entries(benches)) if (!only || only === name) await run();

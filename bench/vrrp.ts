@@ -1,25 +1,13 @@
 // CPU of the VRRP service: 100 instances at 100 ms adverts on one node (masters), and a
 // second node running the same 100 instances as backups (receiving 1000 adverts/s).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTopology } from '../test/harness/netns.js';
 import { CLI } from '../test/harness/node.js';
 import { tempDir } from '../test/harness/tmp.js';
 import { EventLog } from '../shared/eventlog/index.js';
+import { cpuSeconds, rssMiB } from './proc.js';
 import { printTable } from './stats.js';
-
-const TICKS = 100; // USER_HZ
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS; // utime + stime
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 export async function benchVrrp(): Promise<void> {
   const n = 100;
@@ -41,9 +29,9 @@ export async function benchVrrp(): Promise<void> {
     const backups = t.spawn('n2', [process.execPath, CLI, 'run', 'vrrp', '--config', config('n2'), '--node', 'n2'], { logFile: join(tmp.path, 'n2.log') });
     await new Promise((r) => setTimeout(r, 3000)); // elections settle
     const seconds = 10;
-    const [m0, b0] = [cpuSeconds(masters.pid), cpuSeconds(backups.pid)];
+    const [m0, b0] = [cpuSeconds(masters.pid).total, cpuSeconds(backups.pid).total];
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const [m1, b1] = [cpuSeconds(masters.pid), cpuSeconds(backups.pid)];
+    const [m1, b1] = [cpuSeconds(masters.pid).total, cpuSeconds(backups.pid).total];
     const rows = [
       { metric: `${n} masters (1000 adverts/s sent), CPU % of one core`, value: (((m1 - m0) / seconds) * 100).toFixed(1) },
       { metric: `${n} backups (1000 adverts/s received), CPU % of one core`, value: (((b1 - b0) / seconds) * 100).toFixed(1) },

@@ -4,6 +4,7 @@ import { NodeSelectionError } from '../shared/config/node.js';
 import { EventRefused, LogError } from '../shared/eventlog/index.js';
 import { UsageError, type Io } from './common.js';
 import { configCommand, configUsage } from './commands/config.js';
+import { healthCommand, healthUsage } from './commands/health.js';
 import { logCommand, logUsage } from './commands/log.js';
 import { runCommand, runUsage } from './commands/run.js';
 
@@ -12,6 +13,8 @@ const usage = `vigil — highly available VIPs and IPVS with fencing and an even
 ${runUsage}
 
 ${logUsage}
+
+${healthUsage}
 
 ${configUsage}
 `;
@@ -26,6 +29,8 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return await logCommand(rest, io, stop);
       case 'config':
         return configCommand(rest, io);
+      case 'health':
+        return healthCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -1,4 +1,5 @@
 import { runFence } from '../../services/fence/main.js';
+import { runHealth } from '../../services/health/main.js';
 import { runVrrp } from '../../services/vrrp/main.js';
 import { UsageError, type Io } from '../common.js';
 
@@ -11,6 +12,7 @@ export const runUsage = `vigil run <service> [--config FILE] [--node NAME]
 const entryPoints: Partial<Record<(typeof SERVICES)[number], (argv: string[], stop: AbortSignal) => Promise<number>>> = {
   vrrp: runVrrp,
   fence: runFence,
+  health: runHealth,
 };
 
 export async function runCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {

@@ -107,7 +107,18 @@ const httpUrl = z.strictObject({
   path: z.string().startsWith('/', 'must start with "/"'),
   status_code: statusCodes.default(200),
   digest: z.string().regex(/^[0-9a-f]{32}$/i, 'must be an MD5 hex digest (32 characters)').optional(),
-  regex: z.string().min(1).optional(),
+  regex: z
+    .string()
+    .min(1)
+    .refine((re) => {
+      try {
+        new RegExp(re);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'is not a valid regular expression')
+    .optional(),
   regex_no_match: z.boolean().default(false),
 });
 const httpCheck = {
@@ -207,8 +218,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Seconds between vrrp.bad_packets summaries (dropped packets are counted, never logged one by one). */
       vrrp_bad_packet_summary: seconds.default(10),
+      /** Seconds between health.summary events (health transitions are recorded as they happen). */
+      health_summary: seconds.default(60),
+      /** Probes in flight at most; due probes beyond it wait their turn (and count as late). */
+      health_max_in_flight: z.number().int().min(1).max(65536).default(4096),
     })
-    .default({ vrrp_bad_packet_summary: 10 }),
+    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096 }),
   fence: z
     .strictObject({
       /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */

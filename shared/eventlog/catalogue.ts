@@ -152,7 +152,23 @@ export const catalogue = {
   'health.summary': entry(
     'Periodic compact summary of all checks on this node.',
     /^node:[^\s]+$/,
-    z.strictObject({ total: ms, up: ms, down: ms, unknown: ms, window_ms: ms }),
+    z.strictObject({
+      total: ms,
+      up: ms,
+      down: ms,
+      unknown: ms,
+      window_ms: ms,
+      /** Probes finished in the window, and how many failed or timed out. */
+      probes: ms.optional(),
+      failed: ms.optional(),
+      timed_out: ms.optional(),
+      /** How late probes started against their schedule (jitter excluded), in ms. */
+      late_p99_ms: ms.optional(),
+      late_max_ms: ms.optional(),
+      /** Most probes in flight at once, and how many waited for a free slot. */
+      in_flight_max: ms.optional(),
+      queued: ms.optional(),
+    }),
   ),
   'track.changed': entry(
     'A track script (keepalived vrrp_script) or tracked interface changed state.',

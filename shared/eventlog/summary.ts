@@ -21,6 +21,9 @@ const summaries: Record<string, (d: Data) => string> = {
   'vip.bound': (d) => `bound ${((d.addresses ?? []) as Data[]).map((a) => `${s(a.address)}/${s(a.prefix)} dev ${s(a.interface)}`).join(', ')} (epoch ${s(d.epoch)})`,
   'vip.unbound': (d) => `unbound ${((d.addresses ?? []) as Data[]).map((a) => s(a.address)).join(', ')} (epoch ${s(d.epoch)}): ${s(d.reason)}`,
   'health.changed': (d) => `${s(d.check)} ${s(d.target)} ${s(d.from)} -> ${s(d.to)}: ${s(d.reason)}`,
+  'health.summary': (d) =>
+    `${s(d.total)} checks: ${s(d.up)} up, ${s(d.down)} down, ${s(d.unknown)} unknown` +
+    (d.probes !== undefined ? `; ${s(d.probes)} probes (${s(d.failed)} failed, ${s(d.timed_out)} timed out) in ${s(d.window_ms)} ms, late p99 ${s(d.late_p99_ms)} ms` : ''),
   'track.changed': (d) => `${s(d.name)} ${s(d.from)} -> ${s(d.to)}: ${s(d.reason)}`,
   'ipvs.changed': (d) => s(d.line),
   'ipvs.drift': (d) => `drift: ${((d.differences ?? []) as unknown[]).map(s).join('; ')}`,
