@@ -15,6 +15,7 @@ import { waitFor } from '../harness/process.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 import { startWebServer, TLS_CERT, type WebServer } from '../harness/web.js';
 import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
 import net from 'node:net';
 
 interface Running {
@@ -59,11 +60,13 @@ nodes: { n1: {} }
 zookeeper: { hosts: [127.0.0.1:2181] }
 `;
 
-function start(d: TempDir, yamlBody: string, o: { summaryMs?: number } = {}): Running {
+function start(d: TempDir, yamlBody: string, o: { summaryMs?: number; busyTimeoutMs?: number; logLines?: string[] } = {}): Running {
   const file = join(d.path, 'vigil.yaml');
   const { config } = parseConfig(yamlHead + yamlBody, file);
-  const log = EventLog.open({ path: join(d.path, 'events.db'), node: 'n1' });
-  const svc = new HealthService({ config, node: 'n1', log, logger: createLogger({ service: 'health' }, { level: 'error' }), ...o });
+  const log = EventLog.open({ path: join(d.path, 'events.db'), node: 'n1', ...(o.busyTimeoutMs ? { busyTimeoutMs: o.busyTimeoutMs } : {}) });
+  const lines = o.logLines;
+  const logger = createLogger({ service: 'health' }, lines ? { level: 'error', write: (l) => void lines.push(l) } : { level: 'error' });
+  const svc = new HealthService({ config, node: 'n1', log, logger, ...(o.summaryMs ? { summaryMs: o.summaryMs } : {}) });
   svc.start();
   let stopped = false;
   const stop = async () => {
@@ -369,6 +372,27 @@ describe('health: restarts', () => {
     const summary = second.log.query({ types: ['health.summary'] }).at(-1)!.data as Record<string, number>;
     expect(summary).toMatchObject({ total: 2, up: 1, down: 1, unknown: 0, timed_out: 0 });
     expect(summary.probes).toBeGreaterThan(0);
+  });
+});
+
+describe('health: the event log refusing appends', () => {
+  it('keeps a transition while another connection holds the write lock (as another process would), reports it, and records it once the lock is gone', async () => {
+    const d = dir();
+    const w = await web();
+    w.paths.set('/s', { status: 200, body: 'ok' });
+    const lines: string[] = [];
+    const r = start(d, virtualServer([{ port: w.port, check: `{ type: HTTP_GET, url: [{ path: /s }], retry: 0 }` }]), { busyTimeoutMs: 100, logLines: lines });
+    const target = `127.0.0.1:${w.port}`;
+    await until('the initial state recorded', () => r.changes(target).length === 1);
+    const other = new Database(join(d.path, 'events.db'), { timeout: 100 });
+    cleanups.push(() => other.close());
+    other.exec('BEGIN IMMEDIATE');
+    w.paths.set('/s', { status: 500, body: '' });
+    await until('the append refused and reported', () => lines.some((l) => l.includes('cannot append health events; will retry')));
+    other.exec('COMMIT');
+    await until('the transition recorded', () => lastTo(r, target) === 'down');
+    await until('more probes', () => w.requests.length > 30);
+    expect(r.changes(target).map((c) => c.to)).toEqual(['up', 'down']);
   });
 });
 
