@@ -24,6 +24,8 @@ export interface WebServer {
   /** Behaviour by path, or a function asked at each request; paths not listed get 404. */
   paths: Map<string, Behaviour | (() => Behaviour)>;
   requests: { path: string; host: string | undefined; version: string }[];
+  /** Most connections open at once. */
+  maxOpen: number;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export const TLS_CERT = `${tlsDir}cert.pem`;
 
 export async function startWebServer(o: { tls?: boolean } = {}): Promise<WebServer> {
   const sockets = new Set<Socket>();
-  const w: WebServer = { port: 0, paths: new Map(), requests: [], close: async () => {} };
+  const w: WebServer = { port: 0, paths: new Map(), requests: [], maxOpen: 0, close: async () => {} };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = req.url ?? '/';
     w.requests.push({ path, host: req.headers.host, version: req.httpVersion });
@@ -60,6 +62,7 @@ export async function startWebServer(o: { tls?: boolean } = {}): Promise<WebServ
   const server = o.tls ? https.createServer({ cert: readFileSync(TLS_CERT), key: readFileSync(`${tlsDir}key.pem`) }, handler) : http.createServer(handler);
   server.on(o.tls ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
+    w.maxOpen = Math.max(w.maxOpen, sockets.size);
     s.on('close', () => sockets.delete(s));
   });
   server.on('clientError', (_err, s) => s.destroy());

@@ -60,13 +60,13 @@ nodes: { n1: {} }
 zookeeper: { hosts: [127.0.0.1:2181] }
 `;
 
-function start(d: TempDir, yamlBody: string, o: { summaryMs?: number; busyTimeoutMs?: number; logLines?: string[] } = {}): Running {
+function start(d: TempDir, yamlBody: string, o: { summaryMs?: number; maxInFlight?: number; busyTimeoutMs?: number; logLines?: string[] } = {}): Running {
   const file = join(d.path, 'vigil.yaml');
   const { config } = parseConfig(yamlHead + yamlBody, file);
   const log = EventLog.open({ path: join(d.path, 'events.db'), node: 'n1', ...(o.busyTimeoutMs ? { busyTimeoutMs: o.busyTimeoutMs } : {}) });
   const lines = o.logLines;
   const logger = createLogger({ service: 'health' }, lines ? { level: 'error', write: (l) => void lines.push(l) } : { level: 'error' });
-  const svc = new HealthService({ config, node: 'n1', log, logger, ...(o.summaryMs ? { summaryMs: o.summaryMs } : {}) });
+  const svc = new HealthService({ config, node: 'n1', log, logger, ...(o.summaryMs ? { summaryMs: o.summaryMs } : {}), ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}) });
   svc.start();
   let stopped = false;
   const stop = async () => {
@@ -191,12 +191,14 @@ describe('health: HTTP_GET and SSL_GET', () => {
     w.paths.set('/ok', { status: 200, body: 'ok' });
     w.paths.set('/ssh', { status: 200, body: '', garbage: 'SSH-2.0-OpenSSH_9.2p1\r\n' });
     w.paths.set('/hang', { status: 200, body: '', hang: true });
+    w.paths.set('/slow', { status: 200, body: 'ok', delayMs: 300 });
     const closed = await freePort();
     const slow = Array.from({ length: 20 }, (_, i) => ({ ip: `127.0.1.${i + 1}`, port: w.port, check: `{ type: HTTP_GET, connect_ip: 127.0.0.1, url: [{ path: /hang }], connect_timeout: 1, retry: 0 }` }));
     const r = start(d, virtualServer([
       { ip: '127.0.0.1', port: w.port, check: `{ type: HTTP_GET, url: [{ path: /ok }], retry: 0 }` },
       { ip: '127.0.0.2', port: w.port, check: `{ type: HTTP_GET, connect_ip: 127.0.0.1, url: [{ path: /ssh }], retry: 0 }` },
       { ip: '127.0.0.1', port: closed, check: `{ type: HTTP_GET, url: [{ path: /ok }], retry: 0 }` },
+      { ip: '127.0.0.3', port: w.port, check: `{ type: HTTP_GET, connect_ip: 127.0.0.1, url: [{ path: /slow }], connect_timeout: 1, retry: 0 }` },
       ...slow,
     ]));
     await until('the silent ones down', () => slow.every((s) => lastTo(r, `${s.ip}:${s.port}`) === 'down'));
@@ -209,6 +211,25 @@ describe('health: HTTP_GET and SSL_GET', () => {
     expect(hangs).toBeGreaterThanOrEqual(20);
     expect(okProbes).toBeGreaterThan(10);
     expect(r.changes(`127.0.0.1:${w.port}`).map((c) => c.to)).toEqual(['up']);
+    // Slow but within its timeout is up.
+    expect(w.requests.filter((q) => q.path === '/slow').length).toBeGreaterThan(1);
+    expect(r.changes(`127.0.0.3:${w.port}`).map((c) => c.to)).toEqual(['up']);
+  });
+
+  it('bounds the probes in flight: beyond health_max_in_flight, due probes wait their turn and are counted', async () => {
+    const d = dir();
+    const w = await web();
+    w.paths.set('/hang', { status: 200, body: '', hang: true });
+    const hanging = Array.from({ length: 6 }, (_, i) => ({ ip: `127.0.2.${i + 1}`, port: w.port, check: `{ type: HTTP_GET, connect_ip: 127.0.0.1, url: [{ path: /hang }], connect_timeout: 0.3, retry: 0 }` }));
+    const r = start(d, virtualServer(hanging), { maxInFlight: 2, summaryMs: 300 });
+    await until('two summaries', () => r.log.query({ types: ['health.summary'] }).length >= 2);
+    const summaries = r.log.query({ types: ['health.summary'] }).map((e) => e.data as Record<string, number>);
+    expect(Math.max(...summaries.map((x) => x.in_flight_max!))).toBe(2);
+    expect(summaries.reduce((n, x) => n + x.queued!, 0)).toBeGreaterThan(0);
+    expect(summaries.reduce((n, x) => n + x.timed_out!, 0)).toBeGreaterThan(0);
+    expect(w.requests.length).toBeGreaterThan(2);
+    // The server never saw all six hang at once (a closed connection may linger there a moment, so not exactly 2).
+    expect(w.maxOpen).toBeLessThan(hanging.length);
   });
 
   it('SSL_GET: a self-signed certificate passes without verify, fails with it, passes with the certificate as ca_file', async () => {
