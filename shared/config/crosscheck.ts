@@ -23,6 +23,12 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
   const vridOwners = new Map<string, string>();
   const syncMember = new Map<string, string>();
 
+  if (c.nats) {
+    for (const n of nodes) {
+      if (n.includes('.')) out.push({ path: ['nodes', n], message: `"${n}" is one token of NATS subjects (vigil.${c.cluster}.events.<node>...) and must not contain "."` });
+    }
+  }
+
   for (const [name, vi] of Object.entries(c.vrrp_instances)) {
     const at = (...rest: (string | number)[]) => ['vrrp_instances', name, ...rest];
     vi.track_script.forEach((t, i) => {

@@ -103,6 +103,11 @@ vip_groups:
     expect(problems(text).some((x) => /zookeeper\.session_timeout: must be at least 1\.3 s when VIP groups are fenced/.test(x))).toBe(true);
   });
 
+  it('refuses node names that would split a NATS subject token when NATS is configured', () => {
+    const text = `cluster: test\nnodes:\n  lb1.dc1: {}\nzookeeper: { hosts: [127.0.0.1:2181] }\nnats: { servers: [nats://127.0.0.1:4222] }\n`;
+    expect(problems(text)).toEqual(['c.yaml:3:3: nodes.lb1.dc1: "lb1.dc1" is one token of NATS subjects (vigil.test.events.<node>...) and must not contain "."']);
+  });
+
   it('reports YAML syntax errors and duplicate keys with their line', () => {
     expect(problems('cluster: a\nnodes:\n  lb1: {}\n  lb1: {}\n')[0]).toMatch(/^c\.yaml:4:3: : YAML: Map keys must be unique/);
     expect(problems('cluster: [a\n')[0]).toMatch(/^c\.yaml:\d+:\d+: : YAML: /);
