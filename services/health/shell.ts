@@ -27,8 +27,6 @@ export interface HealthServiceOptions {
   summaryMs?: number;
   /** Overrides global_defs.health_max_in_flight. */
   maxInFlight?: number;
-  /** Checks to run instead of the configuration's (the benchmark's ten thousand targets). */
-  checks?: CheckSpec[];
 }
 
 interface Slot {
@@ -124,7 +122,7 @@ export class HealthService {
 
   /** Plans the checks, resumes each from its last recorded state, and starts probing. */
   start(): void {
-    const specs = this.o.checks ?? planChecks(this.o.config, this.o.node);
+    const specs = planChecks(this.o.config, this.o.node);
     const last = lastChanges(this.o.log, specs);
     const t = now();
     const initial: NewEvent[] = [];
@@ -162,11 +160,6 @@ export class HealthService {
       }
     }
     this.flush();
-  }
-
-  /** Current view, for tests and the benchmark. */
-  snapshot(): { key: string; health: 'up' | 'down'; weight: number | undefined; known: boolean }[] {
-    return this.slots.map((s) => ({ key: s.spec.key, health: s.state.health, weight: s.state.weight, known: s.known }));
   }
 
   private initialReason(spec: CheckSpec): string {
