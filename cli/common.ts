@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, logPathForNode, nodeNames } from '../shared/config/index.js';
+import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from '../shared/config/index.js';
 import { configFile, DEFAULT_CONFIG, resolveNode } from '../shared/config/node.js';
 import { EventLog } from '../shared/eventlog/index.js';
 
@@ -34,12 +34,17 @@ export interface Target {
   db?: string | undefined;
 }
 
+/** The configuration named by --config (or its defaults) and the node it is read for. */
+export function loadNodeConfig(t: Target, orElse: string): { config: VigilConfig; node: string; file: string } {
+  const file = configFile(t.config);
+  if (file === undefined) throw new UsageError(`give ${orElse}--config FILE (no ${DEFAULT_CONFIG})`);
+  const { config } = loadConfig(file);
+  return { config, node: resolveNode(nodeNames(config), t.node), file };
+}
+
 /** Opens an existing log named by --db, or by the config and node (--node then picks whose log). */
 export function openLog(t: Target): EventLog {
   if (t.db !== undefined) return EventLog.open({ path: t.db, mustExist: true, node: t.node });
-  const file = configFile(t.config);
-  if (file === undefined) throw new UsageError(`give --db PATH or --config FILE (no ${DEFAULT_CONFIG})`);
-  const { config } = loadConfig(file);
-  const node = resolveNode(nodeNames(config), t.node);
+  const { config, node, file } = loadNodeConfig(t, '--db PATH or ');
   return EventLog.open({ path: logPathForNode(config, node, file), mustExist: true, node });
 }

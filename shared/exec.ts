@@ -5,16 +5,16 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+/** After SIGTERM at the timeout, how long before SIGKILL. */
+const KILL_GRACE_MS = 1000;
+
 export interface ExecOptions {
   /** Without it the program may run forever (the caller then kills it). */
   timeoutMs?: number;
   /** Bytes of combined stdout/stderr kept (the end of it). */
   tailBytes?: number;
-  /** After SIGTERM at the timeout, how long before SIGKILL. */
-  killGraceMs?: number;
   uid?: number;
   gid?: number;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface ExecResult {
@@ -47,7 +47,6 @@ export function runArgv(argv: readonly string[], o: ExecOptions): RunningExec {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(o.uid !== undefined ? { uid: o.uid } : {}),
     ...(o.gid !== undefined ? { gid: o.gid } : {}),
-    ...(o.env ? { env: o.env } : {}),
   });
   const keep = (chunk: Buffer) => {
     outputBytes += chunk.length;
@@ -66,7 +65,7 @@ export function runArgv(argv: readonly string[], o: ExecOptions): RunningExec {
   let graceTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     signalGroup('SIGTERM');
-    graceTimer ??= setTimeout(() => signalGroup('SIGKILL'), o.killGraceMs ?? 1000);
+    graceTimer ??= setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
   };
   const timer =
     o.timeoutMs === undefined

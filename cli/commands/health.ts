@@ -1,12 +1,12 @@
 // vigil health: the state of every check of a node, as its event log says (the last
 // transition of each), like keepalived's checker dump but from the record.
-import { loadConfig, logPathForNode, nodeNames } from '../../shared/config/index.js';
-import { configFile, DEFAULT_CONFIG, resolveNode } from '../../shared/config/node.js';
+import { logPathForNode } from '../../shared/config/index.js';
+import { DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { EventLog } from '../../shared/eventlog/index.js';
 import { isoTime } from '../../shared/time.js';
 import { planChecks } from '../../services/health/plan.js';
 import { lastChanges } from '../../services/health/projection.js';
-import { commonOptions, parse, UsageError, type Io } from '../common.js';
+import { commonOptions, loadNodeConfig, parse, UsageError, type Io } from '../common.js';
 
 export const healthUsage = `vigil health [--down] [--json]     the state of every check and track script, from the log
   --down                   only checks that are not up
@@ -30,10 +30,7 @@ export function healthCommand(argv: string[], io: Io): number {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${healthUsage}`);
-  const file = configFile(values.config);
-  if (file === undefined) throw new UsageError(`give --config FILE (no ${DEFAULT_CONFIG})`);
-  const { config } = loadConfig(file);
-  const node = resolveNode(nodeNames(config), values.node);
+  const { config, node, file } = loadNodeConfig(values, '');
   const specs = planChecks(config, node);
   const log = EventLog.open({ path: values.db ?? logPathForNode(config, node, file), mustExist: true, node });
   let last;

@@ -59,7 +59,7 @@ const ms = (s: number) => Math.round(s * 1000);
 export const realServerSubject = (vs: string, target: string) => `rs:${vs}/${target}`;
 export const trackSubject = (name: string) => `track:${name}`;
 
-function probeOf(ch: CheckConfig, ep: Endpoint, virtualhost: string | undefined, what: string): ProbeSpec {
+function probeOf(ch: CheckConfig, ep: Endpoint, virtualhost: string | undefined): ProbeSpec {
   switch (ch.type) {
     case 'TCP_CHECK':
       return { kind: 'tcp', ...ep };
@@ -111,7 +111,7 @@ export function planChecks(config: VigilConfig, node: string): CheckSpec[] {
           target,
           check,
           role: 'real_server',
-          probe: probeOf(ch, ep, vs.virtualhost, check),
+          probe: probeOf(ch, ep, vs.virtualhost),
           timeoutMs: timeoutOf(ch, delayLoop),
           rules: { rise: ch.rise, fall: ch.fall, retries: ch.retry, retryDelayMs: ms(ch.delay_before_retry), intervalMs: ms(delayLoop) },
           initial: (ch.alpha ?? vs.alpha) ? 'down' : 'up',

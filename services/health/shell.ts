@@ -57,19 +57,36 @@ const now = () => performance.now();
 /** Most events kept while the log refuses appends; beyond it the oldest are dropped (and counted). */
 const MAX_PENDING_EVENTS = 100_000;
 
+/** What checks name outside the configuration, each read once however many checks name it. */
+interface Resources {
+  ca(path: string): Buffer;
+  user(name: string): { uid: number; gid: number };
+}
+
+function resources(): Resources {
+  const memo = <T>(read: (key: string) => T) => {
+    const seen = new Map<string, T>();
+    return (key: string): T => {
+      if (!seen.has(key)) seen.set(key, read(key));
+      return seen.get(key)!;
+    };
+  };
+  return { ca: memo((path) => readFileSync(path)), user: memo((name) => lookupUser(name)) };
+}
+
 /** How a check's probe is started, with what the configuration names resolved (users, CA files). */
-export function probeStarter(p: ProbeSpec, timeoutMs: number): (done: ProbeDone) => Abort {
+function probeStarter(p: ProbeSpec, timeoutMs: number, r: Resources): (done: ProbeDone) => Abort {
   switch (p.kind) {
     case 'tcp':
       return (done) => tcpProbe(p, done);
     case 'http': {
-      const spec = { ...p, tls: p.tls && { verify: p.tls.verify, sni: p.tls.sni, ca: p.tls.caFile === undefined ? undefined : readFileSync(p.tls.caFile) } };
+      const spec = { ...p, tls: p.tls && { verify: p.tls.verify, sni: p.tls.sni, ca: p.tls.caFile === undefined ? undefined : r.ca(p.tls.caFile) } };
       return (done) => httpProbe(spec, done);
     }
     case 'dns':
       return (done) => dnsProbe(p, timeoutMs, done);
     case 'exec': {
-      const user = p.user === undefined ? undefined : lookupUser(p.user);
+      const user = p.user === undefined ? undefined : r.user(p.user);
       const spec = { argv: p.argv, what: p.what, dynamic: p.dynamic, uid: user?.uid, gid: user?.gid, timeoutMs };
       return (done) => execProbe(spec, done);
     }
@@ -107,6 +124,8 @@ export class HealthService {
   private timerAt = Infinity;
   private summaryTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
+  /** Set while the log refuses appends: the one retry; new events wait for it. */
+  private flushRetry: NodeJS.Timeout | undefined;
   private pending: NewEvent[] = [];
   private droppedEvents = 0;
   private stopped = false;
@@ -126,10 +145,11 @@ export class HealthService {
     const last = lastChanges(this.o.log, specs);
     const t = now();
     const initial: NewEvent[] = [];
+    const named = resources();
     for (const spec of specs) {
       let start: (done: ProbeDone) => Abort;
       try {
-        start = probeStarter(spec.probe, spec.timeoutMs);
+        start = probeStarter(spec.probe, spec.timeoutMs, named);
       } catch (err) {
         throw new Error(`${spec.path.join('.')}: ${(err as Error).message}`);
       }
@@ -152,6 +172,8 @@ export class HealthService {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.summaryTimer);
+    clearTimeout(this.flushRetry);
+    this.flushRetry = undefined;
     for (const s of this.slots) {
       if (s.abort) {
         s.run++;
@@ -269,7 +291,7 @@ export class HealthService {
       this.pending.splice(0, over);
       this.droppedEvents += over;
     }
-    if (!this.flushScheduled) {
+    if (!this.flushScheduled && this.flushRetry === undefined) {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
@@ -285,7 +307,12 @@ export class HealthService {
       this.pending = [];
     } catch (err) {
       this.o.logger.error('cannot append health events; will retry', { pending: this.pending.length, dropped: this.droppedEvents, err });
-      if (!this.stopped) setTimeout(() => this.flush(), 1000).unref();
+      if (!this.stopped && this.flushRetry === undefined) {
+        this.flushRetry = setTimeout(() => {
+          this.flushRetry = undefined;
+          this.flush();
+        }, 1000).unref();
+      }
     }
   }
 

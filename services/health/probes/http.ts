@@ -64,7 +64,6 @@ function fetchOne(p: HttpProbeSpec, u: UrlSpec, done: ProbeDone): Abort {
   };
   s.write(httpRequest(p, u.path));
   s.on('data', (chunk: Buffer) => settle(reader.push(chunk)));
-  s.once('end', () => settle(reader.end()));
   s.once('close', () => settle(reader.end()));
   s.once('error', (err) => {
     const tlsProblem = p.tls && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' ? 'TLS ' : '';
