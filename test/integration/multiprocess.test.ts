@@ -1,11 +1,13 @@
 // Several processes on one log file, as the services of one node are.
 import { createInterface } from 'node:readline';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { EventLog, verifyLog } from '../../shared/eventlog/index.js';
 import { runFixture, spawnFixture } from '../harness/node.js';
+import { waitFor } from '../harness/process.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 
 let tmp: TempDir;
@@ -23,11 +25,16 @@ afterEach(() => {
 
 describe('event log across processes', () => {
   it('two processes appending at once give one gap-free, valid chain with every event', async () => {
-    const [a, b, c] = await Promise.all([
-      runFixture('appender.ts', [path, 'lb1', '3000', '1', 'a']),
-      runFixture('appender.ts', [path, 'lb1', '3000', '1', 'b']),
-      runFixture('appender.ts', [path, 'lb1', '3000', '50', 'c']),
+    // A gate: all three start appending together, however long each process took to start.
+    const gate = join(tmp.path, 'go');
+    const running = Promise.all([
+      runFixture('appender.ts', [path, 'lb1', '3000', '1', 'a', gate]),
+      runFixture('appender.ts', [path, 'lb1', '3000', '1', 'b', gate]),
+      runFixture('appender.ts', [path, 'lb1', '3000', '50', 'c', gate]),
     ]);
+    await waitFor('the appenders to be ready', () => (['a', 'b', 'c'].every((t) => existsSync(`${gate}.ready-${t}`)) ? true : undefined), 30_000, 5);
+    writeFileSync(gate, '');
+    const [a, b, c] = await running;
     for (const r of [a, b, c]) expect(r, r.stderr).toMatchObject({ code: 0 });
     const log = EventLog.open({ path });
     expect(log.lastSeq()).toBe(9000);
