@@ -318,7 +318,7 @@ describe('health: MISC_CHECK and track scripts', () => {
     const r = start(d, virtualServer([
       { ip: '127.0.0.1', port: 1, check: `{ type: MISC_CHECK, misc_path: [${exitWith}], misc_dynamic: true, retry: 0 }` },
       { ip: '127.0.0.2', port: 1, check: `{ type: MISC_CHECK, misc_path: [${hang}], misc_timeout: 0.5, retry: 0 }` },
-      { ip: '127.0.0.3', port: 1, check: `{ type: MISC_CHECK, misc_path: [${loud}], retry: 0, delay_loop: 0.5 }` },
+      { ip: '127.0.0.3', port: 1, check: `{ type: MISC_CHECK, misc_path: [${loud}], retry: 0, warmup: 0.01, delay_loop: 30 }` },
       { ip: '127.0.0.4', port: 1, check: `{ type: MISC_CHECK, misc_path: [${d.path}/missing.sh], retry: 0 }` },
       { ip: '127.0.0.5', port: 1, check: `{ type: MISC_CHECK, misc_path: [/bin/sh, -c, 'test "$(id -u)" = 65534'], user: nobody, retry: 0 }` },
       { ip: '127.0.0.6', port: 1, check: `{ type: PING_CHECK, connect_ip: 127.0.0.1, retry: 0 }` },
