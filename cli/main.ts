@@ -3,6 +3,7 @@ import { ConfigError } from '../shared/config/index.js';
 import { NodeSelectionError } from '../shared/config/node.js';
 import { EventRefused, LogError } from '../shared/eventlog/index.js';
 import { UsageError, type Io } from './common.js';
+import { alertsCommand, alertsUsage } from './commands/alerts.js';
 import { configCommand, configUsage } from './commands/config.js';
 import { healthCommand, healthUsage } from './commands/health.js';
 import { logCommand, logUsage } from './commands/log.js';
@@ -15,6 +16,8 @@ ${runUsage}
 ${logUsage}
 
 ${healthUsage}
+
+${alertsUsage}
 
 ${configUsage}
 `;
@@ -31,6 +34,8 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return configCommand(rest, io);
       case 'health':
         return healthCommand(rest, io);
+      case 'alerts':
+        return await alertsCommand(rest, io, stop);
       case undefined:
       case 'help':
       case '--help':

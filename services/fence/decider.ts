@@ -65,9 +65,3 @@ export function nextStep(f: GroupFacts): FenceStep {
 
 /** Whether bound addresses may get a fresh lifetime now. */
 export const mayRenew = (leaseLeftMs: number): boolean => leaseLeftMs >= MIN_LEASE_LEFT_MS;
-
-/** Lock candidates are named "c-<node>-<10-digit sequence>"; the sequence is the epoch (fencing token). */
-export function parseCandidate(name: string): { node: string; epoch: number } | undefined {
-  const m = /^c-([A-Za-z0-9][A-Za-z0-9_.-]*)-(\d{10})$/.exec(name);
-  return m ? { node: m[1]!, epoch: Number(m[2]) } : undefined;
-}

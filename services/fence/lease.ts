@@ -3,14 +3,7 @@
 // the epoch. The holder also publishes <base>/vips/<group>/owner (ephemeral, JSON) for
 // operators with zkCli.sh. Everything here is one request or one transaction.
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
-import { parseCandidate } from './decider.js';
-import type { ZkPaths } from './plan.js';
-
-export interface Candidate {
-  name: string;
-  node: string;
-  epoch: number;
-}
+import { parseCandidate, type ZkPaths } from '../../shared/zookeeper/layout.js';
 
 export interface OwnerData {
   node: string;
@@ -27,17 +20,6 @@ export async function joinLock(client: ZkClient, paths: ZkPaths, group: string, 
   const parsed = parseCandidate(path.slice(path.lastIndexOf('/') + 1));
   if (!parsed) throw new Error(`ZooKeeper created an unexpected candidate name: ${path}`);
   return { path, epoch: parsed.epoch };
-}
-
-/** The candidates, lowest epoch first (names that are not candidates are ignored); watch fires once at the next change. */
-export async function readLock(client: ZkClient, paths: ZkPaths, group: string, watch?: () => void): Promise<Candidate[]> {
-  const names = await client.getChildren(paths.lock(group), watch);
-  return names
-    .flatMap((name) => {
-      const c = parseCandidate(name);
-      return c ? [{ name, ...c }] : [];
-    })
-    .sort((a, b) => a.epoch - b.epoch);
 }
 
 export async function deleteIfExists(client: ZkClient, path: string): Promise<boolean> {

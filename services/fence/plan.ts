@@ -39,18 +39,6 @@ export function planGroups(config: VigilConfig, node: string): GroupPlan[] {
 }
 
 /** ZooKeeper paths of a cluster (readable with zkCli.sh). */
-export function zkPaths(config: VigilConfig) {
-  const base = `${config.zookeeper.root}/${config.cluster}`;
-  return {
-    base,
-    nodes: `${base}/nodes`,
-    node: (node: string) => `${base}/nodes/${node}`,
-    lock: (group: string) => `${base}/vips/${group}/lock`,
-    owner: (group: string) => `${base}/vips/${group}/owner`,
-  };
-}
-export type ZkPaths = ReturnType<typeof zkPaths>;
-
 /** iproute2 lines (for ip -batch) that add or renew (replace: create or update the lifetime), or remove a group's addresses. */
 export function addressLines(op: 'replace' | 'del', addresses: GroupAddress[], lifetimeS = ADDRESS_LIFETIME_S): string[] {
   return addresses.map((a) => {

@@ -8,11 +8,12 @@ import type { Logger } from '../../shared/logger.js';
 import { packageVersion } from '../../shared/paths.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
+import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
-import { deleteIfExists, joinLock, leaveLock, publishOwner, readLock } from './lease.js';
-import { addressLines, planGroups, zkPaths, type GroupAddress, type GroupPlan, type ZkPaths } from './plan.js';
+import { deleteIfExists, joinLock, leaveLock, publishOwner } from './lease.js';
+import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
 
 interface Group {
   plan: GroupPlan;

@@ -3,7 +3,8 @@
 // track scripts this node's VRRP instances use. Effective values are resolved here,
 // once: ports and addresses inherited from the real and virtual server, delay_loop,
 // alpha, timeouts.
-import { instancesForNode, type CheckConfig, type VigilConfig } from '../../shared/config/index.js';
+import { instancesForNode, realServerTarget, type CheckConfig, type VigilConfig } from '../../shared/config/index.js';
+import { realServerSubject, trackSubject } from '../../shared/eventlog/subjects.js';
 import type { CheckRules, Health } from './decider.js';
 
 export interface UrlSpec {
@@ -56,8 +57,6 @@ export interface CheckSpec {
 
 const ms = (s: number) => Math.round(s * 1000);
 
-export const realServerSubject = (vs: string, target: string) => `rs:${vs}/${target}`;
-export const trackSubject = (name: string) => `track:${name}`;
 
 function probeOf(ch: CheckConfig, ep: Endpoint, virtualhost: string | undefined): ProbeSpec {
   switch (ch.type) {
@@ -98,7 +97,7 @@ export function planChecks(config: VigilConfig, node: string): CheckSpec[] {
   const out: CheckSpec[] = [];
   for (const [vsName, vs] of Object.entries(config.virtual_servers)) {
     vs.real_servers.forEach((rs, i) => {
-      const target = `${rs.ip}:${rs.port ?? vs.port ?? 0}`;
+      const target = realServerTarget(vs, rs);
       const subject = realServerSubject(vsName, target);
       rs.checks.forEach((ch, j) => {
         const check = `${ch.type}#${j}`;

@@ -1,11 +1,35 @@
-// vigil run relay: every event of this node's log to NATS JetStream, exactly once.
+// vigil run relay: every event of this node's log to NATS JetStream exactly once, alert
+// rules over the log (their alerts published on NATS too), keepalived-style notify
+// scripts, and the watch of ZooKeeper and of this node's services that the alerts need.
 import { runService } from '../../shared/service.js';
+import { Alerter } from './alerter.js';
+import { Notifier } from './notifier.js';
+import { ClusterObserver } from './observer.js';
+import { ServiceWatch } from './service-watch.js';
 import { RelayService } from './shell.js';
 
 export function runRelay(argv: string[], stop: AbortSignal): Promise<number> {
   return runService('relay', argv, stop, async ({ config, node, log, logger }) => {
-    const svc = new RelayService({ config, node, log, logger });
-    svc.start();
-    return svc;
+    const ctx = { config, node, log, logger };
+    const publisher = config.nats ? new RelayService(ctx) : undefined;
+    if (!publisher) logger.warn('the configuration has no nats section: events and alerts stay in the log (notify scripts still run)');
+    const alerter = new Alerter(ctx);
+    const notifier = new Notifier(ctx);
+    const observer = new ClusterObserver(ctx);
+    const services = new ServiceWatch({ log, logger, silentMs: config.alerts.service_silent_ms });
+    alerter.start();
+    if (notifier.needed) notifier.start();
+    observer.start();
+    services.start();
+    publisher?.start();
+    return {
+      async stop() {
+        observer.stop();
+        services.stop();
+        await notifier.stop();
+        alerter.stop();
+        await publisher?.stop();
+      },
+    };
   });
 }

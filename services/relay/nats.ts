@@ -1,12 +1,12 @@
 // The relay's NATS side: one connection that reconnects forever, the JetStream stream
-// that keeps every event (created if missing), acknowledged publishes with the event id
+// that keeps every event and alert (created if missing), acknowledged publishes with the event id
 // as Nats-Msg-Id (JetStream drops a second copy), and the last event of a node the
 // stream already holds (where a restarted relay resumes).
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { StoredEvent } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { eventSubject, eventsWildcard, nodeEventsWildcard } from './subjects.js';
+import { alertMessage, alertSubject, alertsWildcard, eventSubject, eventsWildcard, nodeEventsWildcard } from '../../shared/nats.js';
 
 /** How long JetStream remembers a message id (a re-published event inside it is dropped). */
 export const DUPLICATE_WINDOW_MS = 120_000;
@@ -69,18 +69,19 @@ export class NatsSink {
   }
 
   private async ensureStream(): Promise<void> {
-    const subject = eventsWildcard(this.o.cluster);
+    const wanted = [eventsWildcard(this.o.cluster), alertsWildcard(this.o.cluster)];
     try {
       const info = await this.jsm!.streams.info(this.o.stream);
       const subjects = info.config.subjects ?? [];
-      if (!subjects.includes(subject)) {
-        await this.jsm!.streams.update(this.o.stream, { subjects: [...subjects, subject] });
-        this.o.logger.info('added the events subject to the stream', { stream: this.o.stream, subject });
+      const missing = wanted.filter((w) => !subjects.includes(w));
+      if (missing.length > 0) {
+        await this.jsm!.streams.update(this.o.stream, { subjects: [...subjects, ...missing] });
+        this.o.logger.info("added vigil's subjects to the stream", { stream: this.o.stream, subjects: missing });
       }
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-      await this.jsm!.streams.add({ name: this.o.stream, subjects: [subject], duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
-      this.o.logger.info('created the JetStream stream', { stream: this.o.stream, subject });
+      await this.jsm!.streams.add({ name: this.o.stream, subjects: wanted, duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
+      this.o.logger.info('created the JetStream stream', { stream: this.o.stream, subjects: wanted });
     }
     this.streamReady = true;
   }
@@ -92,12 +93,22 @@ export class NatsSink {
     return m?.header?.get('Nats-Msg-Id') || undefined;
   }
 
-  /** Publishes the events in order, pipelined; resolves when JetStream has acknowledged every one. */
+  /**
+   * Publishes the events in order, pipelined, each relay.alert also on its alert subject;
+   * resolves when JetStream has acknowledged every message.
+   */
   async publish(events: readonly StoredEvent[]): Promise<{ duplicates: number }> {
     await this.ready();
     // Publishing while disconnected would only queue in the client and time out.
     if (!this.connected || this.nc!.isClosed()) throw new Error('not connected to NATS (reconnecting)');
-    const acks = events.map((e) => this.js!.publish(eventSubject(this.o.cluster, e.node, e.type), JSON.stringify(e), { msgID: e.id, timeout: PUBLISH_TIMEOUT_MS }));
+    const options = (msgID: string) => ({ msgID, timeout: PUBLISH_TIMEOUT_MS });
+    const acks = events.flatMap((e) => {
+      const event = this.js!.publish(eventSubject(this.o.cluster, e.node, e.type), JSON.stringify(e), options(e.id));
+      if (e.type !== 'relay.alert') return [event];
+      const a = alertMessage(this.o.cluster, e);
+      // The alert's own id (not the event's): the same alert raised by two relays is kept once.
+      return [event, this.js!.publish(alertSubject(this.o.cluster, a.severity, a.kind), JSON.stringify(a), options(`alert:${a.id}`))];
+    });
     const settled = await Promise.allSettled(acks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;

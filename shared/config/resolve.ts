@@ -1,6 +1,6 @@
 // One node's view of the cluster configuration: per-node overrides applied.
 import { isAbsolute, dirname, resolve as resolvePath } from 'node:path';
-import type { VigilConfig, VrrpInstanceConfig } from './schema.js';
+import type { RealServerConfig, VigilConfig, VirtualServerConfig, VrrpInstanceConfig } from './schema.js';
 
 export type NodeInstance = Omit<VrrpInstanceConfig, 'nodes'> & { name: string };
 
@@ -24,3 +24,6 @@ export function logPathForNode(c: VigilConfig, node: string, configFile: string)
   const p = (c.nodes[node]?.log ?? c.log.path).replaceAll('{node}', node);
   return isAbsolute(p) ? p : resolvePath(dirname(configFile), p);
 }
+
+/** "ip:port" of a real server (its port, else its virtual server's, else 0 for fwmark services). */
+export const realServerTarget = (vs: Pick<VirtualServerConfig, 'port'>, rs: Pick<RealServerConfig, 'ip' | 'port'>): string => `${rs.ip}:${rs.port ?? vs.port ?? 0}`;

@@ -222,8 +222,10 @@ export const configSchema = z.strictObject({
       health_summary: seconds.default(60),
       /** Probes in flight at most; due probes beyond it wait their turn (and count as late). */
       health_max_in_flight: z.number().int().min(1).max(65536).default(4096),
+      /** Seconds a notify script (notify_*, notify_up/down, quorum_up/down) may run before its process group is killed. */
+      notify_timeout: seconds.default(30),
     })
-    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096 }),
+    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096, notify_timeout: 30 }),
   fence: z
     .strictObject({
       /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */
@@ -240,12 +242,16 @@ export const configSchema = z.strictObject({
   virtual_servers: z.record(identifier, virtualServerSchema).default({}),
   alerts: z
     .strictObject({
+      /** A VIP group with no lease holder for longer than this raises vip_unowned (critical). */
       vip_unowned_ms: z.number().int().positive().default(3000),
+      /** A service of the node silent (no heartbeat, no recorded stop) for longer than this raises service_gone. */
+      service_silent_ms: z.number().int().positive().default(2000),
     })
-    .default({ vip_unowned_ms: 3000 }),
+    .default({ vip_unowned_ms: 3000, service_silent_ms: 2000 }),
 });
 
 export type VigilConfig = z.infer<typeof configSchema>;
 export type VrrpInstanceConfig = z.infer<typeof vrrpInstanceSchema>;
 export type VirtualServerConfig = z.infer<typeof virtualServerSchema>;
 export type CheckConfig = z.infer<typeof checkSchema>;
+export type RealServerConfig = z.infer<typeof realServerSchema>;

@@ -12,6 +12,8 @@ const ipv4 = z.ipv4();
 const ms = z.number().int().nonnegative();
 const vrrpState = z.enum(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED']);
 const health = z.enum(['up', 'down', 'unknown']);
+export const alertSeverity = z.enum(['critical', 'warning', 'info']);
+export type AlertSeverity = z.infer<typeof alertSeverity>;
 const boundAddress = z.strictObject({ address: ipv4, prefix: z.number().int().min(0).max(32), interface: name });
 const ipvsService = z.string().min(1); // "TCP 10.0.0.31:80" / "FWM 7"
 const ipvsServer = z.string().min(1); // "10.0.0.29:80"
@@ -186,6 +188,18 @@ export const catalogue = {
       line: z.string().max(1024),
     }),
   ),
+  'ipvs.quorum_changed': entry(
+    "A virtual server's up real servers fell below its quorum (lost: the sorry server takes over) or came back above quorum + hysteresis (regained).",
+    /^vs:[^\s]+$/,
+    z.strictObject({
+      service: ipvsService,
+      state: z.enum(['lost', 'regained']),
+      up_weight: ms,
+      quorum: ms,
+      hysteresis: ms,
+      sorry_server: ipvsServer.optional(),
+    }),
+  ),
   'ipvs.drift': entry(
     'The kernel IPVS table differed from the desired one without vigil changing it (someone ran ipvsadm).',
     /^node:[^\s]+$/,
@@ -197,10 +211,45 @@ export const catalogue = {
     /^relay:[^\s]+$/,
     z.strictObject({ sink: name, error: z.string().max(4096), cursor: ms, attempts: z.number().int().positive() }),
   ),
+  'relay.alert': entry(
+    'An alert raised by a rule over the log (published on vigil.<cluster>.alerts.<severity>.<kind>); events are the ids behind it.',
+    /^alert:[a-z_]+$/,
+    z.strictObject({
+      /** Stable for one occurrence, whichever node raises it (NATS drops a second copy). */
+      id: z.string().min(1).max(512),
+      kind: z.string().regex(/^[a-z_]+$/),
+      severity: alertSeverity,
+      summary: z.string().min(1).max(2048),
+      events: z.array(z.string().min(1)).min(1),
+      details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+    }),
+  ),
+  'relay.node_changed': entry(
+    "A node's ZooKeeper node (kept by its fence service) appeared or vanished, as this node's relay saw it.",
+    /^node:[^\s]+$/,
+    z.strictObject({ node: name, change: z.enum(['joined', 'left']), speaker: name }),
+  ),
+  'relay.lease_observed': entry(
+    "The holder of a VIP group's lease (the lowest lock candidate) changed, as this node's relay saw it; holder null: nobody holds it.",
+    /^vip:[^\s]+$/,
+    z.strictObject({
+      group: name,
+      holder: z.strictObject({ node: name, epoch: ms }).nullable(),
+      previous: z.strictObject({ node: name, epoch: ms }).nullable(),
+      speaker: name,
+    }),
+  ),
+  'relay.service_lost': entry(
+    'A service of this node stopped beating without recording its stop (killed, hung or crashed).',
+    /^service:[a-z]+$/,
+    z.strictObject({ service: name, pid: z.number().int().positive(), silent_ms: ms }),
+  ),
   'relay.notify_ran': entry(
     'A keepalived-style notify script ran: its argv, exit status, duration and the tail of its output.',
     /^notify:[^\s]+$/,
     z.strictObject({
+      /** The configuration key that named the script (notify_master, notify, notify_down, quorum_up, ...). */
+      script: z.string().min(1).max(64),
       argv: z.array(z.string()).min(1),
       exit_code: z.number().int().nullable(),
       signal: z.string().nullable(),

@@ -30,6 +30,11 @@ export function toStoredEvent(r: EventsTable): StoredEvent {
   return { ...r, data: JSON.parse(r.data) as unknown };
 }
 
+export interface ConsumerCursor {
+  consumer: string;
+  seq: number;
+}
+
 export class EventLog {
   readonly path: string;
   readonly logId: string;
@@ -59,7 +64,11 @@ export class EventLog {
       setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
         ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`),
     };
-    this.appendTx = db.transaction((valid: NewEvent[], node: string, now: number) => this.writeRows(valid, node, now));
+    this.appendTx = db.transaction((valid: NewEvent[], node: string, now: number, cursor?: ConsumerCursor) => {
+      const stored = this.writeRows(valid, node, now);
+      if (cursor) this.stmts.setCursor.run(cursor.consumer, cursor.seq, now);
+      return stored;
+    });
   }
 
   static open(o: OpenOptions): EventLog {
@@ -122,13 +131,17 @@ export class EventLog {
     return this.appendBatch([event])[0]!;
   }
 
-  /** Appends all events atomically, in order; validates every one first. */
-  appendBatch(events: readonly NewEvent[]): StoredEvent[] {
+  /**
+   * Appends all events atomically, in order; validates every one first. With a cursor, the
+   * consumer's cursor moves in the same transaction (a consumer that derives events from
+   * events then never records one twice, however it is stopped).
+   */
+  appendBatch(events: readonly NewEvent[], cursor?: ConsumerCursor): StoredEvent[] {
     if (this.node === undefined) throw new LogError(`event log ${this.path} has no node: open it with a node name to append`);
     const valid = events.map((e) => validateNewEvent(e));
     // IMMEDIATE: we read the last hash and then write; a deferred transaction would
     // fail with SQLITE_BUSY_SNAPSHOT when another process appends in between.
-    const stored = this.appendTx.immediate(valid, this.node, Date.now());
+    const stored = this.appendTx.immediate(valid, this.node, Date.now(), cursor);
     this.watcher.notify();
     return stored;
   }
@@ -198,7 +211,12 @@ export class EventLog {
   }
 
   getCursor(consumer: string): number {
-    return (this.stmts.getCursor.get(consumer) as { seq: number } | undefined)?.seq ?? 0;
+    return this.storedCursor(consumer) ?? 0;
+  }
+
+  /** The consumer's cursor, or undefined if it never stored one. */
+  storedCursor(consumer: string): number | undefined {
+    return (this.stmts.getCursor.get(consumer) as { seq: number } | undefined)?.seq;
   }
 
   setCursor(consumer: string, seq: number): void {

@@ -28,7 +28,15 @@ const summaries: Record<string, (d: Data) => string> = {
   'ipvs.changed': (d) => s(d.line),
   'ipvs.drift': (d) => `drift: ${((d.differences ?? []) as unknown[]).map(s).join('; ')}`,
   'relay.delivery_failed': (d) => `delivery to ${s(d.sink)} failed (attempt ${s(d.attempts)}): ${s(d.error)}`,
-  'relay.notify_ran': (d) => `${((d.argv ?? []) as unknown[]).map(s).join(' ')} -> ${d.timed_out ? 'timed out' : d.signal ? s(d.signal) : `exit ${s(d.exit_code)}`} in ${s(d.duration_ms)} ms`,
+  'ipvs.quorum_changed': (d) => `quorum ${s(d.state)}: up weight ${s(d.up_weight)}, quorum ${s(d.quorum)} (hysteresis ${s(d.hysteresis)})${d.sorry_server ? `, sorry server ${s(d.sorry_server)}` : ''}`,
+  'relay.alert': (d) => `${s(d.severity)} ${s(d.kind)}: ${s(d.summary)}`,
+  'relay.node_changed': (d) => `node ${s(d.node)} ${s(d.change)} ZooKeeper`,
+  'relay.lease_observed': (d) => {
+    const who = (h: unknown) => (h ? `${s((h as Data).node)} (epoch ${s((h as Data).epoch)})` : 'nobody');
+    return `lease of ${s(d.group)}: ${who(d.previous)} -> ${who(d.holder)}`;
+  },
+  'relay.service_lost': (d) => `${s(d.service)} (pid ${s(d.pid)}) silent for ${s(d.silent_ms)} ms without a recorded stop`,
+  'relay.notify_ran': (d) => `${s(d.script)}: ${((d.argv ?? []) as unknown[]).map(s).join(' ')} -> ${d.timed_out ? 'timed out' : d.signal ? s(d.signal) : `exit ${s(d.exit_code)}`} in ${s(d.duration_ms)} ms`,
 };
 
 export function summarize(e: Pick<StoredEvent, 'type' | 'data'>): string {

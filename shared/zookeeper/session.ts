@@ -116,6 +116,7 @@ export class ZkSession {
   }
 
   private retry(detail: string): void {
+    if (this.stopped) return;
     this.failures += 1;
     this.report({ state: 'lost', sessionId: undefined, sessionTimeoutMs: undefined, deadline: undefined, detail }, true);
     const delay = Math.min(2000, 100 * 2 ** Math.min(this.failures - 1, 5));

@@ -1,7 +1,8 @@
 // The fence's decisions without I/O: given the facts about a VIP group, the next step.
 import { describe, expect, it } from 'vitest';
-import { MIN_LEASE_LEFT_MS, mayRenew, nextStep, parseCandidate, type GroupFacts } from '../../services/fence/decider.js';
-import { addressLines, planGroups, zkPaths } from '../../services/fence/plan.js';
+import { MIN_LEASE_LEFT_MS, mayRenew, nextStep, type GroupFacts } from '../../services/fence/decider.js';
+import { parseCandidate, zkPaths } from '../../shared/zookeeper/layout.js';
+import { addressLines, planGroups } from '../../services/fence/plan.js';
 import { parseConfig } from '../../shared/config/index.js';
 import { parseAddressMonitorLine } from '../../shared/iproute.js';
 

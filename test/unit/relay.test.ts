@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { delivered, FIRST_RETRY_MS, MAX_RETRY_MS, onDeliveryFailed, parseEventId, REPORT_EVERY_MS, resumeAfter } from '../../services/relay/decider.js';
-import { alertSubject, eventSubject } from '../../services/relay/subjects.js';
+import { alertSubject, eventSubject } from '../../shared/nats.js';
 
 describe('relay decider', () => {
   const own = { node: 'lb1', logId: 'a1b2' };

@@ -1,0 +1,113 @@
+// vigil alerts: the cluster's alerts as the relays published them on NATS, read from the
+// JetStream stream (so each alert once, however many relays raised it): those since
+// --since, then, with --follow, every new one as it comes.
+import { DeliverPolicy, jetstream, type Consumer, type JsMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { alertMessageSchema, type AlertMessage } from '../../shared/nats.js';
+import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
+import { DEFAULT_CONFIG } from '../../shared/config/node.js';
+import { commonOptions, loadNodeConfig, parse, UsageError, type Io } from '../common.js';
+
+export const alertsUsage = `vigil alerts [--follow] [--since T] [--severity S] [--kind K] [--json]
+                                   the cluster's alerts from NATS (default: those of the last hour)
+  --follow                 keep printing new alerts until interrupted
+  --since T                ISO 8601, ago (10m, 2h, 1d), today's clock (03:12) or @unix
+  --severity S --kind K    only critical|warning|info, only one kind (failover, vip_unowned, ...)
+Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}); NATS servers and stream come from it.`;
+
+const options = {
+  ...commonOptions,
+  follow: { type: 'boolean', short: 'f', default: false },
+  since: { type: 'string' },
+  severity: { type: 'string' },
+  kind: { type: 'string' },
+} as const;
+
+const FETCH_WAIT_MS = 1000; // JetStream's minimum
+
+export async function alertsCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(argv, options);
+  if (values.help) {
+    io.out(alertsUsage + '\n');
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${alertsUsage}`);
+  if (values.severity !== undefined && !['critical', 'warning', 'info'].includes(values.severity)) throw new UsageError(`--severity must be critical, warning or info, not "${values.severity}"`);
+  if (values.kind !== undefined && !/^[a-z_]+$/.test(values.kind)) throw new UsageError(`--kind must be a kind like failover or vip_unowned, not "${values.kind}"`);
+  let since: number;
+  try {
+    since = values.since === undefined ? Date.now() - 3_600_000 : parseTime(values.since);
+  } catch (err) {
+    if (err instanceof TimeParseError) throw new UsageError(`--since: ${err.message}`);
+    throw err;
+  }
+  const { config } = loadNodeConfig(values, '');
+  if (!config.nats) throw new UsageError('the configuration has no nats section: there are no alerts on NATS (see vigil log --type relay.alert)');
+  const subject = `vigil.${config.cluster}.alerts.${values.severity ?? '*'}.${values.kind ?? '*'}`;
+
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: config.nats.servers, name: 'vigil-alerts', timeout: 3000, maxReconnectAttempts: values.follow ? -1 : 0 });
+  } catch (err) {
+    io.err(`vigil: cannot reach NATS at ${config.nats.servers.join(', ')}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const print = printer(io, values.json);
+  try {
+    const consumer = await jetstream(nc).consumers.get(config.nats.stream, {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(since).toISOString(),
+    });
+    if (values.follow) await follow(consumer, print, stop);
+    else await drain(consumer, print);
+  } catch (err) {
+    io.err(`vigil: cannot read alerts from stream ${config.nats.stream}: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await nc.close();
+  }
+  return 0;
+}
+
+type Print = (m: JsMsg) => void;
+
+/** Prints what the stream holds now, then returns. */
+async function drain(consumer: Consumer, print: Print): Promise<void> {
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 1000, expires: FETCH_WAIT_MS });
+    let got = 0;
+    let pending = 1;
+    for await (const m of batch) {
+      got++;
+      pending = m.info.pending;
+      print(m);
+    }
+    if (got === 0 || pending === 0) return;
+  }
+}
+
+async function follow(consumer: Consumer, print: Print, stop: AbortSignal): Promise<void> {
+  const messages = await consumer.consume();
+  const end = () => void messages.stop();
+  stop.addEventListener('abort', end, { once: true });
+  try {
+    for await (const m of messages) print(m);
+  } finally {
+    stop.removeEventListener('abort', end);
+  }
+}
+
+function printer(io: Io, json: boolean): Print {
+  return (m) => {
+    let alert: AlertMessage;
+    try {
+      alert = alertMessageSchema.parse(m.json());
+    } catch (err) {
+      io.err(`vigil: skipped a malformed message on ${m.subject}: ${(err as Error).message.split('\n')[0]}\n`);
+      return;
+    }
+    if (json) io.out(JSON.stringify(alert) + '\n');
+    else io.out(`${isoTime(alert.ts)}  ${alert.severity.toUpperCase().padEnd(8)}  ${alert.kind.padEnd(14)}  ${alert.node.padEnd(8)}  ${alert.summary}\n`);
+  };
+}

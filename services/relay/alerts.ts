@@ -1,0 +1,249 @@
+// Alert rules over the node's log: pure, with the clock passed in. apply() takes each
+// event in log order and returns the alerts it raises; due() raises the alerts that are
+// owed to the passing of time (a VIP unowned for too long). The same events always give
+// the same alerts with the same ids, so a restarted relay (which replays the log up to its
+// cursor without output) or a second node raising the same alert is harmless: NATS drops
+// a second copy by id.
+//
+// Cluster-wide observations (a node leaving ZooKeeper, a lease without a holder) are seen
+// by every node's relay; only the "speaker" (the first live node in name order, named in
+// the observation itself) raises an alert for them, so that subscribers get one.
+import type { AlertSeverity, EventData, EventType, StoredEvent } from '../../shared/eventlog/index.js';
+import { RealServerStates } from './real-servers.js';
+
+export interface AlertDraft {
+  id: string;
+  kind: string;
+  severity: AlertSeverity;
+  summary: string;
+  /** Ids of the events behind the alert, oldest first. */
+  events: string[];
+  details: Record<string, string | number | boolean | null>;
+  /** seq of the event that raised it (its causation in the log). */
+  cause: number;
+}
+
+export interface AlertRulesOptions {
+  node: string;
+  vipUnownedMs: number;
+  /** Addresses of each VIP group, for summaries ("10.0.0.31/24"). */
+  groupAddresses: ReadonlyMap<string, readonly string[]>;
+}
+
+interface Ref {
+  id: string;
+  seq: number;
+  ts: number;
+}
+
+interface Holder {
+  node: string;
+  epoch: number;
+}
+
+interface GroupView {
+  holder: Holder | null;
+  /** The last holder whose lease ended, and the observation that said so. */
+  ended?: Holder & { at: Ref };
+  /** While nobody holds the lease: since when, and whether this node speaks for it. */
+  vacant?: { at: Ref; speaker: boolean; alerted: boolean; last: Holder | null };
+  acquired?: { epoch: number; previous: Holder | undefined; at: Ref };
+}
+
+type Data<T extends EventType> = EventData<T>;
+/** Events in the log were validated against the catalogue when they were appended. */
+const dataOf = <T extends EventType>(e: StoredEvent, _type: T) => e.data as EventData<T>;
+const ref = (e: StoredEvent): Ref => ({ id: e.id, seq: e.seq, ts: e.ts });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+const lastLine = (text: string) => text.trimEnd().split('\n').pop()?.slice(0, 200) ?? '';
+
+export class AlertRules {
+  private readonly groups = new Map<string, GroupView>();
+  private readonly instances = new Map<string, { data: Data<'vrrp.state_changed'>; at: Ref }>();
+  private readonly servers = new RealServerStates();
+
+  constructor(private readonly o: AlertRulesOptions) {}
+
+  /** The event types whose history the rules need after a restart (replayed with apply, output dropped). */
+  static readonly STATE_TYPES = ['vrrp.state_changed', 'fence.lease_acquired', 'relay.lease_observed', 'health.changed', 'relay.alert'];
+
+  apply(e: StoredEvent): AlertDraft[] {
+    switch (e.type) {
+      case 'vrrp.state_changed': {
+        const d = dataOf(e, 'vrrp.state_changed');
+        this.instances.set(d.instance, { data: d, at: ref(e) });
+        return [];
+      }
+      case 'fence.lease_acquired': {
+        const d = dataOf(e, 'fence.lease_acquired');
+        this.group(d.group).acquired = { epoch: d.epoch, previous: d.previous, at: ref(e) };
+        return [];
+      }
+      case 'vip.bound':
+        return this.bound(e, dataOf(e, 'vip.bound'));
+      case 'fence.lease_denied': {
+        const d = dataOf(e, 'fence.lease_denied');
+        return [this.alert(e, 'lease_denied', 'critical', `${d.group}:${d.epoch}:${d.holder_epoch}`,
+          `${this.o.node} is MASTER but ${d.holder} holds the lease of VIP group ${this.describe(d.group)} (epoch ${d.holder_epoch}): split brain averted, ${this.o.node} does not bind it`,
+          [e.id], { group: d.group, holder: d.holder, holder_epoch: d.holder_epoch, epoch: d.epoch })];
+      }
+      case 'relay.lease_observed':
+        return this.observed(e, dataOf(e, 'relay.lease_observed'));
+      case 'relay.node_changed': {
+        const d = dataOf(e, 'relay.node_changed');
+        if (d.speaker !== this.o.node || d.node === this.o.node) return [];
+        return d.change === 'left'
+          ? [this.alert(e, 'node_gone', 'critical', `${d.node}:${e.id}`, `node ${d.node} left ZooKeeper: its fence service's session ended (crash, network cut or stop); it can hold no VIP`, [e.id], { node: d.node })]
+          : [this.alert(e, 'node_back', 'info', `${d.node}:${e.id}`, `node ${d.node} joined ZooKeeper again`, [e.id], { node: d.node })];
+      }
+      case 'relay.service_lost': {
+        const d = dataOf(e, 'relay.service_lost');
+        return [this.alert(e, 'service_gone', 'critical', `${d.service}:${d.pid}`,
+          `the ${d.service} service of ${this.o.node} (pid ${d.pid}) stopped beating ${seconds(d.silent_ms)} ago without recording a stop (killed, hung or crashed)`,
+          [e.id], { service: d.service, pid: d.pid, silent_ms: d.silent_ms })];
+      }
+      case 'service.stopped': {
+        const d = dataOf(e, 'service.stopped');
+        if (d.reason !== 'error') return [];
+        return [this.alert(e, 'service_gone', 'critical', `${d.service}:${d.pid}`, `the ${d.service} service of ${this.o.node} (pid ${d.pid}) stopped with an error: ${d.error ?? 'unknown'}`, [e.id], { service: d.service, pid: d.pid })];
+      }
+      case 'health.changed':
+        return this.health(e, dataOf(e, 'health.changed'));
+      case 'ipvs.quorum_changed': {
+        const d = dataOf(e, 'ipvs.quorum_changed');
+        const vs = e.subject.slice('vs:'.length);
+        return d.state === 'lost'
+          ? [this.alert(e, 'quorum_lost', 'critical', `${vs}:${e.id}`,
+              `virtual server ${vs} (${d.service}) lost its quorum: up weight ${d.up_weight} < quorum ${d.quorum}${d.sorry_server ? `; the sorry server ${d.sorry_server} takes the traffic` : '; no sorry server'}`,
+              [e.id], { virtual_server: vs, service: d.service, up_weight: d.up_weight, quorum: d.quorum, sorry_server: d.sorry_server ?? null })]
+          : [this.alert(e, 'quorum_regained', 'info', `${vs}:${e.id}`, `virtual server ${vs} (${d.service}) has its quorum again: up weight ${d.up_weight} >= ${d.quorum} + ${d.hysteresis}`, [e.id], { virtual_server: vs, service: d.service, up_weight: d.up_weight, quorum: d.quorum })];
+      }
+      case 'relay.alert': {
+        // Replayed after a restart: an unowned VIP already alerted is not alerted twice.
+        const d = dataOf(e, 'relay.alert');
+        const group = d.kind === 'vip_unowned' ? d.details?.group : undefined;
+        const v = typeof group === 'string' ? this.groups.get(group)?.vacant : undefined;
+        if (v) v.alerted = true;
+        return [];
+      }
+      case 'relay.notify_ran': {
+        const d = dataOf(e, 'relay.notify_ran');
+        if (d.exit_code === 0 && !d.timed_out && d.signal === null) return [];
+        const how = d.timed_out ? `timed out after ${d.duration_ms} ms and was killed` : d.signal ? `was killed by ${d.signal}` : d.exit_code === null ? 'could not start' : `exited with status ${d.exit_code}`;
+        const tail = lastLine(d.output_tail);
+        return [this.alert(e, 'notify_failed', 'warning', e.id, `${d.script} script ${d.argv[0]} for ${e.subject.slice('notify:'.length)} ${how}${tail ? `: ${tail}` : ''}`, [e.id],
+          { script: d.script, program: d.argv[0]!, exit_code: d.exit_code, signal: d.signal, timed_out: d.timed_out })];
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** Alerts owed at time now (VIP groups unowned longer than the threshold). */
+  due(now: number): AlertDraft[] {
+    const out: AlertDraft[] = [];
+    for (const [group, g] of this.groups) {
+      const v = g.vacant;
+      if (!v || !v.speaker || v.alerted || now - v.at.ts < this.o.vipUnownedMs) continue;
+      v.alerted = true;
+      out.push(this.unowned(group, v, now - v.at.ts));
+    }
+    return out;
+  }
+
+  /** When due() will next have something to say, if ever. */
+  nextDueAt(): number | undefined {
+    let next: number | undefined;
+    for (const g of this.groups.values()) {
+      const v = g.vacant;
+      if (!v || !v.speaker || v.alerted) continue;
+      const at = v.at.ts + this.o.vipUnownedMs;
+      next = next === undefined ? at : Math.min(next, at);
+    }
+    return next;
+  }
+
+  private group(name: string): GroupView {
+    let g = this.groups.get(name);
+    if (!g) this.groups.set(name, (g = { holder: null }));
+    return g;
+  }
+
+  private describe(group: string): string {
+    const a = this.o.groupAddresses.get(group);
+    return a && a.length > 0 ? `${group} (${a.join(', ')})` : group;
+  }
+
+  private alert(e: StoredEvent, kind: string, severity: AlertSeverity, key: string, summary: string, events: string[], details: AlertDraft['details']): AlertDraft {
+    return { id: `${kind}:${key}`, kind, severity, summary, events, details, cause: e.seq };
+  }
+
+  private observed(e: StoredEvent, d: Data<'relay.lease_observed'>): AlertDraft[] {
+    const g = this.group(d.group);
+    const out: AlertDraft[] = [];
+    if (d.previous && (!d.holder || d.holder.node !== d.previous.node || d.holder.epoch !== d.previous.epoch)) g.ended = { ...d.previous, at: ref(e) };
+    g.holder = d.holder;
+    if (!d.holder) {
+      g.vacant ??= { at: ref(e), speaker: d.speaker === this.o.node, alerted: false, last: d.previous };
+      return out;
+    }
+    const v = g.vacant;
+    g.vacant = undefined;
+    if (v?.speaker) {
+      const took = e.ts - v.at.ts;
+      // Owed but not raised (the relay was down while it was due): raise it now, late rather than never.
+      if (!v.alerted && took >= this.o.vipUnownedMs) out.push({ ...this.unowned(d.group, v, took), cause: e.seq });
+      if (v.alerted || took >= this.o.vipUnownedMs) {
+        out.push(this.alert(e, 'vip_owned', 'info', `${d.group}:${d.holder.epoch}`, `VIP group ${this.describe(d.group)} is held again, by ${d.holder.node} (epoch ${d.holder.epoch}), after ${seconds(took)} without an owner`,
+          [v.at.id, e.id], { group: d.group, holder: d.holder.node, epoch: d.holder.epoch, unowned_ms: took }));
+      }
+    }
+    return out;
+  }
+
+  private unowned(group: string, v: NonNullable<GroupView['vacant']>, forMs: number): AlertDraft {
+    const last = v.last ? `; last held by ${v.last.node} (epoch ${v.last.epoch})` : '';
+    return {
+      id: `vip_unowned:${group}:${v.last ? v.last.epoch : v.at.id}`, kind: 'vip_unowned', severity: 'critical',
+      summary: `VIP group ${this.describe(group)} has had no owner for ${seconds(forMs)}${last}: no node is MASTER with a lease`,
+      events: [v.at.id], details: { group, unowned_ms: forMs, last_holder: v.last?.node ?? null, last_epoch: v.last?.epoch ?? null }, cause: v.at.seq,
+    };
+  }
+
+  /** vip.bound on this node: a failover when someone else held the VIP before. */
+  private bound(e: StoredEvent, d: Data<'vip.bound'>): AlertDraft[] {
+    const g = this.group(d.group);
+    const acquired = g.acquired?.epoch === d.epoch ? g.acquired : undefined;
+    const ended = g.ended && g.ended.node !== this.o.node ? g.ended : undefined;
+    const previous = acquired?.previous ?? ended;
+    if (!previous || previous.node === this.o.node) return [];
+    const sameLease = ended && ended.node === previous.node && ended.epoch === previous.epoch;
+    const unownedMs = sameLease ? Math.max(0, e.ts - ended.at.ts) : null;
+    const vrrp = this.causeOf(e.causation);
+    const why = vrrp ? `${vrrp.data.instance} became MASTER (${vrrp.data.reason.replaceAll('_', ' ')}${vrrp.data.detail ? `: ${vrrp.data.detail}` : ''})` : 'its VRRP instance became MASTER';
+    const unowned = unownedMs === null ? "the time it was unowned is unknown (this node's relay did not see the lease end)" : `unowned for ${seconds(unownedMs)}`;
+    const events = [sameLease ? ended.at.id : undefined, vrrp?.at.id, acquired?.at.id, e.id].filter((x): x is string => x !== undefined);
+    return [this.alert(e, 'failover', 'warning', `${d.group}:${d.epoch}`,
+      `VIP group ${this.describe(d.group)} moved to ${this.o.node} from ${previous.node} (epoch ${previous.epoch} -> ${d.epoch}): ${why}; ${unowned}`,
+      events, { group: d.group, to: this.o.node, from: previous.node, from_epoch: previous.epoch, epoch: d.epoch, unowned_ms: unownedMs, reason: vrrp?.data.reason ?? null })];
+  }
+
+  private causeOf(seq: number | null): { data: Data<'vrrp.state_changed'>; at: Ref } | undefined {
+    if (seq === null) return undefined;
+    for (const i of this.instances.values()) if (i.at.seq === seq && i.data.to === 'MASTER') return i;
+    return undefined;
+  }
+
+  private health(e: StoredEvent, d: Data<'health.changed'>): AlertDraft[] {
+    const { before, after } = this.servers.apply(e.subject, d.check, d.to);
+    if (before === after) return [];
+    const rs = e.subject.slice('rs:'.length);
+    if (after === 'down') {
+      return [this.alert(e, 'rs_down', 'warning', `${rs}:${e.id}`, `real server ${rs} is down: ${d.check}: ${d.reason}`, [e.id], { real_server: rs, check: d.check, reason: d.reason })];
+    }
+    if (after === 'up' && before === 'down') {
+      return [this.alert(e, 'rs_up', 'info', `${rs}:${e.id}`, `real server ${rs} is up again: ${d.reason}`, [e.id], { real_server: rs, check: d.check })];
+    }
+    return [];
+  }
+}

@@ -1,0 +1,7 @@
+// The subjects (entities) events speak about, built in one place so that every service
+// and the CLI name an entity the same way.
+export const realServerSubject = (vs: string, target: string) => `rs:${vs}/${target}`;
+export const trackSubject = (name: string) => `track:${name}`;
+export const virtualServerSubject = (vs: string) => `vs:${vs}`;
+export const vipGroupSubject = (group: string) => `vip:${group}`;
+export const nodeSubject = (node: string) => `node:${node}`;

@@ -1,0 +1,33 @@
+// NATS subjects of a cluster and the alert message: every event under
+// events.<node>.<type> (the type's own dot makes it two tokens:
+// vigil.prod.events.lb1.vrrp.state_changed), alerts under alerts.<severity>.<kind>.
+import { z } from 'zod';
+import { alertSeverity, type EventData, type StoredEvent } from './eventlog/index.js';
+
+export const eventsWildcard = (cluster: string) => `vigil.${cluster}.events.>`;
+export const nodeEventsWildcard = (cluster: string, node: string) => `vigil.${cluster}.events.${node}.>`;
+export const eventSubject = (cluster: string, node: string, type: string) => `vigil.${cluster}.events.${node}.${type}`;
+export const alertsWildcard = (cluster: string) => `vigil.${cluster}.alerts.>`;
+export const alertSubject = (cluster: string, severity: string, kind: string) => `vigil.${cluster}.alerts.${severity}.${kind}`;
+
+/** What a subscriber of vigil.<cluster>.alerts.> receives (JSON); Nats-Msg-Id is "alert:<id>". */
+export const alertMessageSchema = z.strictObject({
+  id: z.string().min(1),
+  cluster: z.string().min(1),
+  node: z.string().min(1),
+  /** Unix ms when the alert was raised. */
+  ts: z.number().int().nonnegative(),
+  severity: alertSeverity,
+  kind: z.string().regex(/^[a-z_]+$/),
+  summary: z.string().min(1),
+  /** Ids of the events behind it (vigil log shows them); the relay.alert event itself last. */
+  events: z.array(z.string().min(1)).min(1),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+export type AlertMessage = z.infer<typeof alertMessageSchema>;
+
+/** The alert message of a relay.alert event. */
+export function alertMessage(cluster: string, e: StoredEvent): AlertMessage {
+  const d = e.data as EventData<'relay.alert'>;
+  return { id: d.id, cluster, node: e.node, ts: e.ts, severity: d.severity, kind: d.kind, summary: d.summary, events: [...d.events, e.id], details: d.details ?? {} };
+}
