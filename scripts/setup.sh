@@ -36,4 +36,7 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 fi
 
 npm ci
+# The kernel and initramfs of the VM in which the IPVS tests run (test/vm/ipvs-vm.ts),
+# from Debian's linux-image-amd64 package (downloaded, not installed).
+npx tsx test/vm/ipvs-vm.ts build
 echo "setup: done. Run the tests with: npm test"

@@ -1,5 +1,6 @@
 import { runFence } from '../../services/fence/main.js';
 import { runHealth } from '../../services/health/main.js';
+import { runIpvs } from '../../services/ipvs/main.js';
 import { runRelay } from '../../services/relay/main.js';
 import { runVrrp } from '../../services/vrrp/main.js';
 import { UsageError, type Io } from '../common.js';
@@ -14,6 +15,7 @@ const entryPoints: Partial<Record<(typeof SERVICES)[number], (argv: string[], st
   vrrp: runVrrp,
   fence: runFence,
   health: runHealth,
+  ipvs: runIpvs,
   relay: runRelay,
 };
 

@@ -4,7 +4,7 @@
 // once: ports and addresses inherited from the real and virtual server, delay_loop,
 // alpha, timeouts.
 import { instancesForNode, realServerTarget, type CheckConfig, type VigilConfig } from '../../shared/config/index.js';
-import { realServerSubject, trackSubject } from '../../shared/eventlog/subjects.js';
+import { checkName, realServerSubject, trackSubject } from '../../shared/eventlog/subjects.js';
 import type { CheckRules, Health } from './decider.js';
 
 export interface UrlSpec {
@@ -100,7 +100,7 @@ export function planChecks(config: VigilConfig, node: string): CheckSpec[] {
       const target = realServerTarget(vs, rs);
       const subject = realServerSubject(vsName, target);
       rs.checks.forEach((ch, j) => {
-        const check = `${ch.type}#${j}`;
+        const check = checkName(ch.type, j);
         const delayLoop = ch.delay_loop ?? vs.delay_loop;
         const port = ch.connect_port ?? (ch.type === 'DNS_CHECK' ? 53 : rs.port ?? vs.port ?? 0);
         const ep: Endpoint = { host: ch.connect_ip ?? rs.ip, port, bindto: ch.bindto, bindPort: ch.bind_port };

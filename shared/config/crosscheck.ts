@@ -81,8 +81,17 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
     });
   }
 
+  const services = new Map<string, string>();
   for (const [name, vs] of Object.entries(c.virtual_servers)) {
     const at = (...rest: (string | number)[]) => ['virtual_servers', name, ...rest];
+    const members = vs.group !== undefined ? (c.virtual_server_groups[vs.group] ?? []) : [vs.fwmark !== undefined ? { fwmark: vs.fwmark } : { ip: vs.ip, port: vs.port }];
+    for (const m of members) {
+      // One IPVS service, one virtual server: two would fight over its real servers.
+      const key = 'fwmark' in m ? `FWM ${m.fwmark}` : `${vs.protocol} ${m.ip}:${m.port ?? vs.port ?? 0}`;
+      const other = services.get(key);
+      if (other !== undefined && other !== name) out.push({ path: at(), message: `the IPVS service ${key} is already virtual server ${other}` });
+      services.set(key, name);
+    }
     const kinds = [vs.ip !== undefined, vs.fwmark !== undefined, vs.group !== undefined].filter(Boolean).length;
     if (kinds !== 1) out.push({ path: at(), message: 'give exactly one of ip (with port), fwmark or group' });
     if (vs.ip !== undefined && vs.port === undefined && !vs.persistence_timeout) {

@@ -224,8 +224,10 @@ export const configSchema = z.strictObject({
       health_max_in_flight: z.number().int().min(1).max(65536).default(4096),
       /** Seconds a notify script (notify_*, notify_up/down, quorum_up/down) may run before its process group is killed. */
       notify_timeout: seconds.default(30),
+      /** Seconds between reads of the kernel's IPVS table looking for changes made by hand (drift), which are recorded and repaired. */
+      ipvs_drift_check: seconds.default(10),
     })
-    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096, notify_timeout: 30 }),
+    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096, notify_timeout: 30, ipvs_drift_check: 10 }),
   fence: z
     .strictObject({
       /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */

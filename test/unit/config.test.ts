@@ -103,6 +103,22 @@ vip_groups:
     expect(problems(text).some((x) => /zookeeper\.session_timeout: must be at least 1\.3 s when VIP groups are fenced/.test(x))).toBe(true);
   });
 
+  it('refuses two virtual servers for one IPVS service, also through a virtual_server_group', () => {
+    const text = `${base}virtual_server_groups:
+  g: [{ ip: 10.0.0.31, port: 443 }, { fwmark: 7 }]
+virtual_servers:
+  a: { ip: 10.0.0.31, port: 80 }
+  b: { ip: 10.0.0.31, port: 80 }
+  c: { ip: 10.0.0.31, port: 80, protocol: UDP }
+  d: { fwmark: 7 }
+  e: { group: g }
+`;
+    expect(problems(text)).toEqual([
+      'c.yaml:11:3: virtual_servers.b: the IPVS service TCP 10.0.0.31:80 is already virtual server a',
+      'c.yaml:14:3: virtual_servers.e: the IPVS service FWM 7 is already virtual server d',
+    ]);
+  });
+
   it('refuses node names that would split a NATS subject token when NATS is configured', () => {
     const text = `cluster: test\nnodes:\n  lb1.dc1: {}\nzookeeper: { hosts: [127.0.0.1:2181] }\nnats: { servers: [nats://127.0.0.1:4222] }\n`;
     expect(problems(text)).toEqual(['c.yaml:3:3: nodes.lb1.dc1: "lb1.dc1" is one token of NATS subjects (vigil.test.events.<node>...) and must not contain "."']);

@@ -1,0 +1,129 @@
+// The IPVS table this node should have, from the configuration and the health of the real
+// servers, with keepalived's virtual_server semantics:
+// - a real server is up when all its checks are up; before its first result a check
+//   counts as up, or as down with alpha (keepalived's assumption at start);
+// - a down real server is removed, or kept with weight 0 with inhibit_on_failure;
+// - a MISC_CHECK with misc_dynamic sets the weight (health.changed weight);
+// - quorum: when the weight of the up servers falls below quorum - hysteresis the
+//   quorum is lost, and it is regained at quorum + hysteresis; while it is lost the
+//   sorry server (if any) replaces the real servers; with sorry_server_inhibit it is
+//   kept at weight 0 while the quorum holds;
+// - a virtual_server with `group` is one IPVS service per member of its
+//   virtual_server_group.
+// Pure: the shell feeds it the last health.changed of each check and the last quorum state.
+import { realServerTarget, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
+import { checkName, realServerSubject } from '../../shared/eventlog/subjects.js';
+import { serviceKey, type Method, type RealServer, type ServiceId, type Table, type VirtualService } from './table.js';
+
+export interface CheckState {
+  to: 'up' | 'down' | 'unknown';
+  weight?: number | undefined;
+}
+
+export type QuorumState = 'up' | 'lost';
+
+export interface QuorumChange {
+  vs: string;
+  service: string;
+  state: 'lost' | 'regained';
+  upWeight: number;
+  quorum: number;
+  hysteresis: number;
+  sorryServer?: string;
+}
+
+export interface Desired {
+  table: Table;
+  /** The virtual server (config name) of each service key. */
+  owner: Map<string, string>;
+  quorum: Map<string, QuorumState>;
+  quorumChanges: QuorumChange[];
+}
+
+/** The state of each check, by real server subject ("rs:web/10.0.0.29:80") and check name ("HTTP_GET#0"). */
+export type Health = ReadonlyMap<string, ReadonlyMap<string, CheckState>>;
+
+const METHOD: Record<VirtualServerConfig['lb_kind'], Method> = { NAT: 'NAT', DR: 'DR', TUN: 'TUN' };
+
+function serviceIds(config: VigilConfig, vs: VirtualServerConfig): ServiceId[] {
+  const protocol = vs.protocol;
+  if (vs.group) {
+    return (config.virtual_server_groups[vs.group] ?? []).map((m) =>
+      'fwmark' in m ? { protocol: 'FWM' as const, address: String(m.fwmark) } : { protocol, address: `${m.ip}:${m.port ?? vs.port ?? 0}` },
+    );
+  }
+  if (vs.fwmark !== undefined) return [{ protocol: 'FWM', address: String(vs.fwmark) }];
+  return [{ protocol, address: `${vs.ip}:${vs.port ?? 0}` }];
+}
+
+function serviceOf(id: ServiceId, vs: VirtualServerConfig): VirtualService {
+  const s: VirtualService = { ...id, scheduler: vs.lb_algo };
+  if (vs.persistence_timeout !== undefined) {
+    s.persistence = vs.persistence_timeout;
+    if (vs.persistence_granularity !== undefined) s.netmask = vs.persistence_granularity;
+  }
+  return s;
+}
+
+/** Whether a real server is up, and its weight. */
+function serverState(vsName: string, vs: VirtualServerConfig, rs: VirtualServerConfig['real_servers'][number], health: Health): { up: boolean; weight: number } {
+  const checks = health.get(realServerSubject(vsName, realServerTarget(vs, rs)));
+  let up = true;
+  let weight = rs.weight;
+  rs.checks.forEach((ch, j) => {
+    const s = checks?.get(checkName(ch.type, j));
+    const known = s && s.to !== 'unknown' ? s.to : (ch.alpha ?? vs.alpha) ? 'down' : 'up';
+    if (known !== 'up') up = false;
+    if (s?.weight !== undefined) weight = s.weight;
+  });
+  return { up, weight };
+}
+
+export function nextQuorum(prev: QuorumState, upWeight: number, quorum: number, hysteresis: number): QuorumState {
+  if (prev === 'up') return upWeight < quorum - hysteresis ? 'lost' : 'up';
+  return upWeight >= quorum + hysteresis ? 'up' : 'lost';
+}
+
+export function desiredTable(config: VigilConfig, health: Health, previousQuorum: ReadonlyMap<string, QuorumState>): Desired {
+  const table: Table = new Map();
+  const owner = new Map<string, string>();
+  const quorum = new Map<string, QuorumState>();
+  const quorumChanges: QuorumChange[] = [];
+  for (const [name, vs] of Object.entries(config.virtual_servers)) {
+    const method = METHOD[vs.lb_kind];
+    const live: RealServer[] = [];
+    const inhibited: RealServer[] = [];
+    let upWeight = 0;
+    for (const rs of vs.real_servers) {
+      const { up, weight } = serverState(name, vs, rs, health);
+      const address = realServerTarget(vs, rs);
+      if (up) {
+        live.push({ address, method, weight });
+        upWeight += weight;
+      } else if (rs.inhibit_on_failure ?? vs.inhibit_on_failure) inhibited.push({ address, method, weight: 0 });
+    }
+    const before = previousQuorum.get(name) ?? 'up';
+    const q = nextQuorum(before, upWeight, vs.quorum, vs.hysteresis);
+    quorum.set(name, q);
+    const sorry = vs.sorry_server ? { address: `${vs.sorry_server.ip}:${vs.sorry_server.port ?? vs.port ?? 0}`, method, weight: 1 } : undefined;
+    const ids = serviceIds(config, vs);
+    if (q !== before) {
+      quorumChanges.push({
+        vs: name, service: ids.map(serviceKey).join(', '), state: q === 'lost' ? 'lost' : 'regained', upWeight, quorum: vs.quorum, hysteresis: vs.hysteresis,
+        ...(sorry ? { sorryServer: sorry.address } : {}),
+      });
+    }
+    let servers: RealServer[];
+    if (q === 'lost' && sorry) servers = [sorry];
+    else {
+      servers = [...live, ...inhibited];
+      if (sorry && vs.sorry_server_inhibit && !servers.some((s) => s.address === sorry.address)) servers.push({ ...sorry, weight: 0 });
+    }
+    for (const id of ids) {
+      const key = serviceKey(id);
+      table.set(key, { service: serviceOf(id, vs), servers: new Map(servers.map((s) => [s.address, s])) });
+      owner.set(key, name);
+    }
+  }
+  return { table, owner, quorum, quorumChanges };
+}

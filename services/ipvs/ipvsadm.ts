@@ -1,0 +1,51 @@
+// The kernel's IPVS table through ipvsadm: read it whole (-Sn), change it in one batch
+// (-R, restore lines on stdin). ipvsadm -R goes on after a line it cannot apply and still
+// exits 0, printing the error: any output on stderr counts as a failed batch.
+import { spawn } from 'node:child_process';
+import { parseTable, type Table } from './table.js';
+
+const TIMEOUT_MS = 30_000;
+
+export class IpvsadmError extends Error {}
+
+function ipvsadm(bin: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new IpvsadmError(`cannot run ${bin}: ${err.message}`));
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, code });
+    });
+    child.stdin.on('error', () => {}); // a failed start is reported by 'error'
+    child.stdin.end(input ?? '');
+  });
+}
+
+export class Ipvsadm {
+  /** ipvsadm processes started (a reconcile should cost one). */
+  invocations = 0;
+
+  constructor(private readonly bin = 'ipvsadm') {}
+
+  async read(): Promise<Table> {
+    this.invocations++;
+    const r = await ipvsadm(this.bin, ['-Sn']);
+    if (r.code !== 0) throw new IpvsadmError(`ipvsadm -Sn failed (exit ${r.code}): ${r.stderr.trim() || 'no message'}`);
+    return parseTable(r.stdout);
+  }
+
+  /** Applies restore lines in one ipvsadm -R; resolves with ipvsadm's complaints (empty: every line applied). */
+  async restore(lines: readonly string[]): Promise<string> {
+    this.invocations++;
+    const r = await ipvsadm(this.bin, ['-R'], lines.join('\n') + '\n');
+    return r.code === 0 ? r.stderr.trim() : `exit ${r.code}: ${r.stderr.trim() || 'no message'}`;
+  }
+}

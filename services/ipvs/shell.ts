@@ -1,0 +1,205 @@
+// The IPVS service's I/O: rebuild the real servers' health and the quorum states from the
+// log, keep the kernel's table equal to desiredTable() with one ipvsadm -R per change,
+// record every applied line as ipvs.changed (caused by the event that made it necessary),
+// and read the table every ipvs_drift_check seconds to find, record and repair changes
+// made by hand. Between drift checks the table is known from the last successful batch,
+// so a reconcile costs one ipvsadm process.
+import { realServerTarget, type VigilConfig } from '../../shared/config/index.js';
+import { checkName, realServerSubject, subscribe, virtualServerSubject, type EventData, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import type { Logger } from '../../shared/logger.js';
+import { recorder } from '../../shared/service.js';
+import { lastChanges } from '../health/projection.js';
+import { desiredTable, type CheckState, type Desired, type QuorumState } from './desired.js';
+import { diffTables, type IpvsOp } from './diff.js';
+import { Ipvsadm } from './ipvsadm.js';
+import type { Table } from './table.js';
+
+const RETRY_MS = 1000;
+/** Subject of changes to services the configuration does not have (vigil owns the whole table). */
+const UNCONFIGURED = 'vs:unconfigured';
+
+export interface IpvsServiceOptions {
+  config: VigilConfig;
+  node: string;
+  log: EventLog;
+  logger: Logger;
+  ipvsadm?: Ipvsadm;
+}
+
+export class IpvsService {
+  readonly ipvsadm: Ipvsadm;
+  private readonly append;
+  private readonly health = new Map<string, Map<string, CheckState>>();
+  private quorum = new Map<string, QuorumState>();
+  /** The kernel's table as of our last read or successful batch; undefined: read it first. */
+  private known: Table | undefined;
+  private subscription: Subscription | undefined;
+  private driftTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private pending: { cause: number | null; drift: boolean } | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: IpvsServiceOptions) {
+    this.ipvsadm = o.ipvsadm ?? new Ipvsadm();
+    this.append = recorder(o.log, o.logger);
+  }
+
+  /** Rebuilds state from the log, reconciles once, then follows the log. */
+  async start(): Promise<void> {
+    const { log, config } = this.o;
+    const upTo = log.lastSeq();
+    this.loadHealth();
+    for (const name of Object.keys(config.virtual_servers)) {
+      const [last] = log.query({ types: ['ipvs.quorum_changed'], subject: virtualServerSubject(name), toSeq: upTo, newest: true, limit: 1 });
+      if (last) this.quorum.set(name, (last.data as EventData<'ipvs.quorum_changed'>).state === 'lost' ? 'lost' : 'up');
+    }
+    const [started] = log.query({ types: ['service.started'], subject: 'service:ipvs', toSeq: upTo, newest: true, limit: 1 });
+    await this.reconcile(started?.seq ?? null, true);
+    this.o.logger.info('following the log', { services: this.known?.size ?? null, ipvsadm_runs: this.ipvsadm.invocations });
+    this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => this.onEvents(batch));
+    this.driftTimer = setInterval(() => this.request(null, true), config.global_defs.ipvs_drift_check * 1000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.subscription?.close();
+    clearInterval(this.driftTimer);
+    clearTimeout(this.retryTimer);
+    await this.running;
+  }
+
+  /** Reads the kernel's table now (a drift check) and resolves when it is repaired. */
+  async check(): Promise<void> {
+    this.request(null, true);
+    await this.settled();
+  }
+
+  /** Resolves when every requested reconcile has run (for tests and the bench). */
+  async settled(): Promise<void> {
+    while (this.pending) await this.running;
+    await this.running;
+  }
+
+  private loadHealth(): void {
+    const specs: { subject: string; key: string; check: string }[] = [];
+    for (const [name, vs] of Object.entries(this.o.config.virtual_servers)) {
+      for (const rs of vs.real_servers) {
+        const subject = realServerSubject(name, realServerTarget(vs, rs));
+        rs.checks.forEach((ch, j) => specs.push({ subject, check: checkName(ch.type, j), key: `${subject} ${checkName(ch.type, j)}` }));
+      }
+    }
+    const last = lastChanges(this.o.log, specs);
+    for (const s of specs) {
+      const c = last.get(s.key);
+      if (c) this.setCheck(s.subject, s.check, { to: c.to, weight: c.weight });
+    }
+  }
+
+  private setCheck(subject: string, check: string, state: CheckState): void {
+    const checks = this.health.get(subject) ?? new Map<string, CheckState>();
+    checks.set(check, state);
+    this.health.set(subject, checks);
+  }
+
+  private onEvents(batch: StoredEvent[]): void {
+    let cause: number | undefined;
+    for (const e of batch) {
+      if (e.type !== 'health.changed' || !e.subject.startsWith('rs:')) continue;
+      const d = e.data as EventData<'health.changed'>;
+      this.setCheck(e.subject, d.check, { to: d.to, weight: d.weight });
+      cause = e.seq;
+    }
+    if (cause !== undefined) this.request(cause, false);
+  }
+
+  /** Queues a reconcile; requests that arrive while one runs are merged into the next. */
+  private request(cause: number | null, drift: boolean): void {
+    if (this.stopped) return;
+    const p = this.pending;
+    this.pending = { cause: cause ?? p?.cause ?? null, drift: drift || (p?.drift ?? false) };
+    if (p) return;
+    this.running = this.running.then(async () => {
+      const next = this.pending!;
+      this.pending = undefined;
+      if (!this.stopped) await this.reconcile(next.cause, next.drift);
+    });
+  }
+
+  private async reconcile(cause: number | null, readFirst: boolean): Promise<void> {
+    const desired = desiredTable(this.o.config, this.health, this.quorum);
+    try {
+      const current = readFirst || !this.known ? await this.ipvsadm.read() : this.known;
+      let ops = diffTables(current, desired.table);
+      this.recordQuorum(desired, cause);
+      if (readFirst && this.known && ops.length > 0) {
+        // The table differs from what we left it as: someone changed it. Say so, then repair.
+        const drift = diffTables(this.known, current);
+        if (drift.length > 0) cause = this.recordDrift(ops, cause);
+      }
+      this.known = current;
+      if (ops.length === 0) return;
+      const complaints = await this.ipvsadm.restore(ops.map((op) => op.line));
+      let after = desired.table;
+      if (complaints) {
+        after = await this.ipvsadm.read();
+        const left = new Set(diffTables(after, desired.table).map((op) => op.line));
+        this.o.logger.error('ipvsadm could not apply every change; retrying', { complaints, failed: [...left] });
+        ops = ops.filter((op) => !left.has(op.line));
+        this.retryLater();
+      }
+      this.known = after;
+      this.recordChanges(ops, desired, cause);
+    } catch (err) {
+      this.known = undefined;
+      this.o.logger.error('cannot reconcile the IPVS table; retrying', { err });
+      this.retryLater();
+    }
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.request(null, true);
+    }, RETRY_MS);
+  }
+
+  private subjectOf(op: IpvsOp, desired: Desired): string {
+    const vs = desired.owner.get(op.service);
+    return vs ? virtualServerSubject(vs) : UNCONFIGURED;
+  }
+
+  private recordDrift(ops: IpvsOp[], cause: number | null): number | null {
+    const what = { add_service: 'missing', add_server: 'missing', del_service: 'not configured', del_server: 'not configured', edit_service: 'differs', edit_server: 'differs' } as const;
+    const differences = ops.map((op) => `${what[op.op]}: ${op.line}`.slice(0, 1024));
+    this.o.logger.warn('the IPVS table was changed outside vigil; repairing', { differences });
+    const e = this.append({ type: 'ipvs.drift', source: 'ipvs', subject: `node:${this.o.node}`, causation: cause, data: { differences } });
+    return e?.seq ?? cause;
+  }
+
+  private recordQuorum(desired: Desired, cause: number | null): void {
+    for (const q of desired.quorumChanges) {
+      this.o.logger.warn(`quorum ${q.state}`, { virtual_server: q.vs, up_weight: q.upWeight, quorum: q.quorum });
+      this.append({
+        type: 'ipvs.quorum_changed', source: 'ipvs', subject: virtualServerSubject(q.vs), causation: cause,
+        data: { service: q.service, state: q.state, up_weight: q.upWeight, quorum: q.quorum, hysteresis: q.hysteresis, ...(q.sorryServer ? { sorry_server: q.sorryServer } : {}) },
+      });
+    }
+    this.quorum = desired.quorum;
+  }
+
+  private recordChanges(ops: IpvsOp[], desired: Desired, cause: number | null): void {
+    if (ops.length === 0) return;
+    const events: NewEvent[] = ops.map((op) => ({
+      type: 'ipvs.changed', source: 'ipvs', subject: this.subjectOf(op, desired), causation: cause,
+      data: { op: op.op, service: op.service, ...(op.server ? { server: op.server } : {}), line: op.line },
+    }));
+    try {
+      this.o.log.appendBatch(events);
+    } catch (err) {
+      this.o.logger.error('cannot record IPVS changes in the log', { err, lines: ops.map((o) => o.line) });
+    }
+    this.o.logger.info('IPVS table changed', { changes: ops.length });
+  }
+}
