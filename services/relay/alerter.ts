@@ -6,7 +6,7 @@ import { parseVipAddress, type VigilConfig } from '../../shared/config/index.js'
 import type { EventLog, NewEvent, StoredEvent } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { AlertRules, type AlertDraft } from './alerts.js';
-import { consumerStart, replay } from './replay.js';
+import { consumerStart, nextTurn, replay } from './consumer.js';
 
 export const ALERTS_CURSOR = 'relay:alerts';
 const BATCH = 1000;
@@ -26,7 +26,7 @@ export class Alerter {
   private dueTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private scheduled = false;
+  private readonly schedule = nextTurn(() => this.pump());
 
   constructor(private readonly o: AlerterOptions) {
     this.rules = this.newRules();
@@ -45,16 +45,6 @@ export class Alerter {
     replay(this.o.log, AlertRules.STATE_TYPES, this.cursor, (e) => void this.rules.apply(e));
     this.off = this.o.log.onChange(() => this.schedule());
     this.schedule();
-  }
-
-  /** Pumps on the next turn: a change is also signalled from inside our own appends. */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.pump();
-    });
   }
 
   stop(): void {

@@ -10,7 +10,7 @@ import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 import { NotifyRules, type NotifyJob } from './notify.js';
 import { Progress } from './progress.js';
-import { consumerStart, replay } from './replay.js';
+import { consumerStart, nextTurn, replay } from './consumer.js';
 
 export const NOTIFY_CURSOR = 'relay:notify';
 /** On the very first start, scripts run for the events of the last minute (not the log's whole history). */
@@ -34,7 +34,7 @@ export class Notifier {
   private readAfter = 0;
   private off: (() => void) | undefined;
   private stopped = false;
-  private scheduled = false;
+  private readonly schedule = nextTurn(() => this.read());
 
   constructor(private readonly o: NotifierOptions) {
     this.rules = new NotifyRules(o.config, o.node);
@@ -53,16 +53,6 @@ export class Notifier {
     this.readAfter = cursor;
     this.off = this.o.log.onChange(() => this.schedule());
     this.schedule();
-  }
-
-  /** Reads on the next turn: a change is also signalled from inside our own appends. */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.read();
-    });
   }
 
   /** Kills scripts still running (their events are read again at the next start) and waits for their records. */
