@@ -10,28 +10,33 @@ import { createLogger } from '../shared/logger.js';
 import { tempDir } from '../test/harness/tmp.js';
 import { median, printTable } from './stats.js';
 
-const SERVICES = 1000;
+const SERVICES = Number(process.env.BENCH_IPVS_SERVICES ?? 1000);
 const SERVERS = 10;
 
 const ip = (prefix: number, i: number) => `10.${prefix}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 const yaml = [
   'cluster: bench', 'nodes: { n1: {} }', 'zookeeper: { hosts: ["127.0.0.1:1"] }', 'global_defs: { ipvs_drift_check: 3600 }', 'virtual_servers:',
   ...Array.from({ length: SERVICES }, (_, s) => [
-    `  vs${s}: { ip: ${ip(1, s)}, port: 80, lb_algo: wrr, lb_kind: NAT, real_servers: [`,
-    ...Array.from({ length: SERVERS }, (_, r) => `    { ip: ${ip(2, s * SERVERS + r)}, weight: 10, inhibit_on_failure: true, checks: [{ type: TCP_CHECK }] },`),
-    '  ] }',
+    `  vs${s}:`,
+    `    { ip: ${ip(1, s)}, port: 80, lb_algo: wrr, lb_kind: NAT, real_servers: [`,
+    ...Array.from({ length: SERVERS }, (_, r) => `      { ip: ${ip(2, s * SERVERS + r)}, weight: 10, inhibit_on_failure: true, checks: [{ type: TCP_CHECK }] },`),
+    '    ] }',
   ].join('\n')),
 ].join('\n');
 
+const step = (what: string) => process.stderr.write(`ipvs bench: ${what} at ${(performance.now() / 1000).toFixed(1)} s\n`);
+step('generated the configuration');
 const tmp = tempDir('bench-ipvs');
 const config = parseConfig(yaml, 'bench.yaml').config;
 const log = EventLog.open({ path: join(tmp.path, 'events.db'), node: 'n1' });
 const ipvsadm = new Ipvsadm();
-const svc = new IpvsService({ config, node: 'n1', log, logger: createLogger({ service: 'ipvs' }, { level: 'warn' }), ipvsadm });
+const svc = new IpvsService({ config, node: 'n1', log, logger: createLogger({ service: 'ipvs' }, { level: (process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn' }), ipvsadm });
 execFileSync('ipvsadm', ['-C']);
 
+step('parsed it');
 const t0 = performance.now();
 await svc.start();
+step('table built from empty');
 const fromEmpty = performance.now() - t0;
 const fromEmptyRuns = ipvsadm.invocations;
 const lines = log.query({ types: ['ipvs.changed'] }).length;
@@ -46,6 +51,7 @@ for (let i = 0; i < 10; i++) {
   noopRuns.push(ipvsadm.invocations - runs);
 }
 
+step('no-op reconciles done');
 const weight: number[] = [];
 const weightRuns: number[] = [];
 for (let i = 0; i < 20; i++) {
@@ -53,7 +59,9 @@ for (let i = 0; i < 20; i++) {
   const runs = ipvsadm.invocations;
   const before = log.lastSeq();
   const t = performance.now();
-  log.append({ type: 'health.changed', source: 'health', subject: `rs:vs${i}/${ip(2, i * SERVERS)}:80`, data: { target: `${ip(2, i * SERVERS)}:80`, check: 'TCP_CHECK#0', from: to === 'down' ? 'up' : 'down', to, reason: 'bench' } });
+  const vs = Math.floor(i / 2); // down, then up again: each a weight change (inhibit_on_failure: 10 -> 0 -> 10)
+  const rs = `${ip(2, vs * SERVERS)}:80`;
+  log.append({ type: 'health.changed', source: 'health', subject: `rs:vs${vs}/${rs}`, data: { target: rs, check: 'TCP_CHECK#0', from: to === 'down' ? 'up' : 'down', to, reason: 'bench' } });
   while (log.query({ types: ['ipvs.changed'], afterSeq: before }).length === 0) await new Promise((r) => setTimeout(r, 1));
   await svc.settled();
   weight.push(performance.now() - t);

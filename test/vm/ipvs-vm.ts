@@ -166,6 +166,9 @@ export interface VmOptions {
   onStderr?: (text: string) => void;
 }
 
+/** Variables named VIGIL_* or BENCH_* go into the guest (everything else is reset). */
+const passed = () => Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => /^(VIGIL|BENCH)_/.test(e[0]) && e[1] !== undefined));
+
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Boots a VM, runs argv as root in it, resolves with its exit status and output. */
@@ -177,7 +180,7 @@ export async function runInVm(argv: readonly string[], o: VmOptions = {}): Promi
   const dirRegistry = recordDir(job);
   try {
     writeFileSync(join(job, 'env'), `KVER=${quote(img.kver)}\nMODULES=${quote(img.modules)}\n`);
-    const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', ...o.env };
+    const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', ...passed(), ...o.env };
     writeFileSync(join(job, 'job'), [
       ...Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`),
       `modprobe -a ${GUEST_MODULES.join(' ')} 2>> /run/job/stderr`,
