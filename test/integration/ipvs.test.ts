@@ -27,6 +27,7 @@ describe('the IPVS service against a real kernel (in a VM)', () => {
       'vigil run ipvs on a real IPVS table creates every service from empty, each line recorded as an event',
       'vigil run ipvs on a real IPVS table repairs changes made by hand with ipvsadm, and records them as drift first',
       'vigil run ipvs on a real IPVS table a restart with a table that is already right changes nothing',
+      'vigil run ipvs on a real IPVS table a line the kernel refuses is reported and retried; the other lines apply and only they are recorded',
       'vigil run ipvs on a real IPVS table one ipvsadm process per reconcile after the first read',
     ]);
     expect(r.code).toBe(0);

@@ -19,7 +19,7 @@ import { forgetDir, forgetProcess, recordDir, recordProcess } from '../harness/s
 
 export const CACHE = process.env.VIGIL_VM_CACHE ?? (process.getuid?.() === 0 ? '/var/cache/vigil-vm' : join(homedir(), '.cache', 'vigil-vm'));
 /** Bump when the image recipe changes: a cache of an older recipe is rebuilt. */
-const RECIPE = 2;
+const RECIPE = 3;
 const INITRD_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];
 const GUEST_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_lc', 'ip_vs_sh', 'ip_vs_dh', 'ip_vs_sed', 'ip_vs_nq', 'ip_vs_lblc', 'ip_vs_lblcr', 'ip_vs_mh', 'ip_vs_fo', 'ip_vs_ovf'];
 
@@ -138,7 +138,7 @@ mount -t tmpfs -o mode=755 tmpfs /rw; mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work overlay /root || die "overlay"
 for d in proc sys dev; do mount --bind /$d /root/$d; done
 mkdir -p /root/dev/pts /root/dev/shm; mount -t devpts devpts /root/dev/pts; mount -t tmpfs tmpfs /root/dev/shm
-mount -t tmpfs tmpfs /root/run; mount -t tmpfs tmpfs /root/tmp; mkdir -p /root/run/job; mount --bind /job /root/run/job
+mount -t tmpfs tmpfs /root/run; mkdir -p /root/run/job; mount --bind /job /root/run/job
 . /job/env
 mkdir -p /root/lib/modules/$KVER; mount --bind /host$MODULES /root/lib/modules/$KVER || die "modules"
 printf '#!/bin/busybox sh\\nexec chroot /root /sbin/modprobe "$@"\\n' > /bin/modprobe-root; chmod +x /bin/modprobe-root
@@ -184,7 +184,7 @@ export async function runInVm(argv: readonly string[], o: VmOptions = {}): Promi
     writeFileSync(join(job, 'job'), [
       ...Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`),
       `modprobe -a ${GUEST_MODULES.join(' ')} 2>> /run/job/stderr`,
-      `cd ${quote(o.cwd ?? process.cwd())} || exit 125`,
+      `cd ${quote(o.cwd ?? process.cwd())} 2>> /run/job/stderr || exit 125`,
       `${argv.map(quote).join(' ')} < /dev/null >> /run/job/stdout 2>> /run/job/stderr`,
     ].join('\n') + '\n');
     for (const f of ['stdout', 'stderr', 'console']) writeFileSync(join(job, f), '');

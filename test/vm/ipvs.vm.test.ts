@@ -186,6 +186,35 @@ describe('vigil run ipvs on a real IPVS table', () => {
     expect(sortedLines(saved())).toEqual(sortedLines(EXPECTED));
   });
 
+  it('a line the kernel refuses is reported and retried; the other lines apply and only they are recorded', async () => {
+    ipvsadm('-C');
+    // Debian 12's kernel (6.1) has no "twos" scheduler: ipvsadm -R refuses that one line and goes on.
+    const config = parseConfig(`cluster: c
+nodes: { n1: {} }
+zookeeper: { hosts: ["127.0.0.1:1"] }
+global_defs: { ipvs_drift_check: 3600 }
+virtual_servers:
+  good: { ip: 10.0.5.1, port: 80, lb_algo: rr, real_servers: [{ ip: 10.0.6.1 }] }
+  bad: { ip: 10.0.5.2, port: 80, lb_algo: twos, real_servers: [{ ip: 10.0.6.2 }] }
+`, file).config;
+    const logged: string[] = [];
+    const counting = new Ipvsadm();
+    const before = log.lastSeq();
+    const svc = new IpvsService({ config, node: 'n1', log, logger: createLogger({ service: 'ipvs' }, { level: 'error', write: (l) => void logged.push(l) }), ipvsadm: counting });
+    await svc.start();
+    expect(sortedLines(saved())).toEqual(['-A -t 10.0.5.1:80 -s rr', '-a -t 10.0.5.1:80 -r 10.0.6.1:80 -m -w 1']);
+    const recorded = changes().filter((e) => e.seq > before);
+    expect(lines(recorded).sort()).toEqual(['-A -t 10.0.5.1:80 -s rr', '-a -t 10.0.5.1:80 -r 10.0.6.1:80 -m -w 1']);
+    const error = JSON.parse(logged[0]!) as { msg: string; complaints: string; failed: string[] };
+    expect(error.msg).toBe('ipvsadm could not apply every change; retrying');
+    expect(error.complaints).toContain('Scheduler or persistence engine not found');
+    expect(error.failed.sort()).toEqual(['-A -t 10.0.5.2:80 -s twos', '-a -t 10.0.5.2:80 -r 10.0.6.2:80 -m -w 1']);
+    const runs = counting.invocations;
+    await waitFor('a retry', () => (counting.invocations > runs ? true : undefined), 30_000, 50);
+    await svc.stop();
+    ipvsadm('-C');
+  });
+
   it('one ipvsadm process per reconcile after the first read', async () => {
     ipvsadm('-C');
     const config = parseConfig(CONFIG.replace('ipvs_drift_check: 0.5', 'ipvs_drift_check: 3600'), file).config;
