@@ -3,7 +3,7 @@
 // track scripts this node's VRRP instances use. Effective values are resolved here,
 // once: ports and addresses inherited from the real and virtual server, delay_loop,
 // alpha, timeouts.
-import { instancesForNode, realServerTarget, type CheckConfig, type VigilConfig } from '../../shared/config/index.js';
+import { instancesForNode, realServerTarget, startsDown, type CheckConfig, type VigilConfig } from '../../shared/config/index.js';
 import { checkName, realServerSubject, trackSubject } from '../../shared/eventlog/subjects.js';
 import type { CheckRules, Health } from './decider.js';
 
@@ -113,7 +113,7 @@ export function planChecks(config: VigilConfig, node: string): CheckSpec[] {
           probe: probeOf(ch, ep, vs.virtualhost),
           timeoutMs: timeoutOf(ch, delayLoop),
           rules: { rise: ch.rise, fall: ch.fall, retries: ch.retry, retryDelayMs: ms(ch.delay_before_retry), intervalMs: ms(delayLoop) },
-          initial: (ch.alpha ?? vs.alpha) ? 'down' : 'up',
+          initial: startsDown(vs, ch) ? 'down' : 'up',
           firstWithinMs: ms(ch.warmup ?? delayLoop),
           path: ['virtual_servers', vsName, 'real_servers', i, 'checks', j],
         });

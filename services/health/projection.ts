@@ -29,7 +29,7 @@ export function changeOf(e: Pick<StoredEvent, 'type' | 'subject' | 'data' | 'ts'
 }
 
 /** The last change of each planned check that has one (newest pages of each subject). */
-export function lastChanges(log: EventLog, specs: readonly Pick<CheckSpec, 'subject' | 'key'>[]): Map<string, LastChange> {
+export function lastChanges(log: EventLog, specs: readonly CheckSpec[]): Map<string, LastChange> {
   const out = new Map<string, LastChange>();
   const bySubject = new Map<string, Set<string>>();
   for (const s of specs) {

@@ -11,7 +11,7 @@
 // - a virtual_server with `group` is one IPVS service per member of its
 //   virtual_server_group.
 // Pure: the shell feeds it the last health.changed of each check and the last quorum state.
-import { realServerTarget, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
+import { realServerTarget, startsDown, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
 import { checkName, realServerSubject } from '../../shared/eventlog/subjects.js';
 import { serviceKey, type Method, type RealServer, type ServiceId, type Table, type VirtualService } from './table.js';
 
@@ -72,7 +72,7 @@ function serverState(vsName: string, vs: VirtualServerConfig, rs: VirtualServerC
   let weight = rs.weight;
   rs.checks.forEach((ch, j) => {
     const s = checks?.get(checkName(ch.type, j));
-    const known = s && s.to !== 'unknown' ? s.to : (ch.alpha ?? vs.alpha) ? 'down' : 'up';
+    const known = s && s.to !== 'unknown' ? s.to : startsDown(vs, ch) ? 'down' : 'up';
     if (known !== 'up') up = false;
     if (s?.weight !== undefined) weight = s.weight;
   });

@@ -4,10 +4,11 @@
 // and read the table every ipvs_drift_check seconds to find, record and repair changes
 // made by hand. Between drift checks the table is known from the last successful batch,
 // so a reconcile costs one ipvsadm process.
-import { realServerTarget, type VigilConfig } from '../../shared/config/index.js';
-import { checkName, realServerSubject, subscribe, virtualServerSubject, type EventData, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import type { VigilConfig } from '../../shared/config/index.js';
+import { subscribe, virtualServerSubject, type EventData, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
+import { planChecks } from '../health/plan.js';
 import { lastChanges } from '../health/projection.js';
 import { desiredTable, type CheckState, type Desired, type QuorumState } from './desired.js';
 import { diffTables, type IpvsOp } from './diff.js';
@@ -82,13 +83,7 @@ export class IpvsService {
   }
 
   private loadHealth(): void {
-    const specs: { subject: string; key: string; check: string }[] = [];
-    for (const [name, vs] of Object.entries(this.o.config.virtual_servers)) {
-      for (const rs of vs.real_servers) {
-        const subject = realServerSubject(name, realServerTarget(vs, rs));
-        rs.checks.forEach((ch, j) => specs.push({ subject, check: checkName(ch.type, j), key: `${subject} ${checkName(ch.type, j)}` }));
-      }
-    }
+    const specs = planChecks(this.o.config, this.o.node).filter((s) => s.role === 'real_server');
     const last = lastChanges(this.o.log, specs);
     for (const s of specs) {
       const c = last.get(s.key);

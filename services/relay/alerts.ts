@@ -50,7 +50,6 @@ interface GroupView {
   acquired?: { epoch: number; previous: Holder | undefined; at: Ref };
 }
 
-type Data<T extends EventType> = EventData<T>;
 /** Events in the log were validated against the catalogue when they were appended. */
 const dataOf = <T extends EventType>(e: StoredEvent, _type: T) => e.data as EventData<T>;
 const ref = (e: StoredEvent): Ref => ({ id: e.id, seq: e.seq, ts: e.ts });
@@ -59,7 +58,7 @@ const lastLine = (text: string) => text.trimEnd().split('\n').pop()?.slice(0, 20
 
 export class AlertRules {
   private readonly groups = new Map<string, GroupView>();
-  private readonly instances = new Map<string, { data: Data<'vrrp.state_changed'>; at: Ref }>();
+  private readonly instances = new Map<string, { data: EventData<'vrrp.state_changed'>; at: Ref }>();
   private readonly servers = new RealServerStates();
 
   constructor(private readonly o: AlertRulesOptions) {}
@@ -178,7 +177,7 @@ export class AlertRules {
     return { id: `${kind}:${key}`, kind, severity, summary, events, details, cause: e.seq };
   }
 
-  private observed(e: StoredEvent, d: Data<'relay.lease_observed'>): AlertDraft[] {
+  private observed(e: StoredEvent, d: EventData<'relay.lease_observed'>): AlertDraft[] {
     const g = this.group(d.group);
     const out: AlertDraft[] = [];
     if (d.previous && (!d.holder || d.holder.node !== d.previous.node || d.holder.epoch !== d.previous.epoch)) g.ended = { ...d.previous, at: ref(e) };
@@ -211,7 +210,7 @@ export class AlertRules {
   }
 
   /** vip.bound on this node: a failover when someone else held the VIP before. */
-  private bound(e: StoredEvent, d: Data<'vip.bound'>): AlertDraft[] {
+  private bound(e: StoredEvent, d: EventData<'vip.bound'>): AlertDraft[] {
     const g = this.group(d.group);
     const acquired = g.acquired?.epoch === d.epoch ? g.acquired : undefined;
     const ended = g.ended && g.ended.node !== this.o.node ? g.ended : undefined;
@@ -228,13 +227,13 @@ export class AlertRules {
       events, { group: d.group, to: this.o.node, from: previous.node, from_epoch: previous.epoch, epoch: d.epoch, unowned_ms: unownedMs, reason: vrrp?.data.reason ?? null })];
   }
 
-  private causeOf(seq: number | null): { data: Data<'vrrp.state_changed'>; at: Ref } | undefined {
+  private causeOf(seq: number | null): { data: EventData<'vrrp.state_changed'>; at: Ref } | undefined {
     if (seq === null) return undefined;
     for (const i of this.instances.values()) if (i.at.seq === seq && i.data.to === 'MASTER') return i;
     return undefined;
   }
 
-  private health(e: StoredEvent, d: Data<'health.changed'>): AlertDraft[] {
+  private health(e: StoredEvent, d: EventData<'health.changed'>): AlertDraft[] {
     const { before, after } = this.servers.apply(e.subject, d.check, d.to);
     if (before === after) return [];
     const rs = e.subject.slice('rs:'.length);

@@ -1,4 +1,4 @@
-// The relay's consumers of the log: where one starts, how it rebuilds its state, how it wakes.
+// The relay's consumers of the log: where one starts, and how it rebuilds its state.
 import type { EventLog, StoredEvent } from '../../shared/eventlog/index.js';
 
 const PAGE = 1000;
@@ -26,18 +26,3 @@ export function replay(log: EventLog, types: readonly string[], toSeq: number, a
   }
 }
 
-/**
- * Coalesces calls into one run of f on the next turn of the event loop: a log change is
- * also signalled from inside the consumer's own appends, where f must not run again.
- */
-export function nextTurn(f: () => void): () => void {
-  let scheduled = false;
-  return () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      f();
-    });
-  };
-}

@@ -4,19 +4,18 @@
 // relay.notify_ran. The cursor "relay:notify" moves past an event only when all its
 // scripts have run: after a restart, nothing is skipped.
 import type { VigilConfig } from '../../shared/config/index.js';
-import type { EventLog, StoredEvent } from '../../shared/eventlog/index.js';
+import { subscribe, type EventLog, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { runArgv, type RunningExec } from '../../shared/exec.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 import { NotifyRules, type NotifyJob } from './notify.js';
 import { Progress } from './progress.js';
-import { consumerStart, nextTurn, replay } from './consumer.js';
+import { consumerStart, replay } from './consumer.js';
 
 export const NOTIFY_CURSOR = 'relay:notify';
 /** On the very first start, scripts run for the events of the last minute (not the log's whole history). */
 const FIRST_START_WINDOW_MS = 60_000;
 const TAIL_BYTES = 4096;
-const BATCH = 1000;
 
 export interface NotifierOptions {
   config: VigilConfig;
@@ -31,10 +30,10 @@ export class Notifier {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly running = new Set<RunningExec>();
   private progress = new Progress(0);
-  private readAfter = 0;
-  private off: (() => void) | undefined;
+  /** The cursor as last stored. */
+  private saved = 0;
+  private subscription: Subscription | undefined;
   private stopped = false;
-  private readonly schedule = nextTurn(() => this.read());
 
   constructor(private readonly o: NotifierOptions) {
     this.rules = new NotifyRules(o.config, o.node);
@@ -50,37 +49,25 @@ export class Notifier {
     const cursor = consumerStart(this.o.log, NOTIFY_CURSOR, { lastMs: FIRST_START_WINDOW_MS });
     replay(this.o.log, NotifyRules.STATE_TYPES, cursor, (e) => void this.rules.jobs(e));
     this.progress = new Progress(cursor);
-    this.readAfter = cursor;
-    this.off = this.o.log.onChange(() => this.schedule());
-    this.schedule();
+    this.saved = cursor;
+    const onError = (err: unknown) => this.o.logger.error('cannot read the log; notify scripts wait for the next change', { err });
+    this.subscription = subscribe(this.o.log, { after: cursor, onError }, (batch) => this.read(batch));
   }
 
   /** Kills scripts still running (their events are read again at the next start) and waits for their records. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.off?.();
+    this.subscription?.close();
     for (const r of this.running) r.kill();
     await Promise.all(this.queues.values());
   }
 
-  private read(): void {
-    if (this.stopped) return;
-    for (;;) {
-      let batch: StoredEvent[];
-      try {
-        batch = this.o.log.readAfter(this.readAfter, BATCH);
-      } catch (err) {
-        this.o.logger.error('cannot read the log; notify scripts wait for the next change', { err });
-        return;
-      }
-      if (batch.length === 0) break;
-      for (const e of batch) {
-        const jobs = this.rules.jobs(e);
-        if (jobs.length > 0) this.enqueue(e, jobs);
-      }
-      this.readAfter = batch[batch.length - 1]!.seq;
-      this.progress.readUpTo(this.readAfter);
+  private read(batch: StoredEvent[]): void {
+    for (const e of batch) {
+      const jobs = this.rules.jobs(e);
+      if (jobs.length > 0) this.enqueue(e, jobs);
     }
+    this.progress.readUpTo(batch[batch.length - 1]!.seq);
     this.saveCursor();
   }
 
@@ -118,7 +105,9 @@ export class Notifier {
   private saveCursor(): void {
     const cursor = this.progress.cursor;
     try {
-      if (cursor !== this.o.log.getCursor(NOTIFY_CURSOR)) this.o.log.setCursor(NOTIFY_CURSOR, cursor);
+      if (cursor === this.saved) return;
+      this.o.log.setCursor(NOTIFY_CURSOR, cursor);
+      this.saved = cursor;
     } catch (err) {
       this.o.logger.warn('cannot store the notify cursor (scripts may run again after a restart)', { err });
     }

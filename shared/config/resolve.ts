@@ -1,6 +1,6 @@
 // One node's view of the cluster configuration: per-node overrides applied.
 import { isAbsolute, dirname, resolve as resolvePath } from 'node:path';
-import type { RealServerConfig, VigilConfig, VirtualServerConfig, VrrpInstanceConfig } from './schema.js';
+import type { CheckConfig, RealServerConfig, VigilConfig, VirtualServerConfig, VrrpInstanceConfig } from './schema.js';
 
 export type NodeInstance = Omit<VrrpInstanceConfig, 'nodes'> & { name: string };
 
@@ -27,3 +27,6 @@ export function logPathForNode(c: VigilConfig, node: string, configFile: string)
 
 /** "ip:port" of a real server (its port, else its virtual server's, else 0 for fwmark services). */
 export const realServerTarget = (vs: Pick<VirtualServerConfig, 'port'>, rs: Pick<RealServerConfig, 'ip' | 'port'>): string => `${rs.ip}:${rs.port ?? vs.port ?? 0}`;
+
+/** keepalived's alpha: a check counts as down until its first result (its own setting, else its virtual server's). */
+export const startsDown = (vs: Pick<VirtualServerConfig, 'alpha'>, ch: Pick<CheckConfig, 'alpha'>): boolean => ch.alpha ?? vs.alpha;

@@ -9,7 +9,7 @@ export interface SubscribeOptions {
   /** Start after this seq (0 = from the beginning). */
   after: number;
   batchSize?: number;
-  /** A handler that throws is retried with the same batch at the next wake-up; this hears about it. */
+  /** A handler (or a read) that throws is retried with the same batch at the next wake-up; this hears about it (batch is empty when the read failed). */
   onError?: (err: unknown, batch: StoredEvent[]) => void;
   /** Called with the new cursor after each handled batch (consume() stores it). */
   onAdvance?: (seq: number) => void;
@@ -39,11 +39,13 @@ export function subscribe(log: EventLog, options: SubscribeOptions, handler: Bat
         again = false;
         for (;;) {
           if (closed) return;
-          const batch = log.readAfter(cursor, batchSize);
-          if (batch.length === 0) break;
+          let batch: StoredEvent[] = [];
           try {
+            batch = log.readAfter(cursor, batchSize);
+            if (batch.length === 0) break;
             await handler(batch);
           } catch (err) {
+            // A read that fails (the file locked too long, say) is reported like a failed handler.
             options.onError?.(err, batch);
             return; // retried at the next wake-up (append or poll)
           }
