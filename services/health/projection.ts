@@ -1,8 +1,10 @@
 // The current state of every check, as the log says: the last health.changed (or
 // track.changed) of each. The service resumes from it after a restart; `vigil health`
 // prints it.
-import type { EventLog, StoredEvent } from '../../shared/eventlog/index.js';
-import type { CheckSpec } from './plan.js';
+import type { VigilConfig } from '../../shared/config/index.js';
+import type { EventData, EventLog, StoredEvent } from '../../shared/eventlog/index.js';
+import { withCheck, type CheckState, type Health } from '../../shared/quorum.js';
+import { planChecks, type CheckSpec } from './plan.js';
 
 export interface LastChange {
   to: 'up' | 'down' | 'unknown';
@@ -54,4 +56,31 @@ export function lastChanges(log: EventLog, specs: readonly CheckSpec[]): Map<str
     }
   }
   return out;
+}
+
+/** The real servers' checks as the IPVS and VRRP services need them: loaded from the log, then fed its new events. */
+export class RealServerHealth {
+  private readonly checks = new Map<string, Map<string, CheckState>>();
+
+  get health(): Health {
+    return this.checks;
+  }
+
+  /** The last health.changed of every real-server check of this node. */
+  load(log: EventLog, config: VigilConfig, node: string): void {
+    const specs = planChecks(config, node).filter((s) => s.role === 'real_server');
+    const last = lastChanges(log, specs);
+    for (const s of specs) {
+      const c = last.get(s.key);
+      if (c) withCheck(this.checks, s.subject, s.check, { to: c.to, weight: c.weight });
+    }
+  }
+
+  /** Takes a health.changed of a real server into account; false for any other event. */
+  apply(e: Pick<StoredEvent, 'type' | 'subject' | 'data'>): boolean {
+    if (e.type !== 'health.changed' || !e.subject.startsWith('rs:')) return false;
+    const d = e.data as EventData<'health.changed'>;
+    withCheck(this.checks, e.subject, d.check, { to: d.to, weight: d.weight });
+    return true;
+  }
 }

@@ -1,26 +1,15 @@
 // The IPVS table this node should have, from the configuration and the health of the real
-// servers, with keepalived's virtual_server semantics:
-// - a real server is up when all its checks are up; before its first result a check
-//   counts as up, or as down with alpha (keepalived's assumption at start);
+// servers, with keepalived's virtual_server semantics (real-server health and quorum:
+// shared/quorum.ts):
 // - a down real server is removed, or kept with weight 0 with inhibit_on_failure;
-// - a MISC_CHECK with misc_dynamic sets the weight (health.changed weight);
-// - quorum: when the weight of the up servers falls below quorum - hysteresis the
-//   quorum is lost, and it is regained at quorum + hysteresis; while it is lost the
-//   sorry server (if any) replaces the real servers; with sorry_server_inhibit it is
-//   kept at weight 0 while the quorum holds;
+// - while the quorum is lost the sorry server (if any) replaces the real servers; with
+//   sorry_server_inhibit it is kept at weight 0 while the quorum holds;
 // - a virtual_server with `group` is one IPVS service per member of its
 //   virtual_server_group.
 // Pure: the shell feeds it the last health.changed of each check and the last quorum state.
-import { realServerTarget, startsDown, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
-import { checkName, realServerSubject } from '../../shared/eventlog/subjects.js';
+import { realServerTarget, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
+import { nextQuorum, realServerState, type Health, type QuorumState } from '../../shared/quorum.js';
 import { serviceKey, type Method, type RealServer, type ServiceId, type Table, type VirtualService } from './table.js';
-
-export interface CheckState {
-  to: 'up' | 'down' | 'unknown';
-  weight?: number | undefined;
-}
-
-export type QuorumState = 'up' | 'lost';
 
 export interface QuorumChange {
   vs: string;
@@ -39,9 +28,6 @@ export interface Desired {
   quorum: Map<string, QuorumState>;
   quorumChanges: QuorumChange[];
 }
-
-/** The state of each check, by real server subject ("rs:web/10.0.0.29:80") and check name ("HTTP_GET#0"). */
-export type Health = ReadonlyMap<string, ReadonlyMap<string, CheckState>>;
 
 const METHOD: Record<VirtualServerConfig['lb_kind'], Method> = { NAT: 'NAT', DR: 'DR', TUN: 'TUN' };
 
@@ -65,25 +51,6 @@ function serviceOf(id: ServiceId, vs: VirtualServerConfig): VirtualService {
   return s;
 }
 
-/** Whether a real server is up, and its weight. */
-function serverState(vsName: string, vs: VirtualServerConfig, rs: VirtualServerConfig['real_servers'][number], health: Health): { up: boolean; weight: number } {
-  const checks = health.get(realServerSubject(vsName, realServerTarget(vs, rs)));
-  let up = true;
-  let weight = rs.weight;
-  rs.checks.forEach((ch, j) => {
-    const s = checks?.get(checkName(ch.type, j));
-    const known = s && s.to !== 'unknown' ? s.to : startsDown(vs, ch) ? 'down' : 'up';
-    if (known !== 'up') up = false;
-    if (s?.weight !== undefined) weight = s.weight;
-  });
-  return { up, weight };
-}
-
-export function nextQuorum(prev: QuorumState, upWeight: number, quorum: number, hysteresis: number): QuorumState {
-  if (prev === 'up') return upWeight < quorum - hysteresis ? 'lost' : 'up';
-  return upWeight >= quorum + hysteresis ? 'up' : 'lost';
-}
-
 export function desiredTable(config: VigilConfig, health: Health, previousQuorum: ReadonlyMap<string, QuorumState>): Desired {
   const table: Table = new Map();
   const owner = new Map<string, string>();
@@ -95,7 +62,7 @@ export function desiredTable(config: VigilConfig, health: Health, previousQuorum
     const inhibited: RealServer[] = [];
     let upWeight = 0;
     for (const rs of vs.real_servers) {
-      const { up, weight } = serverState(name, vs, rs, health);
+      const { up, weight } = realServerState(name, vs, rs, health);
       const address = realServerTarget(vs, rs);
       if (up) {
         live.push({ address, method, weight });

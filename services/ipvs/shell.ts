@@ -8,9 +8,9 @@ import type { VigilConfig } from '../../shared/config/index.js';
 import { subscribe, virtualServerSubject, type EventData, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
-import { planChecks } from '../health/plan.js';
-import { lastChanges } from '../health/projection.js';
-import { desiredTable, type CheckState, type Desired, type QuorumState } from './desired.js';
+import type { QuorumState } from '../../shared/quorum.js';
+import { RealServerHealth } from '../health/projection.js';
+import { desiredTable, type Desired } from './desired.js';
 import { diffTables, type IpvsOp } from './diff.js';
 import { Ipvsadm } from './ipvsadm.js';
 import type { Table } from './table.js';
@@ -30,7 +30,7 @@ export interface IpvsServiceOptions {
 export class IpvsService {
   readonly ipvsadm: Ipvsadm;
   private readonly append;
-  private readonly health = new Map<string, Map<string, CheckState>>();
+  private readonly servers = new RealServerHealth();
   private quorum = new Map<string, QuorumState>();
   /** The kernel's table as of our last read or successful batch; undefined: read it first. */
   private known: Table | undefined;
@@ -50,7 +50,7 @@ export class IpvsService {
   async start(): Promise<void> {
     const { log, config } = this.o;
     const upTo = log.lastSeq();
-    this.loadHealth();
+    this.servers.load(log, config, this.o.node);
     for (const name of Object.keys(config.virtual_servers)) {
       const [last] = log.query({ types: ['ipvs.quorum_changed'], subject: virtualServerSubject(name), toSeq: upTo, newest: true, limit: 1 });
       if (last) this.quorum.set(name, (last.data as EventData<'ipvs.quorum_changed'>).state === 'lost' ? 'lost' : 'up');
@@ -82,29 +82,9 @@ export class IpvsService {
     await this.running;
   }
 
-  private loadHealth(): void {
-    const specs = planChecks(this.o.config, this.o.node).filter((s) => s.role === 'real_server');
-    const last = lastChanges(this.o.log, specs);
-    for (const s of specs) {
-      const c = last.get(s.key);
-      if (c) this.setCheck(s.subject, s.check, { to: c.to, weight: c.weight });
-    }
-  }
-
-  private setCheck(subject: string, check: string, state: CheckState): void {
-    const checks = this.health.get(subject) ?? new Map<string, CheckState>();
-    checks.set(check, state);
-    this.health.set(subject, checks);
-  }
-
   private onEvents(batch: StoredEvent[]): void {
     let cause: number | undefined;
-    for (const e of batch) {
-      if (e.type !== 'health.changed' || !e.subject.startsWith('rs:')) continue;
-      const d = e.data as EventData<'health.changed'>;
-      this.setCheck(e.subject, d.check, { to: d.to, weight: d.weight });
-      cause = e.seq;
-    }
+    for (const e of batch) if (this.servers.apply(e)) cause = e.seq;
     if (cause !== undefined) this.request(cause, false);
   }
 
@@ -122,7 +102,7 @@ export class IpvsService {
   }
 
   private async reconcile(cause: number | null, readFirst: boolean): Promise<void> {
-    const desired = desiredTable(this.o.config, this.health, this.quorum);
+    const desired = desiredTable(this.o.config, this.servers.health, this.quorum);
     try {
       const current = readFirst || !this.known ? await this.ipvsadm.read() : this.known;
       let ops = diffTables(current, desired.table);

@@ -7,7 +7,7 @@ import { ipv4ToNumber } from '../../shared/ipv4.js';
 export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOPPED';
 export type TransitionReason =
   | 'startup' | 'master_down_timer' | 'higher_priority_advert' | 'preempted' | 'priority_zero_advert'
-  | 'fault' | 'fault_cleared' | 'shutdown' | 'address_owner';
+  | 'fault' | 'fault_cleared' | 'shutdown' | 'address_owner' | 'sync_group';
 
 export interface TrackerConfig {
   /** keepalived: > 0 adds while OK, < 0 subtracts while failing, 0 = failing means FAULT. */
@@ -29,6 +29,11 @@ export interface VrrpInstanceSpec {
   /** This node's address on the link: the tie-break when priorities are equal. */
   primaryAddress: string;
   trackers: Record<string, TrackerConfig>;
+  /**
+   * A member of a vrrp_sync_group: its master-down timer only makes it want MASTER
+   * (wants_master); the group promotes it when every member wants it (services/vrrp/sync.ts).
+   */
+  synced?: boolean;
 }
 
 export interface VrrpState {
@@ -42,6 +47,8 @@ export interface VrrpState {
   advertAt: number | undefined;
   preemptAllowedAt: number;
   master: string | undefined;
+  /** A synced member whose master-down timer fired: ready to become MASTER with its group, and why. */
+  wantsMaster: { reason: TransitionReason; detail: string } | undefined;
 }
 
 export type VrrpCommand =
@@ -49,12 +56,16 @@ export type VrrpCommand =
   | { type: 'advert'; now: number; from: string; priority: number; intervalMs: number }
   | { type: 'tick'; now: number }
   | { type: 'track'; now: number; name: string; ok: boolean; detail?: string }
-  | { type: 'stop'; now: number };
+  | { type: 'stop'; now: number }
+  /** From the sync group: become MASTER with the others (a BACKUP member), or BACKUP with them (a MASTER member). */
+  | { type: 'promote'; now: number; detail: string }
+  | { type: 'demote'; now: number; detail: string };
 
 export type VrrpEvent =
   | { type: 'started'; at: number }
   | { type: 'state_changed'; at: number; from: VrrpStateName; to: VrrpStateName; reason: TransitionReason; detail: string; priority: number; master?: string; masterAdverIntervalMs?: number }
   | { type: 'advert_sent'; at: number; priority: number }
+  | { type: 'wants_master'; at: number; reason: TransitionReason; detail: string }
   | { type: 'master_heard'; at: number; from: string; priority: number; intervalMs: number }
   | { type: 'lower_priority_ignored'; at: number; from: string; priority: number }
   | { type: 'tracker_changed'; name: string; ok: boolean }
@@ -66,7 +77,7 @@ export function initialState(spec: VrrpInstanceSpec): VrrpState {
   for (const [name, t] of Object.entries(spec.trackers)) trackerOk[name] = t.initiallyOk;
   return {
     spec, state: 'INIT', trackerOk, masterAdverIntervalMs: spec.advertIntervalMs, masterDownAt: undefined,
-    masterDownReason: 'master_down_timer', advertAt: undefined, preemptAllowedAt: 0, master: undefined,
+    masterDownReason: 'master_down_timer', advertAt: undefined, preemptAllowedAt: 0, master: undefined, wantsMaster: undefined,
   };
 }
 
@@ -145,6 +156,7 @@ export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
         const detail = s.masterDownReason === 'priority_zero_advert' ? `master ${s.master ?? '?'} released (priority 0)`
           : s.masterDownReason === 'preempted' ? `preempting ${s.master ?? '?'} with priority ${own}`
           : `no advert for ${Math.round(masterDownIntervalMs(s))} ms${s.master ? ` (last master ${s.master})` : ''}`;
+        if (s.spec.synced) return [{ type: 'wants_master', at: c.now, reason: s.masterDownReason, detail }];
         return [
           { type: 'state_changed', at: c.now, from: 'BACKUP', to: 'MASTER', reason: s.masterDownReason, detail, priority: own, master: s.spec.primaryAddress },
           { type: 'advert_sent', at: c.now, priority: own },
@@ -196,6 +208,21 @@ export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
     case 'stop':
       if (s.state === 'STOPPED') return [];
       return leave(s, c.now, 'STOPPED', 'shutdown', 'stopped');
+
+    case 'promote': {
+      if (s.state !== 'BACKUP') return [];
+      const own = s.wantsMaster;
+      const reason = own ? own.reason : 'sync_group';
+      const detail = own ? `${own.detail}; ${c.detail}` : c.detail;
+      return [
+        { type: 'state_changed', at: c.now, from: 'BACKUP', to: 'MASTER', reason, detail, priority: effectivePriority(s), master: s.spec.primaryAddress },
+        { type: 'advert_sent', at: c.now, priority: effectivePriority(s) },
+      ];
+    }
+
+    case 'demote':
+      if (s.state !== 'MASTER') return [];
+      return leave(s, c.now, 'BACKUP', 'sync_group', c.detail);
   }
 }
 
@@ -204,7 +231,7 @@ export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
     case 'started':
       return { ...s, preemptAllowedAt: e.at + s.spec.preemptDelayMs };
     case 'state_changed': {
-      const next: VrrpState = { ...s, state: e.to, advertAt: undefined, masterDownAt: undefined, masterDownReason: 'master_down_timer' };
+      const next: VrrpState = { ...s, state: e.to, advertAt: undefined, masterDownAt: undefined, masterDownReason: 'master_down_timer', wantsMaster: undefined };
       if (e.to === 'MASTER') next.master = s.spec.primaryAddress;
       if (e.to === 'BACKUP') {
         next.master = e.master;
@@ -216,8 +243,11 @@ export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
     }
     case 'advert_sent':
       return s.state === 'MASTER' ? { ...s, advertAt: e.at + s.spec.advertIntervalMs } : s;
+    case 'wants_master':
+      // keepalived re-arms the timer while the group waits for its other members.
+      return { ...s, wantsMaster: { reason: e.reason, detail: e.detail }, masterDownAt: e.at + masterDownIntervalMs(s) };
     case 'master_heard': {
-      const next: VrrpState = { ...s, master: e.from, masterAdverIntervalMs: e.intervalMs };
+      const next: VrrpState = { ...s, master: e.from, masterAdverIntervalMs: e.intervalMs, wantsMaster: undefined };
       if (e.priority === 0) return { ...next, masterDownAt: e.at + skewTimeMs(next), masterDownReason: 'priority_zero_advert' };
       return { ...next, masterDownAt: e.at + masterDownIntervalMs(next), masterDownReason: 'master_down_timer' };
     }

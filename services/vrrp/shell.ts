@@ -3,19 +3,33 @@
 import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
-import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { subscribe, virtualServerSubject, vrrpGroupSubject, vrrpSubject, type EventData, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
+import { nextQuorum, upWeight, type QuorumState } from '../../shared/quorum.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
+import { RealServerHealth } from '../health/projection.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
-import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState } from './decider.js';
+import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
-import { expectations, FENCE_TRACKER, interfaceTracker, intervalMs, isInterfaceTracker, planInstance, scriptTracker, trackedInterface, type InstancePlan } from './spec.js';
+import {
+  expectations, FENCE_TRACKER, interfaceTracker, intervalMs, isInterfaceTracker, planInstance, scriptTracker, trackedInterface, trackedVirtualServer, virtualServerTracker,
+  type InstancePlan,
+} from './spec.js';
+import { groupState, stepGroup } from './sync.js';
 
 interface Running {
   plan: InstancePlan;
   state: VrrpState;
   timer: NodeJS.Timeout | undefined;
+  group: SyncGroup | undefined;
+}
+
+interface SyncGroup {
+  name: string;
+  members: Running[];
+  /** The state last recorded in a vrrp.group_changed event. */
+  recorded: VrrpStateName;
 }
 
 interface Link {
@@ -65,6 +79,9 @@ export class VrrpService {
   private zkConnected = false;
   private fenceAlive = false;
   private fenceTimer: NodeJS.Timeout | undefined;
+  /** Real-server health and the quorum of each tracked virtual server (track_virtual_server). */
+  private readonly servers = new RealServerHealth();
+  private readonly quorum = new Map<string, QuorumState>();
 
   /** The log is the record, not the control path: a failed append is reported, VRRP goes on. */
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
@@ -75,19 +92,24 @@ export class VrrpService {
 
   async start(): Promise<void> {
     const { config, node, log } = this.o;
-    const grouped = Object.entries(config.vrrp_sync_groups).filter(([, g]) => g.group.some((i) => i in config.vrrp_instances));
-    if (grouped.length > 0) {
-      // Refused rather than ignored: instances that must fail over together would not.
-      throw new Error(`vrrp_sync_groups (${grouped.map(([n]) => n).join(', ')}) are not supported by this version of the vrrp service yet`);
-    }
+    const groups = new Map<string, SyncGroup>();
     for (const vi of instancesForNode(config, node)) {
       const info = await interfaceInfo(vi.interface);
       const primary = vi.unicast_src_ip ?? info.ipv4[0]?.address;
       if (!primary) throw new Error(`instance ${vi.name}: interface ${vi.interface} has no IPv4 address and no unicast_src_ip is set`);
       const plan = planInstance(config, vi, primary);
-      const r: Running = { plan, state: initialState(plan.spec), timer: undefined };
+      let group: SyncGroup | undefined;
+      if (plan.syncGroup !== undefined) {
+        group = groups.get(plan.syncGroup) ?? { name: plan.syncGroup, members: [], recorded: 'INIT' };
+        groups.set(group.name, group);
+      }
+      const r: Running = { plan, state: initialState(plan.spec), timer: undefined, group };
+      group?.members.push(r);
       this.instances.push(r);
       this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
+    }
+    for (const g of groups.values()) {
+      if (g.members.length === 1) this.o.logger.warn('sync group has only one instance; this probably is not what you want', { group: g.name });
     }
 
     this.trackedInterfaces = [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(trackedInterface).filter((i) => i !== undefined)))];
@@ -100,12 +122,17 @@ export class VrrpService {
       if (u.name === FENCE_TRACKER) this.zkConnected = u.ok;
       else this.setTrackerSilently(u.name, u.ok);
     }
+    this.loadQuorum(upTo);
     this.fenceAlive = this.fenceLiveness().alive;
     this.setTrackerSilently(FENCE_TRACKER, this.zkConnected && this.fenceAlive);
     await this.pollLinks(false);
     for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
     this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => {
       for (const e of batch) {
+        if (this.servers.apply(e)) {
+          this.followQuorum(e.seq);
+          continue;
+        }
         const u = trackerUpdate(e);
         if (!u) continue;
         if (u.name === FENCE_TRACKER) {
@@ -120,6 +147,41 @@ export class VrrpService {
     this.summaryTimer = setInterval(() => this.summariseDrops(), windowMs);
     this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? 200);
     if (this.o.config.fence.required) this.fenceTimer = setInterval(() => this.pollFence(), 100);
+  }
+
+  /** The virtual servers some instance tracks. */
+  private trackedVirtualServers(): string[] {
+    return [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(trackedVirtualServer).filter((v) => v !== undefined)))];
+  }
+
+  /** Quorum as the IPVS service last recorded it (else up), brought up to date with the checks' last results. */
+  private loadQuorum(upTo: number): void {
+    const tracked = this.trackedVirtualServers();
+    if (tracked.length === 0) return;
+    const { config, node, log } = this.o;
+    this.servers.load(log, config, node);
+    for (const name of tracked) {
+      const vs = config.virtual_servers[name]!;
+      const [last] = log.query({ types: ['ipvs.quorum_changed'], subject: virtualServerSubject(name), toSeq: upTo, newest: true, limit: 1 });
+      const before: QuorumState = last && (last.data as EventData<'ipvs.quorum_changed'>).state === 'lost' ? 'lost' : 'up';
+      const q = nextQuorum(before, upWeight(name, vs, this.servers.health), vs.quorum, vs.hysteresis);
+      this.quorum.set(name, q);
+      this.setTrackerSilently(virtualServerTracker(name), q === 'up');
+    }
+  }
+
+  /** After a health.changed: the tracked virtual servers whose quorum it changed. */
+  private followQuorum(cause: number): void {
+    for (const name of this.trackedVirtualServers()) {
+      const vs = this.o.config.virtual_servers[name]!;
+      const weight = upWeight(name, vs, this.servers.health);
+      const before = this.quorum.get(name) ?? 'up';
+      const q = nextQuorum(before, weight, vs.quorum, vs.hysteresis);
+      if (q === before) continue;
+      this.quorum.set(name, q);
+      const detail = `quorum ${q === 'up' ? 'regained' : 'lost'}: up weight ${weight}, quorum ${vs.quorum}${vs.hysteresis ? ` ± ${vs.hysteresis}` : ''}`;
+      this.applyTracker(virtualServerTracker(name), q === 'up', detail, cause);
+    }
   }
 
   private fenceLiveness(): { alive: boolean; detail: string } {
@@ -207,7 +269,7 @@ export class VrrpService {
       if (Object.keys(counts).length > 0) {
         const first = [...link.byVrid.values()][0]!;
         this.append({
-          type: 'vrrp.bad_packets', source: 'vrrp', subject: `vrrp:${first.plan.spec.name}`,
+          type: 'vrrp.bad_packets', source: 'vrrp', subject: vrrpSubject(first.plan.spec.name),
           data: { interface: ifname, window_ms: t - link.windowStart, counts, ...(link.lastDropSource ? { last_source: link.lastDropSource } : {}) },
         });
       }
@@ -242,9 +304,33 @@ export class VrrpService {
     }
   }
 
+  /** Runs a command from outside (advert, timer, tracked condition) on an instance, and what its sync group then asks of its members. */
   private apply(r: Running, c: VrrpCommand, causation?: number): void {
-    const { events, state } = step(r.state, c);
-    r.state = state;
+    const g = r.group;
+    if (!g) {
+      const { events, state } = step(r.state, c);
+      r.state = state;
+      this.carryOutAll(r, events, causation);
+      return;
+    }
+    const byName = new Map(g.members.map((m) => [m.plan.spec.name, m]));
+    const { steps, members } = stepGroup(g.name, g.members.map((m) => ({ name: m.plan.spec.name, state: m.state })), r.plan.spec.name, c);
+    for (const m of members) byName.get(m.name)!.state = m.state;
+    for (const s of steps) this.carryOutAll(byName.get(s.member)!, s.events, causation);
+    const to = groupState(members);
+    if (to === undefined || to === g.recorded || to === 'INIT') return;
+    const changed = steps[0]!.events.find((e) => e.type === 'state_changed');
+    const detail = changed?.type === 'state_changed' ? `${r.plan.spec.name} ${changed.from} -> ${changed.to}: ${changed.detail}` : `${r.plan.spec.name}: ${c.type}`;
+    this.o.logger.info('VRRP sync group changed state', { group: g.name, from: g.recorded, to, detail });
+    this.append({
+      type: 'vrrp.group_changed', source: 'vrrp', subject: vrrpGroupSubject(g.name), causation: causation ?? null,
+      data: { group: g.name, from: g.recorded, to, members: Object.fromEntries(members.map((m) => [m.name, m.state.state])), detail: detail.slice(0, 1024) },
+    });
+    g.recorded = to;
+  }
+
+  /** Carries out an instance's events and re-arms its timer. */
+  private carryOutAll(r: Running, events: VrrpEvent[], causation: number | undefined): void {
     for (const e of events) this.carryOut(r, e, causation);
     clearTimeout(r.timer);
     const deadline = nextDeadline(r.state);
@@ -256,7 +342,7 @@ export class VrrpService {
   private carryOut(r: Running, e: VrrpEvent, causation: number | undefined): void {
     const { plan } = r;
     const name = plan.spec.name;
-    const subject = `vrrp:${name}`;
+    const subject = vrrpSubject(name);
     switch (e.type) {
       case 'advert_sent':
         this.send(r, e.priority);
@@ -270,6 +356,9 @@ export class VrrpService {
         return;
       case 'priority_changed':
         this.append({ type: 'vrrp.priority_changed', source: 'vrrp', subject, causation: causation ?? null, data: { instance: name, from: e.from, to: e.to, reason: e.reason } });
+        return;
+      case 'wants_master':
+        this.o.logger.debug('VRRP instance ready for MASTER, waiting for its sync group', { instance: name, group: plan.syncGroup, detail: e.detail });
         return;
       case 'higher_priority_seen':
         this.append({ type: 'vrrp.higher_priority_seen', source: 'vrrp', subject, data: { instance: name, peer: e.peer, peer_priority: e.peerPriority, own_priority: e.ownPriority } });

@@ -17,6 +17,20 @@ export const MIN_SESSION_TIMEOUT_S = 1.3;
 
 const nameOf = (x: string | { name: string }) => (typeof x === 'string' ? x : x.name);
 
+type Tracking = Pick<VigilConfig['vrrp_instances'][string], 'track_script' | 'track_virtual_server'>;
+
+/** Tracked scripts and virtual servers must exist. */
+function trackedNames(c: VigilConfig, at: (...rest: (string | number)[]) => (string | number)[], t: Tracking): CrossProblem[] {
+  const out: CrossProblem[] = [];
+  t.track_script.forEach((s, i) => {
+    if (!(nameOf(s) in c.track_scripts)) out.push({ path: at('track_script', i), message: `no track script named "${nameOf(s)}" under track_scripts` });
+  });
+  t.track_virtual_server.forEach((v, i) => {
+    if (!(nameOf(v) in c.virtual_servers)) out.push({ path: at('track_virtual_server', i), message: `no virtual server named "${nameOf(v)}" under virtual_servers` });
+  });
+  return out;
+}
+
 export function crossCheck(c: VigilConfig): CrossProblem[] {
   const out: CrossProblem[] = [];
   const nodes = new Set(Object.keys(c.nodes));
@@ -31,9 +45,7 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
 
   for (const [name, vi] of Object.entries(c.vrrp_instances)) {
     const at = (...rest: (string | number)[]) => ['vrrp_instances', name, ...rest];
-    vi.track_script.forEach((t, i) => {
-      if (!(nameOf(t) in c.track_scripts)) out.push({ path: at('track_script', i), message: `no track script named "${nameOf(t)}" under track_scripts` });
-    });
+    out.push(...trackedNames(c, at, vi));
     for (const n of Object.keys(vi.nodes)) {
       if (!nodes.has(n)) out.push({ path: at('nodes', n), message: `"${n}" is not one of the nodes (${[...nodes].join(', ')})` });
     }
@@ -51,6 +63,7 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
   }
 
   for (const [name, g] of Object.entries(c.vrrp_sync_groups)) {
+    out.push(...trackedNames(c, (...rest) => ['vrrp_sync_groups', name, ...rest], g));
     g.group.forEach((member, i) => {
       if (!(member in c.vrrp_instances)) out.push({ path: ['vrrp_sync_groups', name, 'group', i], message: `no vrrp instance named "${member}"` });
       const prev = syncMember.get(member);

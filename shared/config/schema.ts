@@ -49,6 +49,8 @@ const instanceFields = {
   unicast_peer: z.array(ipv4).default([]),
   track_interface: z.array(weighted(z.string().min(1).max(15))).default([]),
   track_script: z.array(weighted(identifier)).default([]),
+  /** vigil: a virtual server's quorum, as this node's health checks see it, as a tracked condition (weight 0: FAULT while lost). */
+  track_virtual_server: z.array(weighted(identifier)).default([]),
   garp_master_delay: z.number().min(0).default(5),
   garp_master_repeat: z.number().int().min(1).default(5),
   garp_master_refresh: z.number().min(0).default(0),
@@ -74,6 +76,12 @@ export const vrrpInstanceSchema = z.strictObject({ ...instanceFields, nodes: z.r
 
 export const vrrpSyncGroupSchema = z.strictObject({
   group: z.array(identifier).min(1),
+  /** Tracked conditions of the whole group: they apply to every member. */
+  track_interface: z.array(weighted(z.string().min(1).max(15))).default([]),
+  track_script: z.array(weighted(identifier)).default([]),
+  track_virtual_server: z.array(weighted(identifier)).default([]),
+  /** keepalived: members' own tracking weights are set to 0 (a failure is a FAULT of the group) unless this is set. */
+  sync_group_tracking_weight: z.boolean().default(false),
   notify: argv.optional(),
   notify_master: argv.optional(),
   notify_backup: argv.optional(),

@@ -59,7 +59,7 @@ export const catalogue = {
       to: vrrpState,
       reason: z.enum([
         'startup', 'master_down_timer', 'higher_priority_advert', 'preempted', 'priority_zero_advert',
-        'priority_changed', 'fault', 'fault_cleared', 'shutdown', 'address_owner',
+        'priority_changed', 'fault', 'fault_cleared', 'shutdown', 'address_owner', 'sync_group',
       ]),
       detail: z.string().max(1024).optional(),
       priority: z.number().int().min(0).max(255),
@@ -80,6 +80,17 @@ export const catalogue = {
     'A master saw an advert from a peer with a higher priority (or the tie-break lost).',
     /^vrrp:[^\s]+$/,
     z.strictObject({ instance: name, peer: ipv4, peer_priority: z.number().int().min(0).max(255), own_priority: z.number().int().min(0).max(255) }),
+  ),
+  'vrrp.group_changed': entry(
+    'A vrrp_sync_group changed state: all its members MASTER, all BACKUP, FAULT (any member in fault) or STOPPED.',
+    /^vrrp_group:[^\s]+$/,
+    z.strictObject({
+      group: name,
+      from: vrrpState,
+      to: vrrpState,
+      members: z.record(name, vrrpState),
+      detail: z.string().max(1024),
+    }),
   ),
   'vrrp.bad_packets': entry(
     'Summary of VRRP packets dropped in a time window, counted by reason (never one event per packet).',

@@ -7,3 +7,5 @@ export const vipGroupSubject = (group: string) => `vip:${group}`;
 export const nodeSubject = (node: string) => `node:${node}`;
 /** The name of a real server's check in health.changed: its type and its place in the list ("HTTP_GET#0"). */
 export const checkName = (type: string, index: number) => `${type}#${index}`;
+export const vrrpSubject = (instance: string) => `vrrp:${instance}`;
+export const vrrpGroupSubject = (group: string) => `vrrp_group:${group}`;

@@ -13,6 +13,7 @@ import type { Child } from '../harness/process.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 
 const VIP = '10.77.0.100/24';
+const VIP2 = '10.77.0.101/24';
 let tmp: TempDir;
 let t: Topology;
 beforeEach(async () => {
@@ -24,7 +25,13 @@ afterEach(async () => {
   tmp.remove();
 });
 
-interface VigilOptions { version: 2 | 3; priority: number; advertInt: number; nopreempt?: boolean; unicastPeers?: string[]; fence?: boolean; trackWeight?: number; trackInterface?: string; syncGroup?: boolean }
+interface VigilOptions {
+  version: 2 | 3; priority: number; advertInt: number; nopreempt?: boolean; unicastPeers?: string[]; fence?: boolean; trackWeight?: number; trackInterface?: string;
+  /** VI_2 (vrid 52, VIP2) beside VI_1, both in sync group G1 (VI_1 tracks the script chk, weight 0 in the group). */
+  syncGroup?: boolean;
+  /** VI_1 tracks the quorum (2) of virtual server web (two real servers) with this weight. */
+  trackVirtualServer?: number;
+}
 
 function startVigil(o: VigilOptions): { child: Child; db: string } {
   const h = t.hosts.n1!;
@@ -46,9 +53,20 @@ vrrp_instances:
     priority: ${o.priority}
     advert_int: ${o.advertInt}
     nopreempt: ${o.nopreempt ?? false}
-${o.trackWeight !== undefined ? '    track_script: [chk]\n' : ''}${o.trackInterface ? `    track_interface: [${o.trackInterface}]\n` : ''}${o.unicastPeers ? `    unicast_src_ip: ${h.address}\n    unicast_peer: [${o.unicastPeers.join(', ')}]\n` : ''}vip_groups:
+${o.trackWeight !== undefined || o.syncGroup ? '    track_script: [chk]\n' : ''}${o.trackInterface ? `    track_interface: [${o.trackInterface}]\n` : ''}${o.unicastPeers ? `    unicast_src_ip: ${h.address}\n    unicast_peer: [${o.unicastPeers.join(', ')}]\n` : ''}${
+    o.trackVirtualServer !== undefined ? `    track_virtual_server: [{ name: web, weight: ${o.trackVirtualServer} }]\n` : ''}${
+    o.syncGroup ? `  VI_2: { interface: ${h.ifname}, virtual_router_id: 52, version: ${o.version}, priority: ${o.priority}, advert_int: ${o.advertInt} }\n` : ''}vip_groups:
   web: { instance: VI_1, addresses: [${VIP}] }
-${o.syncGroup ? 'vrrp_sync_groups:\n  G1: { group: [VI_1] }\n' : ''}`);
+${o.syncGroup ? `  web2: { instance: VI_2, addresses: [${VIP2}] }\nvrrp_sync_groups:\n  G1: { group: [VI_1, VI_2] }\n` : ''}${
+    o.trackVirtualServer !== undefined ? `virtual_servers:
+  web:
+    ip: 10.77.0.100
+    port: 80
+    quorum: 2
+    real_servers:
+      - { ip: 10.77.0.11, checks: [{ type: TCP_CHECK }] }
+      - { ip: 10.77.0.12, checks: [{ type: TCP_CHECK }] }
+` : ''}`);
   const child = t.spawn('n1', [process.execPath, CLI, 'run', 'vrrp', '--config', cfg, '--node', 'n1'], { logFile: join(tmp.path, 'vigil-n1.log') });
   return { child, db };
 }
@@ -64,7 +82,11 @@ function appendTo(db: string, e: Parameters<EventLog['append']>[0]): StoredEvent
 }
 
 const vrrpStates = (db: string) => readEvents(db, ['vrrp.state_changed']);
-const lastState = (db: string) => (vrrpStates(db).at(-1)?.data as { to?: string } | undefined)?.to;
+const lastState = (db: string, instance = 'VI_1') => (vrrpStates(db).filter((e) => e.subject === `vrrp:${instance}`).at(-1)?.data as { to?: string } | undefined)?.to;
+const groupStates = (db: string) => readEvents(db, ['vrrp.group_changed']).map((e) => (e.data as { to: string }).to);
+const rsChange = (ip: string, from: 'unknown' | 'up' | 'down', to: 'up' | 'down') => ({
+  type: 'health.changed' as const, source: 'health' as const, subject: `rs:web/${ip}:80`, data: { target: `${ip}:80`, check: 'TCP_CHECK#0', from, to, reason: `connection refused by ${ip}:80` },
+});
 
 for (const version of [2, 3] as const) {
   const advertInt = version === 2 ? 1 : 0.1;
@@ -376,11 +398,88 @@ describe('vigil alone', () => {
     await vg.child.stop();
   });
 
-  it('refuses to start with a vrrp_sync_group rather than ignore it, and says so', async () => {
-    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, syncGroup: true });
-    const { code } = await vg.child.exited;
-    expect(code).toBe(1);
-    const stopped = readEvents(vg.db, ['service.stopped']);
-    expect(stopped[0]?.data).toMatchObject({ reason: 'error', error: expect.stringMatching(/vrrp_sync_groups \(G1\) are not supported/) });
+});
+
+describe('vigil and keepalived, each with a vrrp_sync_group of two instances', () => {
+  const advertInt = 0.1;
+  const kaGroup = (priority: number) =>
+    startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority, advertInt, vip: VIP, more: [{ vrid: 52, priority, vip: VIP2 }], syncGroup: true });
+
+  it("one member's fault moves the whole group: keepalived takes both VIPs, and vigil takes both back together when it clears", async () => {
+    const ka = kaGroup(100);
+    const vg = startVigil({ version: 3, priority: 150, advertInt, syncGroup: true });
+    await expect.poll(() => [lastState(vg.db, 'VI_1'), lastState(vg.db, 'VI_2')], { timeout: 15_000, interval: 50 }).toEqual(['MASTER', 'MASTER']);
+    await expect.poll(() => groupStates(vg.db), { timeout: 5000, interval: 50 }).toEqual(['BACKUP', 'MASTER']);
+    await expect.poll(async () => [await ka.holdsVip(VIP), await ka.holdsVip(VIP2)], { timeout: 5000, interval: 50 }).toEqual([false, false]);
+
+    // Only VI_1 tracks chk; in a sync group its weight is 0: a FAULT of the group.
+    const failed = appendTo(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'ok', to: 'fail', reason: 'exit status 1' } });
+    await expect.poll(() => [lastState(vg.db, 'VI_1'), lastState(vg.db, 'VI_2')], { timeout: 5000, interval: 50 }).toEqual(['FAULT', 'FAULT']);
+    await expect.poll(async () => [await ka.holdsVip(VIP), await ka.holdsVip(VIP2)], { timeout: 5000, interval: 50 }).toEqual([true, true]);
+    const fault = readEvents(vg.db, ['vrrp.group_changed']).at(-1)!;
+    expect(fault).toMatchObject({ causation: failed.seq, subject: 'vrrp_group:G1', data: { from: 'MASTER', to: 'FAULT', members: { VI_1: 'FAULT', VI_2: 'FAULT' } } });
+    const vi2 = vrrpStates(vg.db).filter((e) => e.subject === 'vrrp:VI_2').at(-1)!;
+    expect(vi2.data).toMatchObject({ reason: 'fault', detail: expect.stringContaining('sync group G1: VI_1 in fault (script:chk)') });
+
+    appendTo(vg.db, { type: 'track.changed', source: 'health', subject: 'track:chk', data: { name: 'chk', from: 'fail', to: 'ok', reason: 'exit status 0' } });
+    await expect.poll(() => groupStates(vg.db).at(-1), { timeout: 5000, interval: 50 }).toBe('MASTER');
+    expect(groupStates(vg.db)).toEqual(['BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'MASTER']);
+    await expect.poll(async () => [await ka.holdsVip(VIP), await ka.holdsVip(VIP2)], { timeout: 5000, interval: 50 }).toEqual([false, false]);
+    // Both members became MASTER in one step: no moment with one MASTER and one BACKUP was recorded as a group state.
+    const last = vrrpStates(vg.db).slice(-2).map((e) => e.data as { instance: string; to: string });
+    expect(last.map((d) => d.to)).toEqual(['MASTER', 'MASTER']);
+    await vg.child.stop();
+    expect(groupStates(vg.db).at(-1)).toBe('STOPPED');
+    await ka.stop();
+  });
+
+  it('keepalived crashed: both vigil members take over as one group, within the master-down interval + 10%', async () => {
+    const ka = kaGroup(200);
+    await expect.poll(async () => [await ka.holdsVip(VIP), await ka.holdsVip(VIP2)], { timeout: 15_000, interval: 50 }).toEqual([true, true]);
+    const vg = startVigil({ version: 3, priority: 150, advertInt, syncGroup: true });
+    await expect.poll(() => groupStates(vg.db), { timeout: 15_000, interval: 50 }).toEqual(['BACKUP']);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(groupStates(vg.db)).toEqual(['BACKUP']);
+    const crashedAt = Date.now();
+    await ka.crash();
+    await expect.poll(() => groupStates(vg.db).at(-1), { timeout: 5000, interval: 20 }).toBe('MASTER');
+    const masters = vrrpStates(vg.db).filter((e) => (e.data as { to: string }).to === 'MASTER');
+    expect(masters.map((e) => e.subject).sort()).toEqual(['vrrp:VI_1', 'vrrp:VI_2']);
+    // master-down interval at priority 150, 100 ms adverts: 3 x 100 + (256 - 150) x 100 / 256 = 341 ms
+    for (const m of masters) {
+      expect(m.data).toMatchObject({ reason: 'master_down_timer' });
+      expect(m.ts - crashedAt).toBeLessThan(341 * 1.1 + 100); // + the time to notice the crash and read the log
+    }
+    await vg.child.stop();
+  });
+});
+
+describe('vigil tracks a virtual server', () => {
+  it("quorum lost on this node lowers the priority and keepalived preempts; regained gives it back; a restart starts from the log's quorum", async () => {
+    const advertInt = 0.1;
+    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority: 100, advertInt, vip: VIP });
+    let vg = startVigil({ version: 3, priority: 150, advertInt, trackVirtualServer: -100 });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
+    appendTo(vg.db, rsChange('10.77.0.11', 'unknown', 'up'));
+    const down = appendTo(vg.db, rsChange('10.77.0.12', 'unknown', 'down'));
+    await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(true);
+    expect(lastState(vg.db)).toBe('BACKUP');
+    const prio = readEvents(vg.db, ['vrrp.priority_changed']);
+    expect(prio).toHaveLength(1);
+    expect(prio[0]).toMatchObject({ causation: down.seq, data: { from: 150, to: 50, reason: 'vs:web failed: quorum lost: up weight 1, quorum 2' } });
+
+    await vg.child.stop();
+    vg = startVigil({ version: 3, priority: 150, advertInt, trackVirtualServer: -100 });
+    await expect.poll(() => readEvents(vg.db, ['service.started']).length, { timeout: 15_000, interval: 50 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(lastState(vg.db)).toBe('BACKUP'); // starts at 50: no preemption of keepalived
+    expect(await ka.holdsVip()).toBe(true);
+
+    const up = appendTo(vg.db, rsChange('10.77.0.12', 'down', 'up'));
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
+    await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
+    expect(readEvents(vg.db, ['vrrp.priority_changed']).at(-1)).toMatchObject({ causation: up.seq, data: { from: 50, to: 150 } });
+    await vg.child.stop();
+    await ka.stop();
   });
 });

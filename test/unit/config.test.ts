@@ -83,8 +83,11 @@ vrrp_instances:
 vip_groups:
   web: { instance: VI_9, addresses: [10.0.0.31/24] }
   api: { instance: VI_1, addresses: [10.0.0.31/24 dev eth1] }
+vrrp_sync_groups:
+  G1: { group: [VI_1, VI_2], track_virtual_server: [{ name: nope, weight: -10 }] }
 `;
     const p = problems(text);
+    expect(p).toContainEqual('c.yaml:16:53: vrrp_sync_groups.G1.track_virtual_server[0]: no virtual server named "nope" under virtual_servers');
     expect(p).toContainEqual('c.yaml:10:71: vrrp_instances.VI_1.track_script[1]: no track script named "chk_missing" under track_scripts');
     expect(p).toContainEqual('c.yaml:10:94: vrrp_instances.VI_1.nodes.lb3: "lb3" is not one of the nodes (lb1, lb2)');
     expect(p).toContainEqual('c.yaml:11:28: vrrp_instances.VI_2.virtual_router_id: virtual_router_id 51 on eth0 is already used by VI_1');

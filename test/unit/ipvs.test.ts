@@ -2,7 +2,8 @@
 // configuration and health with keepalived's semantics. No kernel here (see
 // test/integration/ipvs.test.ts for the real one).
 import { describe, expect, it } from 'vitest';
-import { desiredTable, nextQuorum, type CheckState, type QuorumState } from '../../services/ipvs/desired.js';
+import { desiredTable } from '../../services/ipvs/desired.js';
+import { nextQuorum, type CheckState, type QuorumState } from '../../shared/quorum.js';
 import { diffTables } from '../../services/ipvs/diff.js';
 import { formatTable, parseTable, TableParseError } from '../../services/ipvs/table.js';
 import { parseConfig } from '../../shared/config/index.js';

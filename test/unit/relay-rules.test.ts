@@ -187,6 +187,11 @@ vrrp_instances:
     notify_master: ["/bin/master", "x"]
     notify_stop: ["/bin/stop"]
     nodes: { n2: { priority: 90 } }
+vrrp_sync_groups:
+  G1:
+    group: [VI_1]
+    notify: ["/bin/gnotify"]
+    notify_fault: ["/bin/gfault"]
 virtual_servers:
   web:
     ip: 10.0.0.31
@@ -215,6 +220,19 @@ describe('notify rules (keepalived arguments)', () => {
     ]);
     expect(n.jobs(ev('vrrp.state_changed', 'vrrp:VI_1', state('STOPPED', 0))).map((j) => j.argv)).toEqual([['/bin/stop'], ['/bin/notify', '--verbose', 'INSTANCE', 'VI_1', 'STOP', '0']]);
     expect(n.jobs(ev('vrrp.state_changed', 'vrrp:VI_1', state('INIT')))).toEqual([]);
+  });
+
+  it('runs a sync group\'s notify_<state>, then notify with GROUP name STATE 0 (keepalived), on its own key', () => {
+    const ev = script();
+    const n = new NotifyRules(notifyConfig, 'n1');
+    const group = (from: 'INIT' | 'MASTER', to: 'BACKUP' | 'FAULT' | 'INIT' | 'STOPPED') => ev('vrrp.group_changed', 'vrrp_group:G1', { group: 'G1', from, to, members: { VI_1: to }, detail: 'x' });
+    expect(n.jobs(group('MASTER', 'FAULT'))).toEqual([
+      { key: 'group G1', script: 'notify_fault', argv: ['/bin/gfault'] },
+      { key: 'group G1', script: 'notify', argv: ['/bin/gnotify', 'GROUP', 'G1', 'FAULT', '0'] },
+    ]);
+    expect(n.jobs(group('INIT', 'BACKUP')).map((j) => j.argv)).toEqual([['/bin/gnotify', 'GROUP', 'G1', 'BACKUP', '0']]);
+    expect(n.jobs(group('MASTER', 'STOPPED')).map((j) => j.argv)).toEqual([['/bin/gnotify', 'GROUP', 'G1', 'STOP', '0']]);
+    expect(n.jobs(group('MASTER', 'INIT'))).toEqual([]);
   });
 
   it('runs notify_down/notify_up when the real server (all its checks) changes, not for the state assumed at start', () => {
