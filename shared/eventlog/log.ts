@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewEvent, StoredEvent } from './catalogue.js';
-import { GENESIS_HASH, rowHash, type HashedRow } from './hash.js';
+import { GENESIS_HASH, rowHash } from './hash.js';
 import { migrate } from './migrate.js';
 import { compileEventQuery, type EventFilter } from './query.js';
 import type { EventsTable } from './tables.js';
@@ -158,13 +158,13 @@ export class EventLog {
       // The log's time never goes back (a clock stepped back keeps the last time until it
       // catches up): time ranges are then seq ranges, found without an index.
       ts = Math.max(ts, e.ts ?? now);
-      const row: HashedRow = {
-        seq, id: `${node}:${this.logId}:${seq}`, ts, node, source: e.source, type: e.type, subject: e.subject,
-        data: JSON.stringify(e.data), causation: e.causation ?? null, correlation: e.correlation ?? null,
-      };
-      prev = rowHash(prev, row);
-      this.stmts.insert.run(seq, row.id, ts, node, row.source, row.type, row.subject, row.data, row.causation, row.correlation, prev);
-      out[i] = { ...row, data: e.data, hash: prev };
+      const id = `${node}:${this.logId}:${seq}`;
+      const data = JSON.stringify(e.data);
+      const causation = e.causation ?? null;
+      const correlation = e.correlation ?? null;
+      prev = rowHash(prev, { seq, id, ts, node, source: e.source, type: e.type, subject: e.subject, data, causation, correlation });
+      this.stmts.insert.run(seq, id, ts, node, e.source, e.type, e.subject, data, causation, correlation, prev);
+      out[i] = { seq, id, ts, node, source: e.source, type: e.type, subject: e.subject, data: e.data, causation, correlation, hash: prev };
     }
     return out;
   }

@@ -40,8 +40,13 @@ describe('event log', () => {
     expect(() => log.db.prepare('DELETE FROM events WHERE seq = 2').run()).toThrow(/append-only: DELETE refused/);
     expect(() => sqlite3(path, "UPDATE events SET subject = 'operator:eve' WHERE seq = 1")).toThrow(/append-only: UPDATE refused/);
     expect(() => sqlite3(path, 'DELETE FROM events')).toThrow(/append-only: DELETE refused/);
-    // A row that would leave a gap, or reuse a seq, is refused too.
-    expect(() => sqlite3(path, "INSERT INTO events (seq,id,ts,node,source,type,subject,data,hash) VALUES (9,'x',1,'lb1','cli','operator.note','operator:x','{}','" + '0'.repeat(64) + "')")).toThrow(/last seq \+ 1/);
+    // A row that would leave a gap, or go back in time, is refused too; so is a first row other than seq 1.
+    const row = (seq: number, ts: number) => `INSERT INTO events (seq,id,ts,node,source,type,subject,data,hash) VALUES (${seq},'x',${ts},'lb1','cli','operator.note','operator:x','{}','${'0'.repeat(64)}')`;
+    expect(() => sqlite3(path, row(9, Date.now()))).toThrow(/last seq \+ 1/);
+    expect(() => sqlite3(path, row(3, 1))).toThrow(/ts must not go back in time/);
+    const empty = join(tmp.path, 'empty.db');
+    EventLog.open({ path: empty, node: 'lb1' }).close();
+    expect(() => sqlite3(empty, row(2, 1))).toThrow(/last seq \+ 1/);
     expect(log.lastSeq()).toBe(2);
     expect(verifyLog(log).ok).toBe(true);
     log.close();
