@@ -82,6 +82,7 @@ export class VrrpService {
   /** Real-server health and the quorum of each tracked virtual server (track_virtual_server). */
   private readonly servers = new RealServerHealth();
   private readonly quorum = new Map<string, QuorumState>();
+  private trackedVirtualServers: string[] = [];
 
   /** The log is the record, not the control path: a failed append is reported, VRRP goes on. */
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
@@ -112,7 +113,9 @@ export class VrrpService {
       if (g.members.length === 1) this.o.logger.warn('sync group has only one instance; this probably is not what you want', { group: g.name });
     }
 
-    this.trackedInterfaces = [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(trackedInterface).filter((i) => i !== undefined)))];
+    const tracked = <T>(of: (tracker: string) => T | undefined) => [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(of).filter((x) => x !== undefined)))];
+    this.trackedInterfaces = tracked(trackedInterface);
+    this.trackedVirtualServers = tracked(trackedVirtualServer);
 
     // Rebuild tracked conditions from the log, then follow it.
     const upTo = log.lastSeq();
@@ -129,7 +132,7 @@ export class VrrpService {
     for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
     this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => {
       for (const e of batch) {
-        if (this.servers.apply(e)) {
+        if (this.trackedVirtualServers.length > 0 && this.servers.apply(e)) {
           this.followQuorum(e.seq);
           continue;
         }
@@ -149,14 +152,9 @@ export class VrrpService {
     if (this.o.config.fence.required) this.fenceTimer = setInterval(() => this.pollFence(), 100);
   }
 
-  /** The virtual servers some instance tracks. */
-  private trackedVirtualServers(): string[] {
-    return [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(trackedVirtualServer).filter((v) => v !== undefined)))];
-  }
-
   /** Quorum as the IPVS service last recorded it (else up), brought up to date with the checks' last results. */
   private loadQuorum(upTo: number): void {
-    const tracked = this.trackedVirtualServers();
+    const tracked = this.trackedVirtualServers;
     if (tracked.length === 0) return;
     const { config, node, log } = this.o;
     this.servers.load(log, config, node);
@@ -172,7 +170,7 @@ export class VrrpService {
 
   /** After a health.changed: the tracked virtual servers whose quorum it changed. */
   private followQuorum(cause: number): void {
-    for (const name of this.trackedVirtualServers()) {
+    for (const name of this.trackedVirtualServers) {
       const vs = this.o.config.virtual_servers[name]!;
       const weight = upWeight(name, vs, this.servers.health);
       const before = this.quorum.get(name) ?? 'up';
