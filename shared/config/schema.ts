@@ -34,6 +34,14 @@ export const trackScriptSchema = z.strictObject({
   user: z.string().min(1).optional(),
 });
 
+/** Conditions an instance (or a sync group, for all its members) tracks, with keepalived's weights. */
+const tracking = {
+  track_interface: z.array(weighted(z.string().min(1).max(15))).default([]),
+  track_script: z.array(weighted(identifier)).default([]),
+  /** vigil: a virtual server's quorum, as this node's health checks see it (weight 0: FAULT while lost). */
+  track_virtual_server: z.array(weighted(identifier)).default([]),
+};
+
 const instanceFields = {
   interface: z.string().min(1).max(15),
   virtual_router_id: z.number().int().min(1).max(255),
@@ -47,10 +55,7 @@ const instanceFields = {
   authentication: z.strictObject({ auth_type: z.literal('PASS'), auth_pass: z.string().min(1).max(8, 'must be at most 8 characters (RFC 3768)') }).optional(),
   unicast_src_ip: ipv4.optional(),
   unicast_peer: z.array(ipv4).default([]),
-  track_interface: z.array(weighted(z.string().min(1).max(15))).default([]),
-  track_script: z.array(weighted(identifier)).default([]),
-  /** vigil: a virtual server's quorum, as this node's health checks see it, as a tracked condition (weight 0: FAULT while lost). */
-  track_virtual_server: z.array(weighted(identifier)).default([]),
+  ...tracking,
   garp_master_delay: z.number().min(0).default(5),
   garp_master_repeat: z.number().int().min(1).default(5),
   garp_master_refresh: z.number().min(0).default(0),
@@ -77,9 +82,7 @@ export const vrrpInstanceSchema = z.strictObject({ ...instanceFields, nodes: z.r
 export const vrrpSyncGroupSchema = z.strictObject({
   group: z.array(identifier).min(1),
   /** Tracked conditions of the whole group: they apply to every member. */
-  track_interface: z.array(weighted(z.string().min(1).max(15))).default([]),
-  track_script: z.array(weighted(identifier)).default([]),
-  track_virtual_server: z.array(weighted(identifier)).default([]),
+  ...tracking,
   /** keepalived: members' own tracking weights are set to 0 (a failure is a FAULT of the group) unless this is set. */
   sync_group_tracking_weight: z.boolean().default(false),
   notify: argv.optional(),
