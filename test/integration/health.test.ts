@@ -2,7 +2,7 @@
 // responder and scripts, with a real event log. Checks run every 50-100 ms here.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config/index.js';
 import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 import { createLogger } from '../../shared/logger.js';
@@ -12,7 +12,8 @@ import { readEvents } from '../harness/log.js';
 import { spawnVigil, vigil } from '../harness/node.js';
 import { freePort } from '../harness/ports.js';
 import { waitFor } from '../harness/process.js';
-import { tempDir, type TempDir } from '../harness/tmp.js';
+import { teardown } from '../harness/teardown.js';
+import type { TempDir } from '../harness/tmp.js';
 import { startWebServer, TLS_CERT, type WebServer } from '../harness/web.js';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -25,16 +26,9 @@ interface Running {
   tracks(name?: string): { name: string; from: string; to: string; reason: string }[];
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = teardown();
 
-function dir(): TempDir {
-  const d = tempDir('health');
-  cleanups.push(() => d.remove());
-  return d;
-}
+const dir = (): TempDir => cleanups.tempDir('health');
 
 async function web(o: { tls?: boolean } = {}): Promise<WebServer> {
   const w = await startWebServer(o);

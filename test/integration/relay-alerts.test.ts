@@ -5,7 +5,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from '@nats-io/transport-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NOTIFY_CURSOR } from '../../services/relay/notifier.js';
 import { EventLog, type NewEvent } from '../../shared/eventlog/index.js';
 import { alertMessageSchema, type AlertMessage } from '../../shared/nats.js';
@@ -14,19 +14,13 @@ import { readEvents } from '../harness/log.js';
 import { startNats } from '../harness/nats.js';
 import { spawnVigil, vigil } from '../harness/node.js';
 import { waitFor } from '../harness/process.js';
-import { tempDir, type TempDir } from '../harness/tmp.js';
+import { teardown } from '../harness/teardown.js';
+import type { TempDir } from '../harness/tmp.js';
 import { startZooKeeper } from '../harness/zookeeper.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = teardown();
 
-function scratch(): TempDir {
-  const d = tempDir('relay-alerts');
-  cleanups.push(() => d.remove());
-  return d;
-}
+const scratch = (): TempDir => cleanups.tempDir('relay-alerts');
 
 function openLog(db: string, node: string): EventLog {
   const log = EventLog.open({ path: db, node });

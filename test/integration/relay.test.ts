@@ -2,7 +2,7 @@
 // stream exactly once and in order, through NATS outages and relay crashes.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventLog, type NewEvent } from '../../shared/eventlog/index.js';
 import { createLogger } from '../../shared/logger.js';
 import { NatsSink } from '../../services/relay/nats.js';
@@ -12,12 +12,10 @@ import { startNats, type Nats } from '../harness/nats.js';
 import { spawnVigil } from '../harness/node.js';
 import { waitFor } from '../harness/process.js';
 import { readStream, streamCount } from '../harness/stream.js';
-import { tempDir, type TempDir } from '../harness/tmp.js';
+import { teardown } from '../harness/teardown.js';
+import type { TempDir } from '../harness/tmp.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = teardown();
 
 interface Setup {
   d: TempDir;
@@ -28,8 +26,7 @@ interface Setup {
 }
 
 async function setup(): Promise<Setup> {
-  const d = tempDir('relay');
-  cleanups.push(() => d.remove());
+  const d = cleanups.tempDir('relay');
   const nats = await startNats();
   cleanups.push(() => nats.stop());
   const file = join(d.path, 'vigil.yaml');
