@@ -5,12 +5,13 @@
 // made by hand. Between drift checks the table is known from the last successful batch,
 // so a reconcile costs one ipvsadm process.
 import type { VigilConfig } from '../../shared/config/index.js';
-import { subscribe, virtualServerSubject, type EventData, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { subscribe, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 import type { QuorumState } from '../../shared/quorum.js';
 import { RealServerHealth } from '../health/projection.js';
 import { desiredTable, type Desired } from './desired.js';
+import { recordedQuorum } from './projection.js';
 import { diffTables, type IpvsOp } from './diff.js';
 import { Ipvsadm } from './ipvsadm.js';
 import type { Table } from './table.js';
@@ -52,8 +53,8 @@ export class IpvsService {
     const upTo = log.lastSeq();
     this.servers.load(log, config, this.o.node);
     for (const name of Object.keys(config.virtual_servers)) {
-      const [last] = log.query({ types: ['ipvs.quorum_changed'], subject: virtualServerSubject(name), toSeq: upTo, newest: true, limit: 1 });
-      if (last) this.quorum.set(name, (last.data as EventData<'ipvs.quorum_changed'>).state === 'lost' ? 'lost' : 'up');
+      const q = recordedQuorum(log, name, upTo);
+      if (q) this.quorum.set(name, q);
     }
     const [started] = log.query({ types: ['service.started'], subject: 'service:ipvs', toSeq: upTo, newest: true, limit: 1 });
     await this.reconcile(started?.seq ?? null, true);

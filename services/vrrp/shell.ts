@@ -3,12 +3,13 @@
 import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
-import { subscribe, virtualServerSubject, vrrpGroupSubject, vrrpSubject, type EventData, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { subscribe, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import { nextQuorum, upWeight, type QuorumState } from '../../shared/quorum.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
 import { RealServerHealth } from '../health/projection.js';
+import { recordedQuorum } from '../ipvs/projection.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
 import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
@@ -160,9 +161,7 @@ export class VrrpService {
     this.servers.load(log, config, node);
     for (const name of tracked) {
       const vs = config.virtual_servers[name]!;
-      const [last] = log.query({ types: ['ipvs.quorum_changed'], subject: virtualServerSubject(name), toSeq: upTo, newest: true, limit: 1 });
-      const before: QuorumState = last && (last.data as EventData<'ipvs.quorum_changed'>).state === 'lost' ? 'lost' : 'up';
-      const q = nextQuorum(before, upWeight(name, vs, this.servers.health), vs.quorum, vs.hysteresis);
+      const q = nextQuorum(recordedQuorum(log, name, upTo) ?? 'up', upWeight(name, vs, this.servers.health), vs.quorum, vs.hysteresis);
       this.quorum.set(name, q);
       this.setTrackerSilently(virtualServerTracker(name), q === 'up');
     }

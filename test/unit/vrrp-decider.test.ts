@@ -1,7 +1,7 @@
 // Given these commands, when this happens, then these events: no I/O, an explicit clock.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { effectivePriority, initialState, masterDownIntervalMs, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpInstanceSpec, type VrrpState } from '../../services/vrrp/decider.js';
+import { effectivePriority, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpInstanceSpec, type VrrpState } from '../../services/vrrp/decider.js';
 
 const spec = (over: Partial<VrrpInstanceSpec> = {}): VrrpInstanceSpec => ({
   name: 'VI_1', version: 3, vrid: 51, priority: 100, advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0,
