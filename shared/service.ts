@@ -62,7 +62,12 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const { config } = loadConfig(file);
   const node = resolveNode(nodeNames(config), values.node);
   const logger = createLogger({ service: name, node });
-  const log = EventLog.open({ path: logPathForNode(config, node, file), node });
+  const log = EventLog.open({
+    path: logPathForNode(config, node, file),
+    node,
+    backgroundCheckpoint: true,
+    onCheckpointError: (err) => logger.error('checkpoint thread failed; appends now checkpoint the log themselves', { err }),
+  });
   const subject = `service:${name}`;
   log.append({ type: 'service.started', source: name, subject, data: { service: name, version: packageVersion(), pid: process.pid } });
   logger.info('started', { config: file, log: log.path });

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewEvent, StoredEvent } from './catalogue.js';
+import { BACKSTOP_PAGES, Checkpointer, type CheckpointTuning } from './checkpointer.js';
 import { GENESIS_HASH, rowHash } from './hash.js';
 import { migrate } from './migrate.js';
 import { compileEventQuery, type EventFilter } from './query.js';
@@ -20,6 +21,13 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Safety-net poll for subscribers, in case a file change notification is missed. */
   pollIntervalMs?: number;
+  /**
+   * Checkpoint the WAL on a worker thread (for long-running appenders: the services).
+   * Without it, the append that crosses SQLite's threshold does the checkpoint itself.
+   */
+  backgroundCheckpoint?: boolean | CheckpointTuning;
+  /** Called if the checkpoint thread fails (appends go on; they then checkpoint themselves). */
+  onCheckpointError?: (err: Error) => void;
 }
 
 export class LogError extends Error {}
@@ -44,8 +52,10 @@ export class EventLog {
   private readonly watcher: LogChangeWatcher;
   private readonly stmts;
   private readonly appendTx;
-  private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number) {
+  private readonly checkpointer: Checkpointer | undefined;
+  private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number, checkpointer?: Checkpointer) {
     this.db = db;
+    this.checkpointer = checkpointer;
     this.path = path;
     this.logId = logId;
     this.node = node;
@@ -119,10 +129,17 @@ export class EventLog {
       db.close();
       throw new LogError(`event log ${path} belongs to node ${owner}, not ${o.node}`);
     }
-    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000);
+    let checkpointer: Checkpointer | undefined;
+    if (o.backgroundCheckpoint) {
+      db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      const tuning = o.backgroundCheckpoint === true ? {} : o.backgroundCheckpoint;
+      checkpointer = new Checkpointer({ ...tuning, path, onError: o.onCheckpointError });
+    }
+    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, checkpointer);
   }
 
   close(): void {
+    this.checkpointer?.stop();
     this.watcher.stop();
     this.db.close();
   }
@@ -142,6 +159,7 @@ export class EventLog {
     // IMMEDIATE: we read the last hash and then write; a deferred transaction would
     // fail with SQLITE_BUSY_SNAPSHOT when another process appends in between.
     const stored = this.appendTx.immediate(valid, this.node, Date.now(), cursor);
+    this.checkpointer?.wrote(stored.length);
     this.watcher.notify();
     return stored;
   }
@@ -226,11 +244,17 @@ export class EventLog {
   /** Records that a service of this node is alive now. */
   beat(service: string, pid: number, ts = Date.now()): void {
     this.stmts.beat.run(service, pid, ts);
+    this.checkpointer?.wrote(1);
   }
 
   /** The last pulse of a service (unix ms), if it ever had one. */
   heartbeat(service: string): { pid: number; ts: number } | undefined {
     return this.stmts.heartbeat.get(service) as { pid: number; ts: number } | undefined;
+  }
+
+  /** Checkpoints run by the background thread (undefined without one). */
+  get backgroundCheckpoints(): number | undefined {
+    return this.checkpointer?.checkpoints;
   }
 
   /** Calls listener whenever the log may have grown (this process or another). */

@@ -1,11 +1,12 @@
 // The event log on real SQLite files; tampering is done with Debian's sqlite3 tool, as an
 // intruder or a careless operator would.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { consume, EventLog, EventRefused, LogError, subscribe, verifyLog, type NewEvent, type StoredEvent } from '../../shared/eventlog/index.js';
+import { BACKSTOP_PAGES, Checkpointer } from '../../shared/eventlog/checkpointer.js';
 import { loadMigrations, migrate } from '../../shared/eventlog/migrate.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 
@@ -165,5 +166,34 @@ describe('event log', () => {
     writeFileSync(join(dir, '0003_gap.sql'), 'SELECT 1;');
     expect(() => loadMigrations(dir)).toThrow(/without gaps/);
     db.close();
+  });
+});
+
+describe('background checkpoints', () => {
+  it('copy the WAL into the database file on a worker thread, under load and after a lone write', async () => {
+    const log = EventLog.open({ path, node: 'lb1', backgroundCheckpoint: { maxDelayMs: 300 } });
+    expect(log.db.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_PAGES);
+    const initial = statSync(path).size;
+    for (let i = 0; i < 20; i++) log.appendBatch(Array.from({ length: 100 }, (_, k) => note(`e${i}-${k}`)));
+    // Far below the appender's own threshold: only the thread can have copied the pages.
+    expect(statSync(`${path}-wal`).size).toBeLessThan(BACKSTOP_PAGES * 4096);
+    await expect.poll(() => statSync(path).size, { timeout: 5000 }).toBeGreaterThan(initial + 100 * 1024);
+    const afterBurst = log.backgroundCheckpoints!;
+    expect(afterBurst).toBeGreaterThan(0);
+    log.beat('vrrp', process.pid); // a lone write, below the count: checkpointed after maxDelayMs
+    await expect.poll(() => log.backgroundCheckpoints, { timeout: 5000 }).toBeGreaterThan(afterBurst);
+    expect(verifyLog(log)).toMatchObject({ ok: true, checked: 2000 });
+    log.close();
+    // The thread closes its connection too: the last one to close removes the WAL.
+    await expect.poll(() => existsSync(`${path}-wal`), { timeout: 5000 }).toBe(false);
+  });
+
+  it('reports a thread that cannot work', async () => {
+    const errors: Error[] = [];
+    const dead = new Checkpointer({ path: join(tmp.path, 'no-such-folder', 'events.db'), onError: (e) => errors.push(e) });
+    await expect.poll(() => errors.length, { timeout: 5000 }).toBe(1);
+    expect(errors[0]!.message).toMatch(/unable to open database|directory does not exist/i);
+    expect(dead.checkpoints).toBe(0);
+    dead.stop(); // harmless once the thread is gone
   });
 });
