@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from './config/index.js';
 import { configFile, NodeSelectionError, resolveNode } from './config/node.js';
-import { EventLog, type NewEvent, type Source, type StoredEvent } from './eventlog/index.js';
+import { EventLog, serviceSubject, type NewEvent, type Source, type StoredEvent } from './eventlog/index.js';
 import { UsageError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { packageVersion } from './paths.js';
@@ -68,7 +68,7 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     backgroundCheckpoint: true,
     onCheckpointError: (err) => logger.error('checkpoint thread failed; appends now checkpoint the log themselves', { err }),
   });
-  const subject = `service:${name}`;
+  const subject = serviceSubject(name);
   log.append({ type: 'service.started', source: name, subject, data: { service: name, version: packageVersion(), pid: process.pid } });
   logger.info('started', { config: file, log: log.path });
   // The pulse other services watch (the vrrp service goes to FAULT without the fence's).

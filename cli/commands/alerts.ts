@@ -3,7 +3,7 @@
 // --since, then, with --follow, every new one as it comes.
 import { DeliverPolicy, jetstream, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { alertMessageSchema, type AlertMessage } from '../../shared/nats.js';
+import { alertMessageSchema, alertSubject, type AlertMessage } from '../../shared/nats.js';
 import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
 import { DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { commonOptions, loadNodeConfig, parse, UsageError, type Io } from '../common.js';
@@ -43,7 +43,7 @@ export async function alertsCommand(argv: string[], io: Io, stop: AbortSignal): 
   }
   const { config } = loadNodeConfig(values, '');
   if (!config.nats) throw new UsageError('the configuration has no nats section: there are no alerts on NATS (see vigil log --type relay.alert)');
-  const subject = `vigil.${config.cluster}.alerts.${values.severity ?? '*'}.${values.kind ?? '*'}`;
+  const subject = alertSubject(config.cluster, values.severity ?? '*', values.kind ?? '*');
 
   let nc: NatsConnection;
   try {

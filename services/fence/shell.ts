@@ -2,7 +2,7 @@
 // event log. Every decision is the decider's nextStep; this file gathers the facts,
 // carries out one step at a time per VIP group, and records what it did and saw.
 import type { VigilConfig } from '../../shared/config/index.js';
-import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { nodeSubject, subscribe, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import { packageVersion } from '../../shared/paths.js';
@@ -72,7 +72,7 @@ export class FenceService {
     this.append = recorder(o.log, o.logger);
     this.paths = zkPaths(o.config);
     this.groups = planGroups(o.config, o.node).map((plan) => ({
-      plan, subject: `vip:${plan.name}`, cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined,
+      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined,
       deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined,
     }));
     for (const g of this.groups) for (const a of g.plan.addresses) this.byAddress.set(a.address, { group: g, address: a });
@@ -81,14 +81,14 @@ export class FenceService {
   async start(): Promise<void> {
     const { log, config, logger } = this.o;
     // Until a session is established, this node cannot hold a lease (the vrrp service reads this).
-    this.append({ type: 'fence.zk_state', source: 'fence', subject: `node:${this.o.node}`, data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet' } });
+    this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet' } });
 
     this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
     await this.removeUnheldAddresses();
 
     const upTo = log.lastSeq();
     for (const g of this.groups) {
-      const [last] = log.query({ types: ['vrrp.state_changed'], subject: `vrrp:${g.plan.instance}`, toSeq: upTo, limit: 1, newest: true });
+      const [last] = log.query({ types: ['vrrp.state_changed'], subject: vrrpSubject(g.plan.instance), toSeq: upTo, limit: 1, newest: true });
       if (last) this.instanceState.set(g.plan.instance, String((last.data as { to?: unknown }).to));
     }
     this.vrrpAlive = this.vrrpLiveness().alive;
@@ -116,7 +116,7 @@ export class FenceService {
     for (const g of this.groups) clearTimeout(g.retry);
     this.session?.stop();
     this.watcher?.close();
-    this.append({ type: 'fence.zk_state', source: 'fence', subject: `node:${this.o.node}`, data: { state: 'lost', detail: 'fence service stopped' } });
+    this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service stopped' } });
   }
 
   // ---- facts ------------------------------------------------------------------------
@@ -192,7 +192,7 @@ export class FenceService {
 
   private onSessionState(r: SessionReport): void {
     const e = this.append({
-      type: 'fence.zk_state', source: 'fence', subject: `node:${this.o.node}`,
+      type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node),
       data: {
         state: r.state, detail: r.detail,
         ...(r.sessionId ? { session_id: r.sessionId } : {}),
@@ -302,7 +302,7 @@ export class FenceService {
     const client = this.client();
     const { path, epoch } = await joinLock(client, this.paths, g.plan.name, this.o.node);
     g.candidate = { path, epoch };
-    g.correlation = `vip:${g.plan.name}@${epoch}`;
+    g.correlation = `${vipGroupSubject(g.plan.name)}@${epoch}`;
     g.deniedBy = undefined;
     this.append({ type: 'fence.lease_candidate', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation, data: { group: g.plan.name, action: 'joined', candidate: path, epoch } });
     await this.readLock(g, client);

@@ -4,7 +4,7 @@
 // only the number in flight is bounded.
 import { readFileSync } from 'node:fs';
 import type { VigilConfig } from '../../shared/config/index.js';
-import type { EventLog, NewEvent } from '../../shared/eventlog/index.js';
+import { nodeSubject, type EventLog, type NewEvent } from '../../shared/eventlog/index.js';
 import { lookupUser } from '../../shared/exec.js';
 import type { Logger } from '../../shared/logger.js';
 import { initialCheckState, onResult, type Change, type CheckState, type ProbeResult } from './decider.js';
@@ -335,7 +335,7 @@ export class HealthService {
       {
         type: 'health.summary',
         source: 'health',
-        subject: `node:${this.o.node}`,
+        subject: nodeSubject(this.o.node),
         data: {
           total: this.slots.length, up, down, unknown,
           window_ms: Math.round(now() - w.started),

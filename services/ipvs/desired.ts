@@ -7,7 +7,7 @@
 // - a virtual_server with `group` is one IPVS service per member of its
 //   virtual_server_group.
 // Pure: the shell feeds it the last health.changed of each check and the last quorum state.
-import { realServerTarget, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
+import { realServerTarget, virtualServices, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
 import { nextQuorum, realServerState, type Health, type QuorumState } from '../../shared/quorum.js';
 import { serviceKey, type Method, type RealServer, type ServiceId, type Table, type VirtualService } from './table.js';
 
@@ -30,17 +30,6 @@ export interface Desired {
 }
 
 const METHOD: Record<VirtualServerConfig['lb_kind'], Method> = { NAT: 'NAT', DR: 'DR', TUN: 'TUN' };
-
-function serviceIds(config: VigilConfig, vs: VirtualServerConfig): ServiceId[] {
-  const protocol = vs.protocol;
-  if (vs.group) {
-    return (config.virtual_server_groups[vs.group] ?? []).map((m) =>
-      'fwmark' in m ? { protocol: 'FWM' as const, address: String(m.fwmark) } : { protocol, address: `${m.ip}:${m.port ?? vs.port ?? 0}` },
-    );
-  }
-  if (vs.fwmark !== undefined) return [{ protocol: 'FWM', address: String(vs.fwmark) }];
-  return [{ protocol, address: `${vs.ip}:${vs.port ?? 0}` }];
-}
 
 function serviceOf(id: ServiceId, vs: VirtualServerConfig): VirtualService {
   const s: VirtualService = { ...id, scheduler: vs.lb_algo };
@@ -72,8 +61,8 @@ export function desiredTable(config: VigilConfig, health: Health, previousQuorum
     const before = previousQuorum.get(name) ?? 'up';
     const q = nextQuorum(before, upWeight, vs.quorum, vs.hysteresis);
     quorum.set(name, q);
-    const sorry = vs.sorry_server ? { address: `${vs.sorry_server.ip}:${vs.sorry_server.port ?? vs.port ?? 0}`, method, weight: 1 } : undefined;
-    const ids = serviceIds(config, vs);
+    const sorry = vs.sorry_server ? { address: realServerTarget(vs, vs.sorry_server), method, weight: 1 } : undefined;
+    const ids = virtualServices(config, vs);
     if (q !== before) {
       quorumChanges.push({
         vs: name, service: ids.map(serviceKey).join(', '), state: q === 'lost' ? 'lost' : 'regained', upWeight, quorum: vs.quorum, hysteresis: vs.hysteresis,

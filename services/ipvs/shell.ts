@@ -5,7 +5,7 @@
 // made by hand. Between drift checks the table is known from the last successful batch,
 // so a reconcile costs one ipvsadm process.
 import type { VigilConfig } from '../../shared/config/index.js';
-import { subscribe, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { nodeSubject, serviceSubject, subscribe, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 import type { QuorumState } from '../../shared/quorum.js';
@@ -56,7 +56,7 @@ export class IpvsService {
       const q = recordedQuorum(log, name, upTo);
       if (q) this.quorum.set(name, q);
     }
-    const [started] = log.query({ types: ['service.started'], subject: 'service:ipvs', toSeq: upTo, newest: true, limit: 1 });
+    const [started] = log.query({ types: ['service.started'], subject: serviceSubject('ipvs'), toSeq: upTo, newest: true, limit: 1 });
     await this.reconcile(started?.seq ?? null, true);
     this.o.logger.info('following the log', { services: this.known?.size ?? null, ipvsadm_runs: this.ipvsadm.invocations });
     this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => this.onEvents(batch));
@@ -150,7 +150,7 @@ export class IpvsService {
     const what = { add_service: 'missing', add_server: 'missing', del_service: 'not configured', del_server: 'not configured', edit_service: 'differs', edit_server: 'differs' } as const;
     const differences = ops.map((op) => `${what[op.op]}: ${op.line}`.slice(0, 1024));
     this.o.logger.warn('the IPVS table was changed outside vigil; repairing', { differences });
-    const e = this.append({ type: 'ipvs.drift', source: 'ipvs', subject: `node:${this.o.node}`, causation: cause, data: { differences } });
+    const e = this.append({ type: 'ipvs.drift', source: 'ipvs', subject: nodeSubject(this.o.node), causation: cause, data: { differences } });
     return e?.seq ?? cause;
   }
 

@@ -2,7 +2,7 @@
 // (SIGKILL, a hang, a crash): a clean stop sets its heartbeat to 0 and records
 // service.stopped, so silence alone means something went wrong. Recorded once per
 // process (pid), also across restarts of the relay.
-import type { EventLog } from '../../shared/eventlog/index.js';
+import { serviceSubject, type EventLog } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 
@@ -40,9 +40,9 @@ export class ServiceWatch {
       const key = `${service}:${hb.pid}`;
       if (this.reported.has(key)) continue;
       this.reported.add(key);
-      const [last] = this.o.log.query({ types: ['relay.service_lost'], subject: `service:${service}`, newest: true, limit: 1 });
+      const [last] = this.o.log.query({ types: ['relay.service_lost'], subject: serviceSubject(service), newest: true, limit: 1 });
       if ((last?.data as { pid?: number } | undefined)?.pid === hb.pid) continue;
-      this.append({ type: 'relay.service_lost', source: 'relay', subject: `service:${service}`, data: { service, pid: hb.pid, silent_ms: now - hb.ts } });
+      this.append({ type: 'relay.service_lost', source: 'relay', subject: serviceSubject(service), data: { service, pid: hb.pid, silent_ms: now - hb.ts } });
     }
   }
 }

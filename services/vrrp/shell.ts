@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
-import { subscribe, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { subscribe, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import { nextQuorum, upWeight, type QuorumState } from '../../shared/quorum.js';
@@ -292,7 +292,7 @@ export class VrrpService {
         this.setTrackerSilently(name, up);
       } else if (before !== up) {
         const e = this.append({
-          type: 'track.changed', source: 'vrrp', subject: `track:${name}`,
+          type: 'track.changed', source: 'vrrp', subject: trackSubject(name),
           data: { name, from: before === undefined ? 'unknown' : before ? 'ok' : 'fail', to: up ? 'ok' : 'fail', reason: `link ${ifname} ${up ? 'up' : 'down'}` },
         });
         // Also applied directly: the log may be unwritable, the link state still counts.

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { VigilConfig } from './schema.js';
 import { parseVipAddress } from './vip.js';
+import { virtualServices } from './resolve.js';
 
 export interface CrossProblem {
   path: (string | number)[];
@@ -97,10 +98,9 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
   const services = new Map<string, string>();
   for (const [name, vs] of Object.entries(c.virtual_servers)) {
     const at = (...rest: (string | number)[]) => ['virtual_servers', name, ...rest];
-    const members = vs.group !== undefined ? (c.virtual_server_groups[vs.group] ?? []) : [vs.fwmark !== undefined ? { fwmark: vs.fwmark } : { ip: vs.ip, port: vs.port }];
-    for (const m of members) {
+    for (const id of virtualServices(c, vs)) {
       // One IPVS service, one virtual server: two would fight over its real servers.
-      const key = 'fwmark' in m ? `FWM ${m.fwmark}` : `${vs.protocol} ${m.ip}:${m.port ?? vs.port ?? 0}`;
+      const key = `${id.protocol} ${id.address}`;
       const other = services.get(key);
       if (other !== undefined && other !== name) out.push({ path: at(), message: `the IPVS service ${key} is already virtual server ${other}` });
       services.set(key, name);

@@ -5,6 +5,7 @@ export const trackSubject = (name: string) => `track:${name}`;
 export const virtualServerSubject = (vs: string) => `vs:${vs}`;
 export const vipGroupSubject = (group: string) => `vip:${group}`;
 export const nodeSubject = (node: string) => `node:${node}`;
+export const serviceSubject = (service: string) => `service:${service}`;
 /** The name of a real server's check in health.changed: its type and its place in the list ("HTTP_GET#0"). */
 export const checkName = (type: string, index: number) => `${type}#${index}`;
 export const vrrpSubject = (instance: string) => `vrrp:${instance}`;
