@@ -126,6 +126,9 @@ function verify(log: EventLog, json: boolean, io: Io): number {
   if (r.missingTriggers.length > 0 && !json) {
     io.out(`  WARNING: append-only triggers missing (${r.missingTriggers.join(', ')}): the log can be altered; rows appended from now on are not protected\n`);
   }
+  if (r.indexProblem !== undefined && !json) {
+    io.out(`  SUBJECT INDEX WRONG: ${r.indexProblem}; --subject queries may miss or invent events (the events themselves are as verified above)\n`);
+  }
   return r.ok ? 0 : 1;
 }
 

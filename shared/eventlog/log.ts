@@ -7,7 +7,7 @@ import type { NewEvent, StoredEvent } from './catalogue.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointTuning } from './checkpointer.js';
 import { GENESIS_HASH, rowHash } from './hash.js';
 import { migrate } from './migrate.js';
-import { compileEventQuery, type EventFilter } from './query.js';
+import { compileEventQuery, compileIndexedSubjectQuery, type CompiledEventQuery, type EventFilter } from './query.js';
 import type { EventsTable } from './tables.js';
 import { validateNewEvent } from './validate.js';
 import { LogChangeWatcher } from './watch.js';
@@ -28,7 +28,18 @@ export interface OpenOptions {
   backgroundCheckpoint?: boolean | CheckpointTuning;
   /** Called if the checkpoint thread fails (appends go on; they then checkpoint themselves). */
   onCheckpointError?: (err: Error) => void;
+  /** Unindexed events that make an append bring the subject index up to date (tests use few). */
+  subjectIndexStep?: number;
 }
+
+/**
+ * Appends index subjects in bulk, once this many events are not indexed yet: large
+ * enough that each index page is written once for many entries (10 subjects per batch of
+ * 100: 2048 gave 207k appends/s, 4096 210k, 8192 213k, against 175k indexing every
+ * event), small enough that a query's scan of the unindexed events stays near 0.05 ms
+ * and the append that indexes takes a few ms.
+ */
+export const SUBJECT_INDEX_STEP = 4096;
 
 export class LogError extends Error {}
 
@@ -53,8 +64,11 @@ export class EventLog {
   private readonly stmts;
   private readonly appendTx;
   private readonly checkpointer: Checkpointer | undefined;
-  private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number, checkpointer?: Checkpointer) {
+  private readonly subjectIndexStep: number;
+  private readonly readBySubject;
+  private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number, subjectIndexStep: number, checkpointer?: Checkpointer) {
     this.db = db;
+    this.subjectIndexStep = subjectIndexStep;
     this.checkpointer = checkpointer;
     this.path = path;
     this.logId = logId;
@@ -73,7 +87,18 @@ export class EventLog {
       getCursor: db.prepare('SELECT seq FROM cursors WHERE consumer = ?'),
       setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
         ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`),
+      indexedUpTo: db.prepare('SELECT upto FROM subject_index_state').pluck(),
+      indexSubjects: db.prepare('INSERT INTO subject_index (subject, seq) SELECT subject, seq FROM events WHERE seq > ? ORDER BY subject, seq'),
+      setIndexedUpTo: db.prepare('UPDATE subject_index_state SET upto = ?'),
     };
+    // One read snapshot: the indexed part and the scanned tail meet at the same seq.
+    this.readBySubject = db.transaction((f: EventFilter & { subject: string }) => {
+      const upto = this.stmts.indexedUpTo.get() as number;
+      const indexed = this.rows(compileIndexedSubjectQuery(f));
+      const tail = this.rows(compileEventQuery({ ...f, afterSeq: Math.max(f.afterSeq ?? 0, upto) }));
+      const rows = f.newest ? [...tail, ...indexed] : [...indexed, ...tail];
+      return f.limit !== undefined && f.limit > 0 ? rows.slice(0, f.limit) : rows;
+    });
     this.appendTx = db.transaction((valid: NewEvent[], node: string, now: number, cursor?: ConsumerCursor) => {
       const stored = this.writeRows(valid, node, now);
       if (cursor) this.stmts.setCursor.run(cursor.consumer, cursor.seq, now);
@@ -135,7 +160,7 @@ export class EventLog {
       const tuning = o.backgroundCheckpoint === true ? {} : o.backgroundCheckpoint;
       checkpointer = new Checkpointer({ ...tuning, path, onError: o.onCheckpointError });
     }
-    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, checkpointer);
+    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP, checkpointer);
   }
 
   close(): void {
@@ -184,6 +209,11 @@ export class EventLog {
       this.stmts.insert.run(seq, id, ts, node, e.source, e.type, e.subject, data, causation, correlation, prev);
       out[i] = { seq, id, ts, node, source: e.source, type: e.type, subject: e.subject, data: e.data, causation, correlation, hash: prev };
     }
+    const indexed = this.stmts.indexedUpTo.get() as number;
+    if (seq - indexed >= this.subjectIndexStep) {
+      this.stmts.indexSubjects.run(indexed);
+      this.stmts.setIndexedUpTo.run(seq);
+    }
     return out;
   }
 
@@ -201,9 +231,12 @@ export class EventLog {
     const { since, until, ...f } = filter;
     if (since !== undefined) f.fromSeq = Math.max(f.fromSeq ?? 1, this.firstSeqAtOrAfter(since));
     if (until !== undefined) f.toSeq = Math.min(f.toSeq ?? Number.MAX_SAFE_INTEGER, this.lastSeqAtOrBefore(until));
-    const { sql, parameters } = compileEventQuery(f);
-    const rows = (this.db.prepare(sql).all(...parameters) as EventsTable[]).map(toStoredEvent);
+    const rows = f.subject === undefined ? this.rows(compileEventQuery(f)) : this.readBySubject.deferred({ ...f, subject: f.subject });
     return filter.newest ? rows.reverse() : rows;
+  }
+
+  private rows(q: CompiledEventQuery): StoredEvent[] {
+    return (this.db.prepare(q.sql).all(...q.parameters) as EventsTable[]).map(toStoredEvent);
   }
 
   /** The first seq whose ts >= t (last seq + 1 if none): bisection over the primary key. */

@@ -1,8 +1,8 @@
 // Filters for reading the log, compiled by kysely to SQL that better-sqlite3 runs
 // synchronously (kysely's own SQLite driver is async and only begins deferred
 // transactions; we only use it as a typed query builder).
-import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, DummyDriver, type SelectQueryBuilder } from 'kysely';
-import type { EventsTable, LogTables } from './tables.js';
+import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, DummyDriver, expressionBuilder, type Compilable, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { LogTables } from './tables.js';
 
 export interface EventFilter {
   /** Only events with seq > afterSeq. */
@@ -38,31 +38,19 @@ function prefixEnd(p: string): string {
   return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
 }
 
-type EventsQuery = SelectQueryBuilder<LogTables, 'events', EventsTable>;
+type Condition = Expression<SqlBool>;
 
-export function compileEventQuery(f: EventFilter): { sql: string; parameters: readonly unknown[] } {
-  let q: EventsQuery = queryBuilder.selectFrom('events').selectAll();
-  if (f.afterSeq !== undefined) q = q.where('seq', '>', f.afterSeq);
-  if (f.fromSeq !== undefined) q = q.where('seq', '>=', f.fromSeq);
-  if (f.toSeq !== undefined) q = q.where('seq', '<=', f.toSeq);
-  if (f.since !== undefined) q = q.where('ts', '>=', f.since);
-  if (f.until !== undefined) q = q.where('ts', '<=', f.until);
-  if (f.node !== undefined) q = q.where('node', '=', f.node);
-  if (f.correlation !== undefined) q = q.where('correlation', '=', f.correlation);
-  if (f.subject !== undefined) {
-    const s = f.subject;
-    if (s.endsWith('*') && s.length > 1) {
-      const p = s.slice(0, -1);
-      q = q.where('subject', '>=', p).where('subject', '<', prefixEnd(p));
-    } else {
-      q = q.where('subject', '=', s);
-    }
-  }
+/** Conditions on columns only events has (time, node, correlation, types). */
+function rowConditions(f: EventFilter, eb: ExpressionBuilder<LogTables, 'events'>): Condition[] {
+  const c: Condition[] = [];
+  if (f.since !== undefined) c.push(eb('ts', '>=', f.since));
+  if (f.until !== undefined) c.push(eb('ts', '<=', f.until));
+  if (f.node !== undefined) c.push(eb('node', '=', f.node));
+  if (f.correlation !== undefined) c.push(eb('correlation', '=', f.correlation));
   if (f.types && f.types.length > 0) {
-    const types = f.types;
-    q = q.where((eb) =>
+    c.push(
       eb.or(
-        types.map((t) => {
+        f.types.map((t) => {
           if (t.endsWith('.*')) {
             const p = t.slice(0, -1);
             return eb.and([eb('type', '>=', p), eb('type', '<', prefixEnd(p))]);
@@ -72,10 +60,76 @@ export function compileEventQuery(f: EventFilter): { sql: string; parameters: re
       ),
     );
   }
-  q = q.orderBy('seq', f.newest ? 'desc' : 'asc');
-  if (f.limit !== undefined && f.limit > 0) q = q.limit(f.limit);
+  return c;
+}
+
+/** An exact subject, or a prefix ending in "*" as a range (index-friendly, never LIKE). */
+function subjectRange(s: string): { eq: string } | { from: string; to: string } {
+  if (s.endsWith('*') && s.length > 1) {
+    const p = s.slice(0, -1);
+    return { from: p, to: prefixEnd(p) };
+  }
+  return { eq: s };
+}
+
+/** seq bounds of a filter as one inclusive range. */
+function seqRange(f: EventFilter): { lo: number | undefined; hi: number | undefined } {
+  const lows = [f.afterSeq === undefined ? undefined : f.afterSeq + 1, f.fromSeq].filter((x): x is number => x !== undefined);
+  return { lo: lows.length > 0 ? Math.max(...lows) : undefined, hi: f.toSeq };
+}
+
+function compiled(q: Compilable): CompiledEventQuery {
   const c = q.compile();
   return { sql: c.sql, parameters: c.parameters };
+}
+
+export interface CompiledEventQuery {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
+/** The filter on the events table alone (a subject is then matched row by row). */
+export function compileEventQuery(f: EventFilter): CompiledEventQuery {
+  const { lo, hi } = seqRange(f);
+  let q = queryBuilder.selectFrom('events').selectAll();
+  if (lo !== undefined) q = q.where('seq', '>=', lo);
+  if (hi !== undefined) q = q.where('seq', '<=', hi);
+  if (f.subject !== undefined) {
+    const r = subjectRange(f.subject);
+    q = 'eq' in r ? q.where('subject', '=', r.eq) : q.where('subject', '>=', r.from).where('subject', '<', r.to);
+  }
+  const rows = rowConditions(f, expressionBuilder<LogTables, 'events'>());
+  if (rows.length > 0) q = q.where((eb) => eb.and(rows));
+  q = q.orderBy('seq', f.newest ? 'desc' : 'asc');
+  if (f.limit !== undefined && f.limit > 0) q = q.limit(f.limit);
+  return compiled(q);
+}
+
+/**
+ * The filter's events that subject_index holds (the newest events may not be indexed
+ * yet: compileEventQuery finds those by scanning).
+ */
+export function compileIndexedSubjectQuery(f: EventFilter & { subject: string }): CompiledEventQuery {
+  const { lo, hi } = seqRange(f);
+  const r = subjectRange(f.subject);
+  const order = f.newest ? 'desc' : 'asc';
+  const limited = f.limit !== undefined && f.limit > 0;
+  let idx = queryBuilder.selectFrom('subject_index');
+  idx = 'eq' in r ? idx.where('subject_index.subject', '=', r.eq) : idx.where('subject_index.subject', '>=', r.from).where('subject_index.subject', '<', r.to);
+  if (lo !== undefined) idx = idx.where('subject_index.seq', '>=', lo);
+  if (hi !== undefined) idx = idx.where('subject_index.seq', '<=', hi);
+  const rows = rowConditions(f, expressionBuilder<LogTables, 'events'>());
+  if (rows.length === 0) {
+    // The seqs first, from the index alone: a prefix matching many subjects is then
+    // sorted as small index entries, not as whole rows (17 ms instead of 145 for 200k).
+    let seqs = idx.select('subject_index.seq').orderBy('subject_index.seq', order);
+    if (limited) seqs = seqs.limit(f.limit!);
+    return compiled(queryBuilder.selectFrom('events').selectAll().where('seq', 'in', seqs).orderBy('seq', order));
+  }
+  // Ordered by the index's own seq: for one subject the index is already in that order.
+  let q = idx.innerJoin('events', 'events.seq', 'subject_index.seq').selectAll('events').where((eb) => eb.and(rows)).orderBy('subject_index.seq', order);
+  if (limited) q = q.limit(f.limit!);
+  return compiled(q);
 }
 
 /** The same filter, applied to an event in memory (for --follow). Ignores limit and newest. */

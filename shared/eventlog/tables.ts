@@ -24,8 +24,20 @@ export interface MetaTable {
   value: string;
 }
 
+export interface SubjectIndexTable {
+  subject: string;
+  seq: number;
+}
+
+export interface SubjectIndexStateTable {
+  one: number;
+  upto: number;
+}
+
 export interface LogTables {
   events: EventsTable;
+  subject_index: SubjectIndexTable;
+  subject_index_state: SubjectIndexStateTable;
   cursors: CursorsTable;
   meta: MetaTable;
 }

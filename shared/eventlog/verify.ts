@@ -12,6 +12,8 @@ export interface VerifyResult {
   problem?: string;
   /** Append-only triggers missing from the schema: tampering is possible. */
   missingTriggers: string[];
+  /** The subject index disagrees with the events (subject queries would be wrong). */
+  indexProblem?: string;
 }
 
 export const GUARD_TRIGGERS = ['events_no_update', 'events_no_delete', 'events_gap_free'];
@@ -44,5 +46,24 @@ export function verifyLog(log: EventLog): VerifyResult {
     return undefined;
   });
   const bad = read.deferred(); // one read snapshot while appends go on
-  return { ok: bad === undefined && missingTriggers.length === 0, checked, lastSeq: expected - 1, missingTriggers, ...bad };
+  const indexProblem = checkSubjectIndex(log);
+  return { ok: bad === undefined && missingTriggers.length === 0 && indexProblem === undefined, checked, lastSeq: expected - 1, missingTriggers, ...bad, ...(indexProblem ? { indexProblem } : {}) };
+}
+
+/** Every event up to the index's mark is in subject_index once, under its own subject. */
+function checkSubjectIndex(log: EventLog): string | undefined {
+  const check = log.db.transaction(() => {
+    const upto = log.db.prepare('SELECT upto FROM subject_index_state').pluck().get() as number;
+    const last = log.lastSeq();
+    if (upto > last) return `it claims events up to seq ${upto}, the log ends at ${last}`;
+    const wrong = log.db
+      .prepare(`SELECT s.seq, s.subject FROM subject_index s LEFT JOIN events e ON e.seq = s.seq
+        WHERE s.seq > ? OR e.subject IS NOT s.subject ORDER BY s.seq LIMIT 1`)
+      .get(upto) as { seq: number; subject: string } | undefined;
+    if (wrong) return `entry (${JSON.stringify(wrong.subject)}, seq ${wrong.seq}) is not an event of the log up to seq ${upto}`;
+    const entries = log.db.prepare('SELECT COUNT(*) FROM subject_index').pluck().get() as number;
+    if (entries !== upto) return `${entries} entries for events 1..${upto}: ${upto - entries} missing`;
+    return undefined;
+  });
+  return check.deferred();
 }

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { consume, EventLog, EventRefused, LogError, subscribe, verifyLog, type NewEvent, type StoredEvent } from '../../shared/eventlog/index.js';
+import { consume, EventLog, EventRefused, eventMatches, LogError, subscribe, verifyLog, type EventFilter, type NewEvent, type StoredEvent } from '../../shared/eventlog/index.js';
 import { BACKSTOP_PAGES, Checkpointer } from '../../shared/eventlog/checkpointer.js';
 import { loadMigrations, migrate } from '../../shared/eventlog/migrate.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
@@ -166,6 +166,97 @@ describe('event log', () => {
     writeFileSync(join(dir, '0003_gap.sql'), 'SELECT 1;');
     expect(() => loadMigrations(dir)).toThrow(/without gaps/);
     db.close();
+  });
+});
+
+describe('subject index (kept in bulk)', () => {
+  const t0 = 1_800_000_000_000;
+  const subjects = ['rs:web/10.0.0.1:80', 'rs:web/10.0.0.2:80', 'rs:web/10.0.0.10:80', 'rs:api/10.0.0.1:81', 'rs:webx/10.0.0.3:80'];
+  // Events of several subjects and types, appended in uneven batches.
+  function fill(log: EventLog, n: number): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (let i = 0; i < n; ) {
+      const size = 1 + (i % 7);
+      const batch: NewEvent[] = [];
+      for (let k = 0; k < size && i < n; k++, i++) {
+        const s = subjects[(i * 7) % subjects.length]!;
+        batch.push(i % 5 === 0
+          ? { ...note(`n${i}`, `ann${i % 2}`), ts: t0 + i * 10 }
+          : { type: 'health.changed', source: 'health', subject: s, ts: t0 + i * 10, data: { target: s.split('/')[1]!, check: i % 3 ? 'HTTP_GET' : 'TCP_CHECK', from: 'up', to: 'down', reason: `r${i}` } });
+      }
+      out.push(...log.appendBatch(batch));
+    }
+    return out;
+  }
+  const filters: EventFilter[] = [
+    { subject: 'rs:web/10.0.0.1:80' },
+    { subject: 'rs:web/10.0.0.1:80', newest: true, limit: 4 },
+    { subject: 'rs:web/10.0.0.1:80', limit: 3 },
+    { subject: 'rs:web/*' },
+    { subject: 'rs:web/*', newest: true, limit: 9 },
+    { subject: 'operator:*', types: ['operator.note'], newest: true, limit: 5 },
+    { subject: 'rs:api/10.0.0.1:81', types: ['health.*'], toSeq: 60 },
+    { subject: 'rs:web/10.0.0.2:80', fromSeq: 20, toSeq: 90 },
+    { subject: 'rs:web/10.0.0.2:80', afterSeq: 95, newest: true, limit: 2 },
+    { subject: 'rs:web/10.0.0.10:80', since: t0 + 300, until: t0 + 800 },
+    { subject: 'nobody' },
+  ];
+  const expected = (all: StoredEvent[], f: EventFilter) => {
+    const hit = all.filter((e) => eventMatches(f, e)).map((e) => e.seq);
+    return f.limit === undefined ? hit : f.newest ? hit.slice(-f.limit) : hit.slice(0, f.limit);
+  };
+
+  it.each([1, 7, 40, 1_000_000])('queries give the same events whatever is indexed yet (step %i)', (step) => {
+    const log = EventLog.open({ path, node: 'lb1', subjectIndexStep: step });
+    const all = fill(log, 123);
+    const upto = log.db.prepare('SELECT upto FROM subject_index_state').pluck().get() as number;
+    // The index is at most one step behind, and brought up to date by whole steps.
+    expect(all.length - upto).toBeLessThan(step);
+    if (step <= 123) expect(upto).toBeGreaterThan(0);
+    for (const f of filters) expect(log.query(f).map((e) => e.seq), JSON.stringify(f)).toEqual(expected(all, f));
+    expect(verifyLog(log)).toMatchObject({ ok: true, checked: 123 });
+    log.close();
+  });
+
+  it('only grows, and verify names an entry that is not an event', () => {
+    const log = EventLog.open({ path, node: 'lb1', subjectIndexStep: 10 });
+    fill(log, 25);
+    expect(() => sqlite3(path, 'DELETE FROM subject_index WHERE seq = 3')).toThrow(/subject_index is append-only: DELETE refused/);
+    expect(() => sqlite3(path, "UPDATE subject_index SET subject = 'x' WHERE seq = 3")).toThrow(/UPDATE refused/);
+    expect(() => sqlite3(path, 'UPDATE subject_index_state SET upto = 0')).toThrow(/only moves forward/);
+    expect(() => sqlite3(path, 'DELETE FROM subject_index_state')).toThrow(/DELETE refused/);
+    sqlite3(path, "INSERT INTO subject_index VALUES ('rs:web/10.9.9.9:80', 4)");
+    const r = verifyLog(log);
+    expect(r).toMatchObject({ ok: false, checked: 25, missingTriggers: [] });
+    expect(r.firstBadSeq).toBeUndefined(); // the events themselves are intact
+    expect(r.indexProblem).toMatch(/entry \("rs:web\/10\.9\.9\.9:80", seq 4\) is not an event/);
+    log.close();
+  });
+
+  it('verify names events missing from the index', () => {
+    const log = EventLog.open({ path, node: 'lb1', subjectIndexStep: 10 });
+    fill(log, 25);
+    const upto = log.db.prepare('SELECT upto FROM subject_index_state').pluck().get() as number;
+    expect(upto).toBeLessThanOrEqual(22);
+    sqlite3(path, `DROP TRIGGER subject_index_state_forward; UPDATE subject_index_state SET upto = ${upto + 3}`);
+    expect(verifyLog(log).indexProblem).toBe(`${upto} entries for events 1..${upto + 3}: 3 missing`);
+    sqlite3(path, 'UPDATE subject_index_state SET upto = 99');
+    expect(verifyLog(log).indexProblem).toMatch(/claims events up to seq 99, the log ends at 25/);
+    log.close();
+  });
+
+  it('is built for the events of a log written before it existed', () => {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    migrate(db, loadMigrations().slice(0, 3));
+    const row = db.prepare(`INSERT INTO events (seq,id,ts,node,source,type,subject,data,hash) VALUES (?,?,?,'lb1','cli','operator.note',?,'{}','${'0'.repeat(64)}')`);
+    ['operator:ann', 'operator:bob', 'operator:ann'].forEach((s, i) => row.run(i + 1, `lb1:x:${i + 1}`, t0 + i, s));
+    db.close();
+    const log = EventLog.open({ path, node: 'lb1' });
+    expect(log.db.prepare('SELECT upto FROM subject_index_state').pluck().get()).toBe(3);
+    expect(log.query({ subject: 'operator:ann' }).map((e) => e.seq)).toEqual([1, 3]);
+    expect(log.db.prepare('SELECT COUNT(*) FROM subject_index').pluck().get()).toBe(3);
+    log.close();
   });
 });
 
