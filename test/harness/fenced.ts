@@ -62,6 +62,12 @@ export interface FencedCluster {
   answers(): Answer[];
   /** The largest gap between two samples of any observer (ms): what "every few ms" was. */
   maxSampleGapMs(): number;
+  /**
+   * The largest gap (ms) between a sample that saw a VIP come or go and the sample before
+   * it: how much longer than observed a presence may have lasted, so the longest overlap
+   * that overlaps() could miss.
+   */
+  transitionUncertaintyMs(): number;
   /** Waits until exactly one node (this one, if given) holds the VIP and the client gets answers from it. */
   settled(node?: string, timeoutMs?: number): Promise<string>;
   /** Applies nftables rules in a node's namespace (input and output chains); returns how to remove them. */
@@ -126,6 +132,7 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
   const presence: Presence[] = [];
   const open = new Map<string, Presence>();
   let maxGap = 0;
+  let maxTransitionGap = 0;
   const answers: Answer[] = [];
   const readyPromises: Promise<void>[] = [];
   const lines = (child: Child, onLine: (o: Record<string, unknown>) => void) =>
@@ -145,6 +152,7 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
         maxGap = Math.max(maxGap, Number((m.stats as { maxGapMs: number }).maxGapMs));
         return;
       }
+      if (m.present !== undefined) maxTransitionGap = Math.max(maxTransitionGap, Number(m.t) - Number(m.before));
       if (m.present === true) {
         const p = { node, from: Number(m.t), to: Infinity };
         presence.push(p);
@@ -191,6 +199,7 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
     },
     answers: () => [...answers],
     maxSampleGapMs: () => maxGap,
+    transitionUncertaintyMs: () => maxTransitionGap,
     async settled(node, timeoutMs = 20_000) {
       return waitFor(`${node ?? 'one node'} alone holding the VIP, answering the client`, () => {
         const h = [...open.keys()];

@@ -106,6 +106,11 @@ describe('vigil log', () => {
     log.close();
     const ok = await vigil(['log', 'verify', '--db', db]);
     expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/chain intact, 23 events \(seq 1\.\.23\)/) });
+    execFileSync('sqlite3', [db, "INSERT INTO subject_index VALUES ('operator:eve', 5)"]);
+    const wrongIndex = await vigil(['log', 'verify', '--db', db]);
+    expect(wrongIndex.code).toBe(1);
+    expect(wrongIndex.stdout).toMatch(/chain intact, 23 events/);
+    expect(wrongIndex.stdout).toMatch(/SUBJECT INDEX WRONG: entry \("operator:eve", seq 5\) is not an event of the log up to seq 0/);
     execFileSync('sqlite3', [db, `DROP TRIGGER events_no_update; UPDATE events SET ts = ts + 1 WHERE seq = 12;`]);
     const bad = await vigil(['log', 'verify', '--db', db]);
     expect(bad.code).toBe(1);
