@@ -6,8 +6,8 @@
 -- the same (subject, seq) pairs, but the appenders add them many at a time: when more
 -- than a few thousand events are not indexed yet, the append that notices indexes all of
 -- them, sorted by subject, inside its own transaction (each index page is then written
--- once for many entries). Queries read the index up to indexed_upto and scan the few
--- events after it.
+-- once for many entries). Queries read the index (up to subject_index_state.upto) and
+-- scan the few events after it.
 DROP INDEX events_subject;
 
 CREATE TABLE subject_index (
