@@ -94,7 +94,7 @@ export class EventLog {
     };
     // One read snapshot: the indexed part and the scanned tail meet at the same seq.
     this.readBySubject = db.transaction((f: EventFilter & { subject: string }) => {
-      const upto = this.stmts.indexedUpTo.get() as number;
+      const upto = this.subjectIndexedUpTo();
       const indexed = this.rows(compileIndexedSubjectQuery(f));
       const tail = this.rows(compileEventQuery({ ...f, afterSeq: Math.max(f.afterSeq ?? 0, upto) }));
       const rows = f.newest ? [...tail, ...indexed] : [...indexed, ...tail];
@@ -210,12 +210,17 @@ export class EventLog {
       this.stmts.insert.run(seq, id, ts, node, e.source, e.type, e.subject, data, causation, correlation, prev);
       out[i] = { seq, id, ts, node, source: e.source, type: e.type, subject: e.subject, data: e.data, causation, correlation, hash: prev };
     }
-    const indexed = this.stmts.indexedUpTo.get() as number;
+    const indexed = this.subjectIndexedUpTo();
     if (seq - indexed >= this.subjectIndexStep) {
       this.stmts.indexSubjects.run(indexed);
       this.stmts.setIndexedUpTo.run(seq);
     }
     return out;
+  }
+
+  /** Every event up to this seq is in the subject index; later ones are found by scanning. */
+  subjectIndexedUpTo(): number {
+    return this.stmts.indexedUpTo.get() as number;
   }
 
   lastSeq(): number {

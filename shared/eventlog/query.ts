@@ -72,10 +72,10 @@ function subjectRange(s: string): { eq: string } | { from: string; to: string } 
   return { eq: s };
 }
 
-/** seq bounds of a filter as one inclusive range. */
-function seqRange(f: EventFilter): { lo: number | undefined; hi: number | undefined } {
-  const lows = [f.afterSeq === undefined ? undefined : f.afterSeq + 1, f.fromSeq].filter((x): x is number => x !== undefined);
-  return { lo: lows.length > 0 ? Math.max(...lows) : undefined, hi: f.toSeq };
+/** The lowest seq a filter admits (afterSeq and fromSeq as one bound), if it has one. */
+function lowestSeq(f: EventFilter): number | undefined {
+  if (f.afterSeq === undefined) return f.fromSeq;
+  return Math.max(f.afterSeq + 1, f.fromSeq ?? 0);
 }
 
 function compiled(q: Compilable): CompiledEventQuery {
@@ -90,10 +90,10 @@ export interface CompiledEventQuery {
 
 /** The filter on the events table alone (a subject is then matched row by row). */
 export function compileEventQuery(f: EventFilter): CompiledEventQuery {
-  const { lo, hi } = seqRange(f);
+  const lo = lowestSeq(f);
   let q = queryBuilder.selectFrom('events').selectAll();
   if (lo !== undefined) q = q.where('seq', '>=', lo);
-  if (hi !== undefined) q = q.where('seq', '<=', hi);
+  if (f.toSeq !== undefined) q = q.where('seq', '<=', f.toSeq);
   if (f.subject !== undefined) {
     const r = subjectRange(f.subject);
     q = 'eq' in r ? q.where('subject', '=', r.eq) : q.where('subject', '>=', r.from).where('subject', '<', r.to);
@@ -110,14 +110,14 @@ export function compileEventQuery(f: EventFilter): CompiledEventQuery {
  * yet: compileEventQuery finds those by scanning).
  */
 export function compileIndexedSubjectQuery(f: EventFilter & { subject: string }): CompiledEventQuery {
-  const { lo, hi } = seqRange(f);
+  const lo = lowestSeq(f);
   const r = subjectRange(f.subject);
   const order = f.newest ? 'desc' : 'asc';
   const limit = f.limit !== undefined && f.limit > 0 ? f.limit : undefined;
   let idx = queryBuilder.selectFrom('subject_index');
   idx = 'eq' in r ? idx.where('subject_index.subject', '=', r.eq) : idx.where('subject_index.subject', '>=', r.from).where('subject_index.subject', '<', r.to);
   if (lo !== undefined) idx = idx.where('subject_index.seq', '>=', lo);
-  if (hi !== undefined) idx = idx.where('subject_index.seq', '<=', hi);
+  if (f.toSeq !== undefined) idx = idx.where('subject_index.seq', '<=', f.toSeq);
   const rows = rowConditions(f, expressionBuilder<LogTables, 'events'>());
   if (rows.length === 0) {
     // The seqs first, from the index alone: a prefix matching many subjects is then

@@ -53,7 +53,7 @@ export function verifyLog(log: EventLog): VerifyResult {
 /** Every event up to the index's mark is in subject_index once, under its own subject. */
 function checkSubjectIndex(log: EventLog): string | undefined {
   const check = log.db.transaction(() => {
-    const upto = log.db.prepare('SELECT upto FROM subject_index_state').pluck().get() as number;
+    const upto = log.subjectIndexedUpTo();
     const last = log.lastSeq();
     if (upto > last) return `it claims events up to seq ${upto}, the log ends at ${last}`;
     const wrong = log.db
