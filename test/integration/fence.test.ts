@@ -234,8 +234,11 @@ describe('fence: safety under faults (independent observer), liveness within the
       await waitForQuorum(k.zk);
       const serving = performance.timeOrigin + performance.now();
       await k.settled(undefined, 30_000);
-      const back = k.answers().find((a) => a.t >= serving && a.answer !== null)!;
-      expect(back.t - serving, 'VIP back after ZooKeeper serves again (ms)').toBeLessThan(LIVENESS_BOUND_MS);
+      // Under load the fence can win the lease back before waitForQuorum's poll (srvr run in
+      // the ZooKeeper namespace) sees the quorum, so the first answer may precede `serving`.
+      const back = k.answers().find((a) => a.t > released && a.answer !== null);
+      expect(back, 'an answer after the release').toBeDefined();
+      expect(back!.t - serving, 'VIP back after ZooKeeper serves again (ms)').toBeLessThan(LIVENESS_BOUND_MS);
     }
     expectSafe(k);
   }, 120_000);
