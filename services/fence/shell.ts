@@ -302,7 +302,7 @@ export class FenceService {
     const client = this.client();
     const { path, epoch } = await joinLock(client, this.paths, g.plan.name, this.o.node);
     g.candidate = { path, epoch };
-    g.correlation = `${vipGroupSubject(g.plan.name)}@${epoch}`;
+    g.correlation = `${g.subject}@${epoch}`;
     g.deniedBy = undefined;
     this.append({ type: 'fence.lease_candidate', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation, data: { group: g.plan.name, action: 'joined', candidate: path, epoch } });
     await this.readLock(g, client);

@@ -25,14 +25,14 @@ export function logPathForNode(c: VigilConfig, node: string, configFile: string)
   return isAbsolute(p) ? p : resolvePath(dirname(configFile), p);
 }
 
-/** "ip:port" of a real server (its port, else its virtual server's, else 0 for fwmark services). */
+/** "ip:port" of a real server or group member (its port, else its virtual server's, else 0 for fwmark services). */
 export const realServerTarget = (vs: Pick<VirtualServerConfig, 'port'>, rs: Pick<RealServerConfig, 'ip' | 'port'>): string => `${rs.ip}:${rs.port ?? vs.port ?? 0}`;
 
 /** The IPVS services of a virtual server: its ip and port, its fwmark, or each member of its virtual_server_group. */
 export function virtualServices(c: Pick<VigilConfig, 'virtual_server_groups'>, vs: VirtualServerConfig): { protocol: VirtualServerConfig['protocol'] | 'FWM'; address: string }[] {
   if (vs.group !== undefined) {
     return (c.virtual_server_groups[vs.group] ?? []).map((m) =>
-      'fwmark' in m ? { protocol: 'FWM' as const, address: String(m.fwmark) } : { protocol: vs.protocol, address: `${m.ip}:${m.port ?? vs.port ?? 0}` },
+      'fwmark' in m ? { protocol: 'FWM' as const, address: String(m.fwmark) } : { protocol: vs.protocol, address: realServerTarget(vs, m) },
     );
   }
   if (vs.fwmark !== undefined) return [{ protocol: 'FWM', address: String(vs.fwmark) }];

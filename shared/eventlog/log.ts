@@ -7,7 +7,7 @@ import type { NewEvent, StoredEvent } from './catalogue.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointTuning } from './checkpointer.js';
 import { GENESIS_HASH, rowHash } from './hash.js';
 import { migrate } from './migrate.js';
-import { compileEventQuery, compileIndexedSubjectQuery, type CompiledEventQuery, type EventFilter } from './query.js';
+import { compileEventQuery, compileIndexedSubjectQuery, limitOf, type CompiledEventQuery, type EventFilter } from './query.js';
 import type { EventsTable } from './tables.js';
 import { validateNewEvent } from './validate.js';
 import { LogChangeWatcher } from './watch.js';
@@ -42,6 +42,8 @@ export interface OpenOptions {
  */
 export const SUBJECT_INDEX_STEP = 4096;
 
+const MAX_QUERY_STATEMENTS = 128;
+
 export class LogError extends Error {}
 
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -67,6 +69,7 @@ export class EventLog {
   private readonly checkpointer: Checkpointer | undefined;
   private readonly subjectIndexStep: number;
   private readonly readBySubject;
+  private readonly queryStatements = new Map<string, Database.Statement>();
   private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number, subjectIndexStep: number, checkpointer?: Checkpointer) {
     this.db = db;
     this.subjectIndexStep = subjectIndexStep;
@@ -98,7 +101,7 @@ export class EventLog {
       const indexed = this.rows(compileIndexedSubjectQuery(f));
       const tail = this.rows(compileEventQuery({ ...f, afterSeq: Math.max(f.afterSeq ?? 0, upto) }));
       const rows = f.newest ? [...tail, ...indexed] : [...indexed, ...tail];
-      return f.limit !== undefined && f.limit > 0 ? rows.slice(0, f.limit) : rows;
+      return rows.slice(0, limitOf(f));
     });
     this.appendTx = db.transaction((valid: NewEvent[], node: string, now: number, cursor?: ConsumerCursor) => {
       const stored = this.writeRows(valid, node, now);
@@ -242,7 +245,22 @@ export class EventLog {
   }
 
   private rows(q: CompiledEventQuery): StoredEvent[] {
-    return (this.db.prepare(q.sql).all(...q.parameters) as EventsTable[]).map(toStoredEvent);
+    return (this.querySql(q.sql).all(...q.parameters) as EventsTable[]).map(toStoredEvent);
+  }
+
+  /**
+   * Queries are prepared once per shape of filter (the values are parameters): a subject
+   * query runs two, and a service's restart makes one per subject. Few shapes exist; the
+   * cache starts over if a caller makes many.
+   */
+  private querySql(sql: string): Database.Statement {
+    let s = this.queryStatements.get(sql);
+    if (s === undefined) {
+      if (this.queryStatements.size >= MAX_QUERY_STATEMENTS) this.queryStatements.clear();
+      s = this.db.prepare(sql);
+      this.queryStatements.set(sql, s);
+    }
+    return s;
   }
 
   /** The first seq whose ts >= t (last seq + 1 if none): bisection over the primary key. */

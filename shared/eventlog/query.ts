@@ -64,12 +64,17 @@ function rowConditions(f: EventFilter, eb: ExpressionBuilder<LogTables, 'events'
 }
 
 /** An exact subject, or a prefix ending in "*" as a range (index-friendly, never LIKE). */
-function subjectRange(s: string): { eq: string } | { from: string; to: string } {
+function subjectBounds(s: string): [op: '=' | '>=' | '<', value: string][] {
   if (s.endsWith('*') && s.length > 1) {
     const p = s.slice(0, -1);
-    return { from: p, to: prefixEnd(p) };
+    return [['>=', p], ['<', prefixEnd(p)]];
   }
-  return { eq: s };
+  return [['=', s]];
+}
+
+/** The filter's row limit, if it has one (0 means none). */
+export function limitOf(f: EventFilter): number | undefined {
+  return f.limit !== undefined && f.limit > 0 ? f.limit : undefined;
 }
 
 /** The lowest seq a filter admits (afterSeq and fromSeq as one bound), if it has one. */
@@ -94,14 +99,12 @@ export function compileEventQuery(f: EventFilter): CompiledEventQuery {
   let q = queryBuilder.selectFrom('events').selectAll();
   if (lo !== undefined) q = q.where('seq', '>=', lo);
   if (f.toSeq !== undefined) q = q.where('seq', '<=', f.toSeq);
-  if (f.subject !== undefined) {
-    const r = subjectRange(f.subject);
-    q = 'eq' in r ? q.where('subject', '=', r.eq) : q.where('subject', '>=', r.from).where('subject', '<', r.to);
-  }
+  if (f.subject !== undefined) for (const [op, value] of subjectBounds(f.subject)) q = q.where('subject', op, value);
   const rows = rowConditions(f, expressionBuilder<LogTables, 'events'>());
   if (rows.length > 0) q = q.where((eb) => eb.and(rows));
   q = q.orderBy('seq', f.newest ? 'desc' : 'asc');
-  if (f.limit !== undefined && f.limit > 0) q = q.limit(f.limit);
+  const limit = limitOf(f);
+  if (limit !== undefined) q = q.limit(limit);
   return compiled(q);
 }
 
@@ -111,11 +114,10 @@ export function compileEventQuery(f: EventFilter): CompiledEventQuery {
  */
 export function compileIndexedSubjectQuery(f: EventFilter & { subject: string }): CompiledEventQuery {
   const lo = lowestSeq(f);
-  const r = subjectRange(f.subject);
   const order = f.newest ? 'desc' : 'asc';
-  const limit = f.limit !== undefined && f.limit > 0 ? f.limit : undefined;
+  const limit = limitOf(f);
   let idx = queryBuilder.selectFrom('subject_index');
-  idx = 'eq' in r ? idx.where('subject_index.subject', '=', r.eq) : idx.where('subject_index.subject', '>=', r.from).where('subject_index.subject', '<', r.to);
+  for (const [op, value] of subjectBounds(f.subject)) idx = idx.where('subject_index.subject', op, value);
   if (lo !== undefined) idx = idx.where('subject_index.seq', '>=', lo);
   if (f.toSeq !== undefined) idx = idx.where('subject_index.seq', '<=', f.toSeq);
   const rows = rowConditions(f, expressionBuilder<LogTables, 'events'>());

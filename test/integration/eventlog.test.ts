@@ -209,7 +209,7 @@ describe('subject index (kept in bulk)', () => {
   it.each([1, 7, 40, 1_000_000])('queries give the same events whatever is indexed yet (step %i)', (step) => {
     const log = EventLog.open({ path, node: 'lb1', subjectIndexStep: step });
     const all = fill(log, 123);
-    const upto = log.db.prepare('SELECT upto FROM subject_index_state').pluck().get() as number;
+    const upto = log.subjectIndexedUpTo();
     // The index is at most one step behind, and brought up to date by whole steps.
     expect(all.length - upto).toBeLessThan(step);
     if (step <= 123) expect(upto).toBeGreaterThan(0);
@@ -236,7 +236,7 @@ describe('subject index (kept in bulk)', () => {
   it('verify names events missing from the index', () => {
     const log = EventLog.open({ path, node: 'lb1', subjectIndexStep: 10 });
     fill(log, 25);
-    const upto = log.db.prepare('SELECT upto FROM subject_index_state').pluck().get() as number;
+    const upto = log.subjectIndexedUpTo();
     expect(upto).toBeLessThanOrEqual(22);
     sqlite3(path, `DROP TRIGGER subject_index_state_forward; UPDATE subject_index_state SET upto = ${upto + 3}`);
     expect(verifyLog(log).indexProblem).toBe(`${upto} entries for events 1..${upto + 3}: 3 missing`);
@@ -253,7 +253,7 @@ describe('subject index (kept in bulk)', () => {
     ['operator:ann', 'operator:bob', 'operator:ann'].forEach((s, i) => row.run(i + 1, `lb1:x:${i + 1}`, t0 + i, s));
     db.close();
     const log = EventLog.open({ path, node: 'lb1' });
-    expect(log.db.prepare('SELECT upto FROM subject_index_state').pluck().get()).toBe(3);
+    expect(log.subjectIndexedUpTo()).toBe(3);
     expect(log.query({ subject: 'operator:ann' }).map((e) => e.seq)).toEqual([1, 3]);
     expect(log.db.prepare('SELECT COUNT(*) FROM subject_index').pluck().get()).toBe(3);
     log.close();
