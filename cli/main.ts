@@ -2,6 +2,7 @@
 import { ConfigError } from '../shared/config/index.js';
 import { NodeSelectionError } from '../shared/config/node.js';
 import { EventRefused, LogError } from '../shared/eventlog/index.js';
+import { ServiceStartRefused } from '../shared/service.js';
 import { UsageError, type Io } from './common.js';
 import { alertsCommand, alertsUsage } from './commands/alerts.js';
 import { configCommand, configUsage } from './commands/config.js';
@@ -49,6 +50,10 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
     if (err instanceof ConfigError) {
       io.err(`${err.message}\nvigil: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in the configuration\n`);
       return 2;
+    }
+    if (err instanceof ServiceStartRefused) {
+      io.err(`${err.message}\n`);
+      return err.exitCode;
     }
     if (err instanceof UsageError || err instanceof NodeSelectionError || err instanceof LogError || err instanceof EventRefused) {
       io.err(`vigil: ${err.message}\n`);

@@ -47,3 +47,23 @@ export function createLogger(base: LogFields = {}, options: LoggerOptions = {}):
     child: (fields) => createLogger({ ...base, ...fields }, options),
   };
 }
+
+/**
+ * A warning that may repeat many times a second (a full disk, a dead dependency): the
+ * first is logged at once, later ones at most once per intervalMs, with how many were
+ * held back in between.
+ */
+export function throttledWarning(logger: Logger, msg: string, intervalMs = 60_000): (fields?: LogFields) => void {
+  let last = -Infinity;
+  let held = 0;
+  return (fields) => {
+    const t = Date.now();
+    if (t - last < intervalMs) {
+      held += 1;
+      return;
+    }
+    logger.warn(msg, held > 0 ? { ...fields, repeated: held, over_ms: Math.round(t - last) } : fields);
+    last = t;
+    held = 0;
+  };
+}

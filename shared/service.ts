@@ -5,8 +5,9 @@ import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from './confi
 import { configFile, NodeSelectionError, resolveNode } from './config/node.js';
 import { EventLog, serviceSubject, type NewEvent, type Source, type StoredEvent } from './eventlog/index.js';
 import { UsageError } from './errors.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, throttledWarning, type Logger } from './logger.js';
 import { packageVersion } from './paths.js';
+import { Recorder } from './recorder.js';
 
 /** How often every service records that it is alive. */
 export const HEARTBEAT_MS = 100;
@@ -24,16 +25,25 @@ export interface RunningService {
   stop(): void | Promise<void>;
 }
 
-/** Appends an event; a failure is logged, not thrown: the log is the record, not the control path. */
+/**
+ * How a service appends: in order through the one Recorder of its log (shared by every
+ * part of the service); while the log refuses writes, events are kept and appended late.
+ * The log is the record, not the control path: nothing here throws.
+ */
 export function recorder(log: EventLog, logger: Logger): (e: NewEvent) => StoredEvent | undefined {
-  return (e) => {
-    try {
-      return log.append(e);
-    } catch (err) {
-      logger.error('cannot append to the event log', { type: e.type, err });
-      return undefined;
-    }
-  };
+  const r = recorderOf(log, logger);
+  return (e) => r.record(e);
+}
+
+const recorders = new WeakMap<EventLog, Recorder>();
+/** The one Recorder of a log in this process. */
+export function recorderOf(log: EventLog, logger: Logger): Recorder {
+  let r = recorders.get(log);
+  if (!r) {
+    r = new Recorder(log, logger);
+    recorders.set(log, r);
+  }
+  return r;
 }
 
 /** Whether another service of this node has recorded a heartbeat within timeoutMs, and a sentence saying so. */
@@ -50,6 +60,19 @@ export function serviceLiveness(log: EventLog, service: Exclude<Source, 'cli'>, 
   return { alive, detail };
 }
 
+/** Exit status of a service that cannot start or go on for a reason that may pass (a full disk): a supervisor should retry. */
+export const EXIT_TEMPFAIL = 75;
+/** Exit status of a service that ended on an internal error (recorded first). */
+export const EXIT_SOFTWARE = 70;
+
+/** A service refused to start; the message is one line for the operator. */
+export class ServiceStartRefused extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+    this.name = 'ServiceStartRefused';
+  }
+}
+
 export async function runService(name: Exclude<Source, 'cli'>, argv: string[], stop: AbortSignal, start: (ctx: ServiceContext) => Promise<RunningService>): Promise<number> {
   let values: { config?: string | undefined; node?: string | undefined };
   try {
@@ -62,42 +85,115 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const { config } = loadConfig(file);
   const node = resolveNode(nodeNames(config), values.node);
   const logger = createLogger({ service: name, node });
-  const log = EventLog.open({
-    path: logPathForNode(config, node, file),
-    node,
-    backgroundCheckpoint: true,
-    onCheckpointError: (err) => logger.error('checkpoint thread failed; appends now checkpoint the log themselves', { err }),
-  });
   const subject = serviceSubject(name);
-  log.append({ type: 'service.started', source: name, subject, data: { service: name, version: packageVersion(), pid: process.pid } });
+  const path = logPathForNode(config, node, file);
+  let log: EventLog;
+  try {
+    log = EventLog.open({
+      path,
+      node,
+      backgroundCheckpoint: true,
+      onCheckpointError: (err) => logger.error('checkpoint thread failed; appends now checkpoint the log themselves', { err }),
+    });
+  } catch (err) {
+    throw refusal(name, path, err);
+  }
+  try {
+    log.append({ type: 'service.started', source: name, subject, data: { service: name, version: packageVersion(), pid: process.pid } });
+  } catch (err) {
+    log.close();
+    throw refusal(name, path, err);
+  }
+  const record = recorderOf(log, logger);
   logger.info('started', { config: file, log: log.path });
   // The pulse other services watch (the vrrp service goes to FAULT without the fence's).
+  const pulseFailed = throttledWarning(logger, 'cannot record heartbeat');
   const pulse = () => {
     try {
       log.beat(name, process.pid);
     } catch (err) {
-      logger.warn('cannot record heartbeat', { err });
+      pulseFailed({ err });
     }
   };
   pulse();
   const pulseTimer = setInterval(pulse, HEARTBEAT_MS);
-  let running: RunningService;
+  const stopped = (data: { reason: 'signal' | 'error' | 'exit'; signal?: string; error?: string }): number => {
+    clearInterval(pulseTimer);
+    try {
+      log.beat(name, process.pid, 0); // gone now, not in liveness_timeout
+    } catch {
+      // the liveness timeout tells the same, a little later
+    }
+    record.record({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, ...data } });
+    const lost = record.close();
+    log.close();
+    return lost;
+  };
+
+  // SIGHUP is keepalived's reload; until vigil reloads, it is recorded and changes nothing (it must never kill).
+  const onHangup = () => {
+    logger.warn('SIGHUP received: reload is not supported yet; nothing changed');
+    record.record({ type: 'service.signal', source: name, subject, data: { service: name, pid: process.pid, signal: 'SIGHUP', action: 'ignored: reload is not supported yet; restart the service to apply a new configuration' } });
+  };
+  process.on('SIGHUP', onHangup);
+
+  // An exception that escapes everything (from inside a library, most likely) ends the
+  // service, but not unnoticed: recorded, the service stopped as cleanly as it can be
+  // (the fence gives its VIPs up), and a non-zero exit for the supervisor to restart it.
+  let running: RunningService | undefined;
+  let dying = false;
+  const fatal = (kind: string) => (err: unknown) => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (dying) {
+      logger.error(`${kind} while stopping after an earlier one`, { err: error });
+      return;
+    }
+    dying = true;
+    logger.error(`${kind}: the service stops and exits ${EXIT_SOFTWARE}`, { err: error });
+    const end = () => {
+      stopped({ reason: 'error', error: `${kind}: ${error.message}`.slice(0, 1024) });
+      process.exit(EXIT_SOFTWARE);
+    };
+    const grace = setTimeout(end, 3000);
+    void Promise.resolve()
+      .then(() => running?.stop())
+      .catch((e: unknown) => logger.error('stop after the error failed', { err: e }))
+      .finally(() => {
+        clearTimeout(grace);
+        end();
+      });
+  };
+  const onException = fatal('uncaught exception');
+  const onRejection = fatal('unhandled promise rejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+
   try {
     running = await start({ config, configFile: file, node, log, logger });
   } catch (err) {
-    clearInterval(pulseTimer);
     logger.error('cannot start', { err });
-    log.append({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, reason: 'error', error: (err as Error).message } });
-    log.close();
+    stopped({ reason: 'error', error: (err as Error).message.slice(0, 1024) });
+    process.off('SIGHUP', onHangup);
     return 1;
   }
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
-  clearInterval(pulseTimer);
   await running.stop();
-  log.beat(name, process.pid, 0); // gone now, not in liveness_timeout
   const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
-  log.append({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, reason: signal ? 'signal' : 'exit', ...(signal ? { signal } : {}) } });
   logger.info('stopped', { signal });
-  log.close();
+  const lost = stopped({ reason: signal ? 'signal' : 'exit', ...(signal ? { signal } : {}) });
+  process.off('SIGHUP', onHangup);
+  process.off('uncaughtException', onException);
+  process.off('unhandledRejection', onRejection);
+  if (lost > 0) {
+    logger.error(`stopped with ${lost} events not recorded: the event log refuses writes`, { log: path });
+    return EXIT_TEMPFAIL;
+  }
   return 0;
+}
+
+function refusal(service: string, path: string, err: unknown): ServiceStartRefused {
+  const why = err instanceof Error ? err.message : String(err);
+  const full = /disk is full|SQLITE_FULL|no space/i.test(why);
+  const hint = full ? ' (free space on its filesystem, then start again)' : /readonly|read-only/i.test(why) ? ' (the service must be able to write its log)' : '';
+  return new ServiceStartRefused(`vigil run ${service}: cannot write the event log ${path}: ${why.replace(/^cannot open event log \S+: /, '')}${hint}`, EXIT_TEMPFAIL);
 }

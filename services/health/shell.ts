@@ -7,6 +7,8 @@ import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, type EventLog, type NewEvent } from '../../shared/eventlog/index.js';
 import { lookupUser } from '../../shared/exec.js';
 import type { Logger } from '../../shared/logger.js';
+import type { Recorder } from '../../shared/recorder.js';
+import { recorderOf } from '../../shared/service.js';
 import { initialCheckState, onResult, type Change, type CheckState, type ProbeResult } from './decider.js';
 import { TimeHeap } from './heap.js';
 import { LateHistogram } from './lateness.js';
@@ -55,7 +57,6 @@ interface Window {
 
 const now = () => performance.now();
 /** Most events kept while the log refuses appends; beyond it the oldest are dropped (and counted). */
-const MAX_PENDING_EVENTS = 100_000;
 
 /** What checks name outside the configuration, each read once however many checks name it. */
 interface Resources {
@@ -124,16 +125,15 @@ export class HealthService {
   private timerAt = Infinity;
   private summaryTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
-  /** Set while the log refuses appends: the one retry; new events wait for it. */
-  private flushRetry: NodeJS.Timeout | undefined;
   private pending: NewEvent[] = [];
-  private droppedEvents = 0;
   private stopped = false;
   private window: Window;
   private readonly maxInFlight: number;
   private readonly summaryMs: number;
+  private readonly recorder: Recorder;
 
   constructor(private readonly o: HealthServiceOptions) {
+    this.recorder = recorderOf(o.log, o.logger);
     this.maxInFlight = o.maxInFlight ?? o.config.global_defs.health_max_in_flight;
     this.summaryMs = o.summaryMs ?? o.config.global_defs.health_summary * 1000;
     this.window = this.newWindow();
@@ -172,8 +172,6 @@ export class HealthService {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.summaryTimer);
-    clearTimeout(this.flushRetry);
-    this.flushRetry = undefined;
     for (const s of this.slots) {
       if (s.abort) {
         s.run++;
@@ -282,16 +280,11 @@ export class HealthService {
     this.arm();
   }
 
-  /** Transitions are written in batches, once per turn of the event loop; a refused append is retried. */
+  /** Transitions are written in batches, once per turn of the event loop (kept and appended late while the log refuses writes). */
   private record(events: NewEvent[]): void {
     if (events.length === 0) return;
     for (const e of events) this.pending.push(e);
-    if (this.pending.length > MAX_PENDING_EVENTS) {
-      const over = this.pending.length - MAX_PENDING_EVENTS;
-      this.pending.splice(0, over);
-      this.droppedEvents += over;
-    }
-    if (!this.flushScheduled && this.flushRetry === undefined) {
+    if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
@@ -301,19 +294,9 @@ export class HealthService {
   }
 
   private flush(): void {
-    if (this.pending.length === 0) return;
-    try {
-      this.o.log.appendBatch(this.pending);
-      this.pending = [];
-    } catch (err) {
-      this.o.logger.error('cannot append health events; will retry', { pending: this.pending.length, dropped: this.droppedEvents, err });
-      if (!this.stopped && this.flushRetry === undefined) {
-        this.flushRetry = setTimeout(() => {
-          this.flushRetry = undefined;
-          this.flush();
-        }, 1000).unref();
-      }
-    }
+    const events = this.pending;
+    this.pending = [];
+    this.recorder.recordAll(events);
   }
 
   private newWindow(): Window {

@@ -7,7 +7,7 @@
 import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, serviceSubject, subscribe, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { recorder } from '../../shared/service.js';
+import { recorder, recorderOf } from '../../shared/service.js';
 import type { QuorumState } from '../../shared/quorum.js';
 import { RealServerHealth } from '../health/projection.js';
 import { desiredTable, type Desired } from './desired.js';
@@ -171,11 +171,7 @@ export class IpvsService {
       type: 'ipvs.changed', source: 'ipvs', subject: this.subjectOf(op, desired), causation: cause,
       data: { op: op.op, service: op.service, ...(op.server ? { server: op.server } : {}), line: op.line },
     }));
-    try {
-      this.o.log.appendBatch(events);
-    } catch (err) {
-      this.o.logger.error('cannot record IPVS changes in the log', { err, lines: ops.map((o) => o.line) });
-    }
+    recorderOf(this.o.log, this.o.logger).recordAll(events);
     this.o.logger.info('IPVS table changed', { changes: ops.length });
   }
 }

@@ -49,6 +49,16 @@ export const catalogue = {
       error: z.string().optional(),
     }),
   ),
+  'service.signal': entry(
+    'A vigil service received a signal that does not stop it (SIGHUP), and what it did about it.',
+    /^service:[a-z]+$/,
+    z.strictObject({ service: name, pid: z.number().int().positive(), signal: name, action: z.string().max(1024) }),
+  ),
+  'service.log_recovered': entry(
+    'The event log accepts writes again after refusing them (a full or failing disk); the events kept meanwhile precede this one, each marked late.',
+    /^service:[a-z]+$/,
+    z.strictObject({ service: name, failing_since: ms, appended_late: ms, dropped: ms, error: z.string().max(1024) }),
+  ),
 
   'vrrp.state_changed': entry(
     'A VRRP instance changed state, and why.',
@@ -280,6 +290,16 @@ export function isEventType(type: string): type is EventType {
   return Object.prototype.hasOwnProperty.call(catalogue, type);
 }
 
+export interface LateMark {
+  /** Unix ms at which the event happened. */
+  ts: number;
+  /** Why it could not be appended then. */
+  error: string;
+}
+
+/** The key under which a late event's LateMark is stored in its data. */
+export const LATE_KEY = '_late';
+
 /** An event as a service proposes it; the log adds seq, id, ts, node and hash. */
 export type NewEvent = {
   [T in EventType]: {
@@ -291,6 +311,11 @@ export type NewEvent = {
     correlation?: string | null;
     /** Unix ms; defaults to the time of the append, and is raised to the previous event's if earlier. */
     ts?: number;
+    /**
+     * Appended later than it happened (the log refused writes meanwhile): when it happened
+     * and why it was late. Stored in data as `_late` (so the hash covers it).
+     */
+    late?: LateMark;
   };
 }[EventType];
 

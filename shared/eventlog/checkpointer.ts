@@ -47,8 +47,9 @@ const step = () => {
       db.pragma('wal_checkpoint(PASSIVE)');
       Atomics.add(counter, 1, 1);
     } catch (err) {
-      // Another process's checkpoint is running: it does the same work.
-      if (!/SQLITE_BUSY|locked/i.test(String(err && err.message))) throw err;
+      // Another process's checkpoint is running (it does the same work), or the disk is
+      // full or failing (the next try may succeed): only anything else ends the thread.
+      if (!/SQLITE_BUSY|locked|SQLITE_FULL|disk is full|SQLITE_IOERR|disk I.O/i.test(String(err && err.code) + ' ' + String(err && err.message))) throw err;
     }
     done = appended;
     since = Date.now();

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { NewEvent, StoredEvent } from './catalogue.js';
+import { LATE_KEY, type NewEvent, type StoredEvent } from './catalogue.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointTuning } from './checkpointer.js';
 import { GENESIS_HASH, rowHash } from './hash.js';
 import { migrate } from './migrate.js';
@@ -206,12 +206,12 @@ export class EventLog {
       // catches up): time ranges are then seq ranges, found without an index.
       ts = Math.max(ts, e.ts ?? now);
       const id = `${node}:${this.logId}:${seq}`;
-      const data = JSON.stringify(e.data);
+      const data = JSON.stringify(e.late ? { ...(e.data as object), [LATE_KEY]: e.late } : e.data);
       const causation = e.causation ?? null;
       const correlation = e.correlation ?? null;
       prev = rowHash(prev, { seq, id, ts, node, source: e.source, type: e.type, subject: e.subject, data, causation, correlation });
       this.stmts.insert.run(seq, id, ts, node, e.source, e.type, e.subject, data, causation, correlation, prev);
-      out[i] = { seq, id, ts, node, source: e.source, type: e.type, subject: e.subject, data: e.data, causation, correlation, hash: prev };
+      out[i] = { seq, id, ts, node, source: e.source, type: e.type, subject: e.subject, data: e.late ? JSON.parse(data) : e.data, causation, correlation, hash: prev };
     }
     const indexed = this.subjectIndexedUpTo();
     if (seq - indexed >= this.subjectIndexStep) {

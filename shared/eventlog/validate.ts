@@ -15,7 +15,7 @@ function describeIssues(prefix: string, issues: readonly z.core.$ZodIssue[]): st
   });
 }
 
-const ENVELOPE_KEYS = new Set(['type', 'subject', 'data', 'source', 'causation', 'correlation', 'ts']);
+const ENVELOPE_KEYS = new Set(['type', 'subject', 'data', 'source', 'causation', 'correlation', 'ts', 'late']);
 
 /** Checks an event against the catalogue; returns it typed, or throws EventRefused naming every problem. */
 export function validateNewEvent(input: unknown): NewEvent {
@@ -44,6 +44,12 @@ export function validateNewEvent(input: unknown): NewEvent {
   }
   if (e.ts !== undefined && !(Number.isSafeInteger(e.ts) && (e.ts as number) > 0)) {
     reasons.push('ts must be unix milliseconds');
+  }
+  if (e.late !== undefined) {
+    const l = e.late as { ts?: unknown; error?: unknown } | null;
+    if (typeof l !== 'object' || l === null || !(Number.isSafeInteger(l.ts) && (l.ts as number) > 0) || typeof l.error !== 'string' || l.error.length > 1024 || Object.keys(l).length !== 2) {
+      reasons.push('late must be { ts: unix milliseconds, error: text of at most 1024 characters }');
+    }
   }
   const parsed = spec.data.safeParse(e.data);
   if (!parsed.success) reasons.push(...describeIssues('data', parsed.error.issues));

@@ -2,6 +2,9 @@
 // library has no read timeout: on a half-open connection a request would wait forever).
 // One ZkClient is one ZooKeeper session; after expiry, make a new one.
 import zookeeper from 'node-zookeeper-client';
+import { installZooKeeperGuard } from './guard.js';
+
+installZooKeeperGuard();
 
 export type ZkErrorCode =
   | 'NO_NODE' | 'NODE_EXISTS' | 'NOT_EMPTY' | 'BAD_VERSION' | 'CONNECTION_LOSS' | 'SESSION_EXPIRED'

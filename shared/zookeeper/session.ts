@@ -3,6 +3,7 @@
 // new session is made; nothing waits for the library to notice.
 import type { Logger } from '../logger.js';
 import { isZkError, ZkClient, type ZkClientOptions } from './client.js';
+import { onZooKeeperFault } from './guard.js';
 import { healthAt, leaseDeadline, livenessTiming, nextHealthChange, type LivenessTiming, type SessionHealth } from './liveness.js';
 
 export type SessionState = SessionHealth | 'expired';
@@ -47,10 +48,15 @@ export class ZkSession {
   private acked = false;
   private stopped = false;
   private failures = 0;
+  private unlistenFaults: (() => void) | undefined;
 
   constructor(private readonly o: ZkSessionOptions) {}
 
   start(): void {
+    this.unlistenFaults = onZooKeeperFault((f) =>
+      this.o.logger.warn('ZooKeeper client fault absorbed: the connection was ended and will be made again', {
+        fault: f.kind === 'late_connect_response' ? 'a connect response arrived after the client was closed' : f.error.message,
+      }));
     void this.connect();
   }
 
@@ -70,6 +76,7 @@ export class ZkSession {
 
   stop(): void {
     this.stopped = true;
+    this.unlistenFaults?.();
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.healthTimer);
     clearTimeout(this.retryTimer);

@@ -59,7 +59,7 @@ function start(d: TempDir, yamlBody: string, o: { summaryMs?: number; maxInFligh
   const { config } = parseConfig(yamlHead + yamlBody, file);
   const log = EventLog.open({ path: join(d.path, 'events.db'), node: 'n1', ...(o.busyTimeoutMs ? { busyTimeoutMs: o.busyTimeoutMs } : {}) });
   const lines = o.logLines;
-  const logger = createLogger({ service: 'health' }, lines ? { level: 'error', write: (l) => void lines.push(l) } : { level: 'error' });
+  const logger = createLogger({ service: 'health' }, lines ? { level: 'warn', write: (l) => void lines.push(l) } : { level: 'error' });
   const svc = new HealthService({ config, node: 'n1', log, logger, ...(o.summaryMs ? { summaryMs: o.summaryMs } : {}), ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}) });
   svc.start();
   let stopped = false;
@@ -403,7 +403,7 @@ describe('health: the event log refusing appends', () => {
     cleanups.push(() => other.close());
     other.exec('BEGIN IMMEDIATE');
     w.paths.set('/s', { status: 500, body: '' });
-    await until('the append refused and reported', () => lines.some((l) => l.includes('cannot append health events; will retry')));
+    await until('the append refused and reported', () => lines.some((l) => l.includes('the event log refuses writes: events are kept in memory and will be appended late')));
     other.exec('COMMIT');
     await until('the transition recorded', () => lastTo(r, target) === 'down');
     await until('more probes', () => w.requests.length > 30);

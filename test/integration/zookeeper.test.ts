@@ -4,7 +4,9 @@
 // and a new session follows when the server answers again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logger.js';
+import { createServer, type Server } from 'node:net';
 import { isZkError, ZkClient } from '../../shared/zookeeper/client.js';
+import { zooKeeperFaults } from '../../shared/zookeeper/guard.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { freePorts } from '../harness/ports.js';
 import { waitFor } from '../harness/process.js';
@@ -46,6 +48,70 @@ describe('ZkClient', () => {
       expect(await c.exists('/t/x')).toBeUndefined();
     } finally {
       c.close();
+    }
+  });
+});
+
+/** A server that speaks just enough of ZooKeeper's protocol to answer a connect, then answers every request with this error code. */
+async function misbehavingServer(errorCode: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((sock) => {
+    let connected = false;
+    sock.on('data', (d) => {
+      if (!connected) {
+        connected = true;
+        const r = Buffer.alloc(4 + 4 + 4 + 8 + 4 + 16);
+        r.writeInt32BE(r.length - 4, 0);
+        r.writeInt32BE(0, 4); // protocol version
+        r.writeInt32BE(1500, 8); // session timeout
+        r.writeBigInt64BE(0x1234n, 12); // session id
+        r.writeInt32BE(16, 20); // password length
+        sock.write(r);
+        return;
+      }
+      const reply = Buffer.alloc(4 + 4 + 8 + 4);
+      reply.writeInt32BE(reply.length - 4, 0);
+      reply.writeInt32BE(d.readInt32BE(4), 4); // the request's xid
+      reply.writeInt32BE(errorCode, 16);
+      sock.write(reply);
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+describe('ZkClient survives what the library cannot (node-zookeeper-client issues #23, #70)', () => {
+  it('a connect response that arrives after the connect timeout closed the client (a stalled server) ends that connection, not the process', async () => {
+    const pid = zk.servers[0]!.pid!;
+    const before = zooKeeperFaults();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const err = await ZkClient.connect({ ...options(zk.connectString), connectTimeoutMs: 300 }).catch((e: unknown) => e);
+      expect(isZkError(err, 'TIMEOUT')).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // Unguarded, the library throws "Unknown code: <session id bits>" from its socket's
+    // data handler here, and vitest fails this test with an uncaught exception.
+    await waitFor('the late connect response', () => (zooKeeperFaults() > before ? true : undefined), 10_000);
+    const c = await ZkClient.connect(options(zk.connectString));
+    c.close();
+  }, 30_000);
+
+  it('a reply with an error code the library does not know ends the connection; the caller gets an error', async () => {
+    const { server, port } = await misbehavingServer(123_456_789);
+    try {
+      const before = zooKeeperFaults();
+      const c = await ZkClient.connect(options(`127.0.0.1:${port}`));
+      try {
+        const err = await c.exists('/').catch((e: unknown) => e);
+        expect(isZkError(err)).toBe(true);
+        expect(zooKeeperFaults()).toBeGreaterThan(before);
+      } finally {
+        c.close();
+      }
+    } finally {
+      server.close();
     }
   });
 });

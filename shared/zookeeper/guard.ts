@@ -1,0 +1,103 @@
+// node-zookeeper-client 1.1.3 (unmaintained) can throw from inside its socket's data
+// handler, where nothing can catch it and the process exits (upstream issues #23, #70).
+// Seen here after a ZooKeeper stall: a client closed while connecting (vigil's connect
+// timeout) still sends its connect request when the socket opens, and the connect
+// response, read in the CLOSING state as a reply header, carries the session id's low
+// bits where an error code belongs: `Error: Unknown code: <n>` from Exception.create.
+//
+// This module is the one place that knows the library's internals. It makes two changes
+// to its ConnectionManager, applied once when the ZooKeeper adapter is loaded:
+//   - a connect response that arrives after close() ends the connection (the socket is
+//     destroyed; the library then goes CLOSED, its documented end for a closed client);
+//   - any exception thrown while parsing server data ends that connection instead of the
+//     process, as the library itself does for the faults it recognises ("destroy the
+//     socket: this will trigger reconnect"), and is reported to the listeners below.
+import { createRequire } from 'node:module';
+
+interface Socket {
+  destroy(): void;
+}
+
+interface ConnectionManager {
+  state: number;
+  socket: Socket | undefined;
+  pendingBuffer: Buffer | null;
+  /** Set by the guard between the socket's connect and the server's connect response. */
+  vigilAwaitingConnectResponse?: boolean;
+  onSocketConnected(this: ConnectionManager): void;
+  onSocketData(this: ConnectionManager, buffer: Buffer): void;
+  setState(this: ConnectionManager, state: number): void;
+}
+
+interface ConnectionManagerModule {
+  prototype: ConnectionManager;
+  STATES: { CONNECTED: number; CONNECTED_READ_ONLY: number; CLOSING: number; SESSION_EXPIRED: number };
+}
+
+export type ZooKeeperFault = { kind: 'late_connect_response' } | { kind: 'exception'; error: Error };
+
+const listeners = new Set<(f: ZooKeeperFault) => void>();
+
+/** Called for every fault the guard absorbed (to log it); returns how to stop listening. */
+export function onZooKeeperFault(listener: (f: ZooKeeperFault) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+let faults = 0;
+/** How many faults the guard has absorbed in this process (tests read it). */
+export const zooKeeperFaults = (): number => faults;
+
+function report(f: ZooKeeperFault): void {
+  faults += 1;
+  for (const l of listeners) {
+    try {
+      l(f);
+    } catch {
+      // a listener's own failure must not undo the guard
+    }
+  }
+}
+
+function endConnection(cm: ConnectionManager): void {
+  cm.pendingBuffer = null;
+  cm.vigilAwaitingConnectResponse = false;
+  cm.socket?.destroy();
+}
+
+let installed = false;
+
+export function installZooKeeperGuard(): void {
+  if (installed) return;
+  installed = true;
+  const require = createRequire(import.meta.url);
+  const CM = require('node-zookeeper-client/lib/ConnectionManager.js') as ConnectionManagerModule;
+  const { CONNECTED, CONNECTED_READ_ONLY, CLOSING, SESSION_EXPIRED } = CM.STATES;
+  const answered = new Set([CONNECTED, CONNECTED_READ_ONLY, SESSION_EXPIRED]);
+  const proto = CM.prototype;
+  const connected = proto.onSocketConnected;
+  const data = proto.onSocketData;
+  const setState = proto.setState;
+  proto.setState = function (this: ConnectionManager, state: number) {
+    // The connect response was read (these states follow only from it).
+    if (answered.has(state)) this.vigilAwaitingConnectResponse = false;
+    setState.call(this, state);
+  };
+  proto.onSocketConnected = function (this: ConnectionManager) {
+    this.vigilAwaitingConnectResponse = true;
+    connected.call(this);
+  };
+  proto.onSocketData = function (this: ConnectionManager, buffer: Buffer) {
+    if (this.vigilAwaitingConnectResponse && this.state === CLOSING) {
+      report({ kind: 'late_connect_response' });
+      endConnection(this);
+      return;
+    }
+    try {
+      data.call(this, buffer);
+    } catch (err) {
+      report({ kind: 'exception', error: err instanceof Error ? err : new Error(String(err)) });
+      endConnection(this);
+    }
+  };
+}
