@@ -42,7 +42,8 @@ export interface IpHeader {
 
 export const DROP_REASONS = [
   'short', 'bad_ip_header', 'not_vrrp', 'bad_ttl', 'bad_version', 'bad_type', 'bad_length', 'bad_checksum',
-  'bad_auth_type', 'wrong_vrid', 'auth_mismatch', 'interval_mismatch', 'address_mismatch', 'own_address',
+  'bad_auth_type', 'bad_interval', 'wrong_vrid', 'auth_mismatch', 'interval_mismatch', 'address_mismatch', 'own_address',
+  'not_a_peer',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -146,18 +147,22 @@ export function decodeAdvert(msg: Buffer, o: EncodeOptions): Verdict<Advert> {
       return drop('bad_checksum', `checksum 0x${msg.readUInt16BE(6).toString(16).padStart(4, '0')} does not verify`);
     }
   }
+  // An interval of 0 would make a master-down interval of nothing: any one packet could
+  // flip a backup to master and back (RFC 5798 gives the field no meaning at 0).
+  const interval = version === 2 ? msg[5]! : msg.readUInt16BE(4) & 0x0fff;
+  if (interval === 0) return drop('bad_interval', `advert interval 0 (v${version})`);
   const addresses = Array.from({ length: count }, (_, i) => readIpv4(msg, 8 + 4 * i));
   if (version === 2) {
     const authType = AUTH_CODES[msg[4]!];
     if (authType === undefined) return drop('bad_auth_type', `authentication type ${msg[4]}`);
-    const advert: Advert = { version, vrid: msg[1]!, priority: msg[2]!, addresses, interval: msg[5]!, authType };
+    const advert: Advert = { version, vrid: msg[1]!, priority: msg[2]!, addresses, interval, authType };
     if (authType === 'pass') {
       const raw = msg.subarray(8 + 4 * count, need).toString('latin1');
       advert.authPass = raw.replace(/\0+$/, '');
     }
     return { ok: true, value: advert };
   }
-  return { ok: true, value: { version, vrid: msg[1]!, priority: msg[2]!, addresses, interval: msg.readUInt16BE(4) & 0x0fff, authType: 'none' } };
+  return { ok: true, value: { version, vrid: msg[1]!, priority: msg[2]!, addresses, interval, authType: 'none' } };
 }
 
 /** What a receiving instance expects (keepalived's checks, RFC 3768 7.1 / RFC 5798 7.1). */
@@ -171,6 +176,8 @@ export interface InstanceExpectations {
   addresses?: string[];
   /** Our own addresses: our own adverts looped back are not a peer's. */
   ownAddresses?: string[];
+  /** With check_unicast_src: the only sources whose adverts count. */
+  peers?: string[];
 }
 
 export interface ReceivedAdvert {
@@ -191,6 +198,7 @@ export function checkAdvert({ ip, payload }: { ip: IpHeader; payload: Buffer }, 
   if (!av.ok) return av;
   const advert = av.value;
   if (want.ownAddresses?.includes(ip.src)) return drop('own_address', `our own advert from ${ip.src}`);
+  if (want.peers && !want.peers.includes(ip.src)) return drop('not_a_peer', `advert from ${ip.src}, which is not a unicast_peer (check_unicast_src)`);
   if (advert.version !== want.version) return drop('bad_version', `VRRPv${advert.version} from ${ip.src}, this instance speaks v${want.version}`);
   if (advert.vrid !== want.vrid) return drop('wrong_vrid', `VRID ${advert.vrid} from ${ip.src}, expected ${want.vrid}`);
   if (advert.version === 2) {

@@ -104,8 +104,14 @@ export function skewTimeMs(s: VrrpState): number {
   return s.spec.version === 3 ? ((256 - p) * s.masterAdverIntervalMs) / 256 : ((256 - p) * 1000) / 256;
 }
 
+/**
+ * RFC 5798 takes the master's interval from its adverts. vigil never waits less than its
+ * own interval would make it wait: an advert claiming a tiny interval (forged, or a
+ * misconfigured peer) cannot then drive this node to flip faster than its configuration
+ * allows; a peer with a longer interval is still waited for in full.
+ */
 export function masterDownIntervalMs(s: VrrpState): number {
-  return s.spec.downTimerAdverts * s.masterAdverIntervalMs + skewTimeMs(s);
+  return s.spec.downTimerAdverts * Math.max(s.masterAdverIntervalMs, s.spec.advertIntervalMs) + skewTimeMs(s);
 }
 
 /** When the shell must call back with a tick (undefined: no timer). */

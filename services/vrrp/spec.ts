@@ -24,6 +24,8 @@ export interface InstancePlan {
   interface: string;
   /** Unicast peers, or none for multicast. */
   peers: string[];
+  /** Adverts from other sources than the peers are dropped. */
+  checkUnicastSrc: boolean;
   /** The VIPs carried in adverts: every address of the VIP groups this instance gates. */
   addresses: string[];
   /** On the wire: v2 seconds, v3 centiseconds. */
@@ -81,6 +83,7 @@ export function planInstance(c: VigilConfig, vi: NodeInstance, primaryAddress: s
     syncGroup: group?.[0],
     interface: vi.interface,
     peers: vi.unicast_peer,
+    checkUnicastSrc: vi.unicast_peer.length > 0 && (vi.check_unicast_src ?? true),
     addresses,
     wireInterval: vi.version === 2 ? vi.advert_int : Math.round(vi.advert_int * 100),
     authPass: vi.authentication?.auth_pass,
@@ -95,6 +98,7 @@ export function expectations(p: InstancePlan): InstanceExpectations {
     authPass: p.authPass,
     addresses: p.addresses,
     ownAddresses: [p.spec.primaryAddress],
+    ...(p.checkUnicastSrc ? { peers: p.peers } : {}),
   };
 }
 

@@ -55,6 +55,12 @@ const instanceFields = {
   authentication: z.strictObject({ auth_type: z.literal('PASS'), auth_pass: z.string().min(1).max(8, 'must be at most 8 characters (RFC 3768)') }).optional(),
   unicast_src_ip: ipv4.optional(),
   unicast_peer: z.array(ipv4).default([]),
+  /**
+   * keepalived's check_unicast_src: with unicast peers, drop adverts from any other source.
+   * keepalived defaults to off; vigil defaults to on when unicast_peer is set (an advert
+   * from a host that is not a peer can only be a mistake or a forgery); false turns it off.
+   */
+  check_unicast_src: z.boolean().optional(),
   ...tracking,
   garp_master_delay: z.number().min(0).default(5),
   garp_master_repeat: z.number().int().min(1).default(5),

@@ -379,6 +379,43 @@ describe('bad packets', () => {
   });
 });
 
+describe('forged adverts', () => {
+  const badCounts = (db: string) => {
+    const counts: Record<string, number> = {};
+    for (const e of readEvents(db, ['vrrp.bad_packets'])) for (const [k, v] of Object.entries((e.data as { counts: Record<string, number> }).counts)) counts[k] = (counts[k] ?? 0) + v;
+    return counts;
+  };
+  const flood = async (p: Buffer, dst: string, count: number) => {
+    const h2 = t.hosts.n2!;
+    const r = await t.exec('n2', [process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/vrrp-socket.ts'), 'send', h2.ifname, h2.address, dst, p.toString('hex'), String(count)], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+  };
+  const forged = (dst: string, interval: number) => encodeAdvert({ version: 3, vrid: 51, priority: 254, addresses: ['10.77.0.100'], interval, authType: 'none' }, { src: t.hosts.n2!.address, dst });
+
+  it('a flood of higher-priority adverts with an interval of 0 is dropped as malformed and changes nothing', async () => {
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1 });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
+    const before = vrrpStates(vg.db).length;
+    await flood(forged('224.0.0.18', 0), '224.0.0.18', 150);
+    await expect.poll(() => badCounts(vg.db).bad_interval, { timeout: 5000, interval: 200 }).toBe(150);
+    expect(vrrpStates(vg.db).length, 'state changes during the flood').toBe(before);
+    expect(lastState(vg.db)).toBe('MASTER');
+    await vg.child.stop();
+  });
+
+  it('with unicast peers, adverts from any other source are dropped (check_unicast_src on by default) and change nothing', async () => {
+    const peer = t.hosts.n1!.address.replace(/\.\d+$/, '.250'); // a peer that never speaks
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, unicastPeers: [peer] });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
+    const before = vrrpStates(vg.db).length;
+    await flood(forged(t.hosts.n1!.address, 10), t.hosts.n1!.address, 150);
+    await expect.poll(() => badCounts(vg.db).not_a_peer, { timeout: 5000, interval: 200 }).toBe(150);
+    expect(vrrpStates(vg.db).length, 'state changes during the flood').toBe(before);
+    expect(lastState(vg.db)).toBe('MASTER');
+    await vg.child.stop();
+  });
+});
+
 describe('vigil alone', () => {
   it('a tracked interface going down puts the instance in FAULT, and back up brings it back', async () => {
     const dummy = `${t.id}d`; // a veth pair inside n1 (this kernel has no dummy interfaces)

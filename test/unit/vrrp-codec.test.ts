@@ -48,6 +48,21 @@ describe('VRRP codec against keepalived 2.2.7', () => {
   });
 });
 
+describe('adverts that could drive the state machine faster than VRRP allows', () => {
+  it('an advert interval of 0 is malformed, in v2 and v3', () => {
+    const v3 = encodeAdvert({ version: 3, vrid: 51, priority: 200, addresses: ['10.77.0.100'], interval: 0, authType: 'none' }, { src: SRC, dst: DST });
+    expect(decodeAdvert(v3, { src: SRC, dst: DST })).toMatchObject({ ok: false, reason: 'bad_interval' });
+    const v2 = encodeAdvert({ version: 2, vrid: 51, priority: 200, addresses: ['10.77.0.100'], interval: 0, authType: 'none' }, { src: SRC, dst: DST });
+    expect(decodeAdvert(v2, { src: SRC, dst: DST })).toMatchObject({ ok: false, reason: 'bad_interval' });
+  });
+  it('with check_unicast_src, an advert from a source that is not a peer is dropped; from a peer it counts', () => {
+    const want: InstanceExpectations = { version: 3, vrid: 51, interval: 10, addresses: ['10.77.0.100'], peers: ['10.77.0.2'] };
+    const from = (src: string) => encodeIpPacket(encodeAdvert({ version: 3, vrid: 51, priority: 200, addresses: ['10.77.0.100'], interval: 10, authType: 'none' }, { src, dst: '10.77.0.3' }), { src, dst: '10.77.0.3' });
+    expect(acceptAdvert(from('10.77.0.9'), want)).toMatchObject({ ok: false, reason: 'not_a_peer' });
+    expect(acceptAdvert(from('10.77.0.2'), want)).toMatchObject({ ok: true });
+  });
+});
+
 describe('IP layer', () => {
   it('writes TTL 255, protocol 112, TOS 0xc0 and a valid header checksum', () => {
     const pkt = encodeIpPacket(hex(KEEPALIVED_V2), { src: SRC, dst: DST, id: 9 });

@@ -46,10 +46,28 @@ describe('backup (6.4.2)', () => {
     expect(state.advertAt).toBe(4609.375);
   });
   it("an advert from a higher-priority master resets the timer and teaches the master's interval (v3)", () => {
-    const { state } = when(backup(), { type: 'advert', now: 2000, from: '10.0.0.1', priority: 150, intervalMs: 500 });
-    expect(state.masterAdverIntervalMs).toBe(500);
-    expect(state.masterDownAt).toBe(2000 + 1500 + skew(100, 500));
+    const { state } = when(backup(), { type: 'advert', now: 2000, from: '10.0.0.1', priority: 150, intervalMs: 2000 });
+    expect(state.masterAdverIntervalMs).toBe(2000);
+    expect(state.masterDownAt).toBe(2000 + 6000 + skew(100, 2000));
     expect(state.master).toBe('10.0.0.1');
+  });
+  it('a master claiming a shorter interval than ours is still waited for 3 x our own interval (a forged tiny interval cannot make it flip faster)', () => {
+    const { state } = when(backup(), { type: 'advert', now: 2000, from: '10.0.0.1', priority: 150, intervalMs: 10 });
+    expect(state.masterAdverIntervalMs).toBe(10);
+    expect(state.masterDownAt).toBe(2000 + 3000 + skew(100, 10));
+  });
+  it('a flood of higher-priority adverts with a 10 ms interval, 50 ms apart, makes one state change, not one per packet', () => {
+    let s = given(spec(), { type: 'start', now: 0 }, { type: 'tick', now: 3609.375 });
+    expect(s.state).toBe('MASTER');
+    let changes = 0;
+    for (let t = 4000; t < 7000; t += 50) {
+      for (const c of [{ type: 'advert', now: t, from: '10.0.0.1', priority: 200, intervalMs: 10 }, { type: 'tick', now: t + 40 }] as VrrpCommand[]) {
+        const r = step(s, c);
+        changes += r.events.filter((e) => e.type === 'state_changed').length;
+        s = r.state;
+      }
+    }
+    expect(changes).toBe(1);
   });
   it('a priority-0 advert shortens the wait to the skew time', () => {
     const s = given(backup(), { type: 'advert', now: 1000, from: '10.0.0.1', priority: 0, intervalMs: 1000 });
@@ -90,9 +108,9 @@ describe('master (6.4.3)', () => {
     expect(state.advertAt).toBe(5609.375);
   });
   it('steps down for a higher priority, and learns its interval', () => {
-    const { events, state } = when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 150, intervalMs: 200 });
+    const { events, state } = when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 150, intervalMs: 2000 });
     expect(types(events)).toEqual(['higher_priority_seen', 'MASTER->BACKUP:higher_priority_advert']);
-    expect(state.masterDownAt).toBe(5000 + 600 + skew(100, 200));
+    expect(state.masterDownAt).toBe(5000 + 6000 + skew(100, 2000));
   });
   it('equal priorities: the higher primary address wins', () => {
     expect(types(when(master(), { type: 'advert', now: 5000, from: '10.0.0.3', priority: 100, intervalMs: 1000 }).events)).toEqual(['higher_priority_seen', 'MASTER->BACKUP:higher_priority_advert']);
