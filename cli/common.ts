@@ -10,6 +10,12 @@ export { UsageError };
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
+  /**
+   * While output is waiting for a slow reader: a promise of the moment it can take more
+   * (undefined when it can now). Commands that print without end (--follow) wait for it,
+   * so that their memory stays bounded whatever the reader does.
+   */
+  drain?: () => Promise<void> | undefined;
 }
 
 export const commonOptions = {

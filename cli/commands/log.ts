@@ -80,19 +80,31 @@ export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Pro
   const limit = int('limit', values.limit) ?? 100;
   const log = openLog(values);
   try {
-    const print = (e: StoredEvent) => io.out((values.json ? JSON.stringify(e) : formatEvent(e)) + '\n');
+    const line = (e: StoredEvent) => (values.json ? JSON.stringify(e) : formatEvent(e)) + '\n';
     const upTo = log.lastSeq();
-    const rows = log.query({ ...filter, toSeq: upTo, newest: true, limit: limit === 0 ? undefined : limit + 1 });
-    if (limit !== 0 && rows.length > limit) {
-      rows.shift();
-      io.err(`(the newest ${limit} matching events; --limit 0 shows all)\n`);
-    }
     if (!values.json) io.out(HEADER + '\n');
-    rows.forEach(print);
-    if (!values.follow) return 0;
+    if (limit === 0) {
+      // Every match, page by page, at the reader's pace.
+      let after = filter.afterSeq ?? 0;
+      for (;;) {
+        const page = log.query({ ...filter, afterSeq: after, toSeq: upTo, limit: PAGE });
+        for (const e of page) io.out(line(e));
+        if (page.length < PAGE || !(await drained(io, stop))) break;
+        after = page[page.length - 1]!.seq;
+      }
+    } else {
+      const rows = log.query({ ...filter, toSeq: upTo, newest: true, limit: limit + 1 });
+      if (rows.length > limit) {
+        rows.shift();
+        io.err(`(the newest ${limit} matching events; --limit 0 shows all)\n`);
+      }
+      for (const e of rows) io.out(line(e));
+    }
+    if (!values.follow || stop.aborted) return 0;
     await new Promise<void>((resolve) => {
-      const sub = subscribe(log, { after: upTo }, (batch) => {
-        for (const e of batch) if (eventMatches(filter, e)) print(e);
+      const sub = subscribe(log, { after: upTo, batchSize: PAGE }, async (batch) => {
+        for (const e of batch) if (eventMatches(filter, e)) io.out(line(e));
+        await drained(io, stop);
       });
       stop.addEventListener('abort', () => {
         sub.close();
@@ -103,6 +115,19 @@ export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Pro
   } finally {
     log.close();
   }
+}
+
+const PAGE = 500;
+
+/** Waits until the output can take more; false if stopped meanwhile. */
+async function drained(io: Io, stop: AbortSignal): Promise<boolean> {
+  const wait = io.drain?.();
+  if (wait && !stop.aborted) {
+    let onAbort = () => {};
+    await Promise.race([wait, new Promise<void>((resolve) => stop.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
+    stop.removeEventListener('abort', onAbort);
+  }
+  return !stop.aborted;
 }
 
 function withLog(target: { config?: string; node?: string; db?: string }, f: (log: EventLog) => number): number {

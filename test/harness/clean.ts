@@ -1,8 +1,9 @@
 // `npm run test:clean`: removes whatever an interrupted test run left: the processes the
 // harness started (by recorded PID, only if the PID still names the same process),
 // network namespaces named vg* (or $VIGIL_TEST_NS_PREFIX*, itself starting with vg), and
-// temporary folders.
+// temporary folders (after unmounting the small disks mounted in them).
 import { rmSync } from 'node:fs';
+import { unmountUnder } from './disk.js';
 import { deleteNamespace, listOurNamespaces, PREFIX } from './netns.js';
 import { forgetDir, forgetProcess, processStartTime, recordedDirs, recordedProcesses } from './state.js';
 
@@ -25,6 +26,7 @@ export async function cleanAll(log: (line: string) => void = () => {}): Promise<
     log(`deleted network namespace ${ns}`);
   }
   for (const dir of recordedDirs()) {
+    unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true });
     forgetDir(dir);
     log(`removed ${dir}`);

@@ -2,10 +2,11 @@
 // on its own host, a client host; an independent observer per node that samples its
 // interfaces every few ms, and a client that keeps connecting to the VIP. Faults are made
 // with signals, nftables and link state inside the namespaces.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { StoredEvent } from '../../shared/eventlog/index.js';
+import { smallDisk, type SmallDisk } from './disk.js';
 import { readEvents } from './log.js';
 import { createTopology, type Topology } from './netns.js';
 import { CLI, ROOT } from './node.js';
@@ -17,7 +18,7 @@ export const VIP = '10.77.0.100';
 export const VIP_PORT = 8080;
 const SAMPLE_MS = 2;
 
-export type ServiceName = 'vrrp' | 'fence';
+export type ServiceName = 'vrrp' | 'fence' | 'relay';
 
 export interface FencedClusterOptions {
   nodes?: string[];
@@ -27,6 +28,8 @@ export interface FencedClusterOptions {
   /** Seconds (VRRPv3). */
   advertInt?: number;
   priorities?: Record<string, number>;
+  /** Nodes whose event log lives on a small disk of its own (16 MiB tmpfs) that a test can fill. */
+  smallDisks?: string[];
 }
 
 /** A time range (unix ms, fractional) during which an observer saw the VIP on a node. */
@@ -50,9 +53,19 @@ export interface FencedCluster {
   start(node: string, which?: ServiceName[]): void;
   /** Waits until the node's fence has a ZooKeeper session. */
   fenceReady(node: string): Promise<void>;
-  /** Sends a signal to services of a node and waits until they are gone. */
-  signal(node: string, which: ServiceName[], signal: NodeJS.Signals): Promise<void>;
+  /** Sends a signal to services of a node and waits until they are gone; how each ended. */
+  signal(node: string, which: ServiceName[], signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }[]>;
+  /** The small disk of a node's log (smallDisks). */
+  disk(node: string): SmallDisk;
+  /** Path of a node's event log. */
+  logPath(node: string): string;
   running(node: string, which: ServiceName): boolean;
+  /** The PID of a running service (to send it signals that do not end it). */
+  pid(node: string, which: ServiceName): number | undefined;
+  /** Service processes that ended without the harness stopping or signalling them. */
+  deaths(): { node: string; service: ServiceName; code: number | null; signal: string | null }[];
+  /** The folder of the cluster's files (config, service logs). */
+  dir: string;
   /** Presence intervals per node, as sampled by the observers. */
   presence(): Presence[];
   /** The node(s) where the VIP is now, per the observers. */
@@ -76,13 +89,13 @@ export interface FencedCluster {
   destroy(): Promise<void>;
 }
 
-function config(o: Required<FencedClusterOptions>, t: Topology, zk: ZooKeeper, dir: string): string {
+function config(o: Required<Omit<FencedClusterOptions, 'smallDisks'>>, t: Topology, zk: ZooKeeper, dir: string): string {
   const nodes = o.nodes.map((n) => `  ${n}: { address: ${t.hosts[n]!.address} }`).join('\n');
   const perNode = o.nodes.map((n) => `      ${n}: { interface: ${t.hosts[n]!.ifname}, priority: ${o.priorities[n] ?? 100} }`).join('\n');
   return `cluster: test
 nodes:
 ${nodes}
-log: { path: '${join(dir, '{node}.db')}' }
+log: { path: '${join(dir, '{node}', 'events.db')}' }
 zookeeper: { hosts: [${zk.connectString.split(',').join(', ')}], session_timeout: ${o.sessionTimeout} }
 fence: { liveness_timeout: 0.3 }
 vrrp_instances:
@@ -100,7 +113,7 @@ vip_groups:
 }
 
 export async function startFencedCluster(options: FencedClusterOptions = {}): Promise<FencedCluster> {
-  const o: Required<FencedClusterOptions> = {
+  const o: Required<Omit<FencedClusterOptions, 'smallDisks'>> = {
     nodes: options.nodes ?? ['n1', 'n2'],
     zkServers: options.zkServers ?? 1,
     sessionTimeout: options.sessionTimeout ?? 1.5,
@@ -118,14 +131,26 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
     throw err;
   }
   const configFile = join(tmp.path, 'vigil.yaml');
-  writeFileSync(configFile, config(o, t, zk, tmp.path));
+  const logDir = tmp.path;
+  const disks: Record<string, SmallDisk> = {};
+  for (const n of o.nodes) {
+    if (options.smallDisks?.includes(n)) disks[n] = smallDisk(join(tmp.path, n), 16);
+    mkdirSync(join(tmp.path, n), { recursive: true });
+  }
+  writeFileSync(configFile, config(o, t, zk, logDir));
 
   const services = new Map<string, Child>();
+  const expectedEnd = new Set<Child>();
+  const deaths: { node: string; service: ServiceName; code: number | null; signal: string | null }[] = [];
   const key = (node: string, s: ServiceName) => `${node}/${s}`;
   const start = (node: string, which: ServiceName[] = ['fence', 'vrrp']) => {
     for (const s of which) {
       if (services.get(key(node, s))?.isRunning()) continue;
-      services.set(key(node, s), t.spawn(node, [process.execPath, CLI, 'run', s, '--config', configFile, '--node', node], { logFile: join(tmp.path, `${node}-${s}.log`), cwd: ROOT }));
+      const child = t.spawn(node, [process.execPath, CLI, 'run', s, '--config', configFile, '--node', node], { logFile: join(tmp.path, `${node}-${s}.log`), cwd: ROOT });
+      services.set(key(node, s), child);
+      void child.exited.then(({ code, signal }) => {
+        if (!expectedEnd.has(child)) deaths.push({ node, service: s, code, signal });
+      });
     }
   };
 
@@ -175,8 +200,19 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
     configFile,
     start,
     async signal(node, which, signal) {
-      await Promise.all(which.map((s) => services.get(key(node, s))?.kill(signal)));
+      return Promise.all(which.flatMap((s) => {
+        const child = services.get(key(node, s));
+        if (!child) return [];
+        expectedEnd.add(child);
+        return [child.kill(signal).then(() => child.exited)];
+      }));
     },
+    disk(node) {
+      const d = disks[node];
+      if (!d) throw new Error(`${node} has no small disk (smallDisks option)`);
+      return d;
+    },
+    logPath: (node) => join(logDir, node, 'events.db'),
     async fenceReady(node) {
       await waitFor(`the fence of ${node} to connect to ZooKeeper`, () => {
         const last = cluster.events(node, ['fence.zk_state']).at(-1);
@@ -184,6 +220,12 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
       });
     },
     running: (node, which) => services.get(key(node, which))?.isRunning() ?? false,
+    deaths: () => [...deaths],
+    pid: (node, which) => {
+      const c = services.get(key(node, which));
+      return c?.isRunning() ? c.pid : undefined;
+    },
+    dir: tmp.path,
     presence: () => presence.map((p) => ({ ...p })),
     holders: () => [...open.keys()],
     overlaps() {
@@ -212,8 +254,9 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
       await t.exec(node, ['nft', `add table inet vgcut\n${chain('in', 'input', rules.input)}\n${chain('out', 'output', rules.output)}`]);
       return async () => void (await t.exec(node, ['nft', 'delete table inet vgcut'], { allowFail: true }));
     },
-    events: (node, types) => readEvents(join(tmp.path, `${node}.db`), types),
+    events: (node, types) => readEvents(join(logDir, node, 'events.db'), types),
     async destroy() {
+      for (const c of services.values()) expectedEnd.add(c);
       await Promise.all([...services.values()].map((c) => c.stop(3000)));
       await zk!.stop();
       await t.destroy();

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unmountUnder } from './disk.js';
 import { forgetDir, recordDir } from './state.js';
 
 export interface TempDir {
@@ -15,6 +16,7 @@ export function tempDir(prefix: string): TempDir {
     path,
     remove() {
       if (process.env.VIGIL_KEEP_TMP) return void process.stderr.write(`kept ${path} (VIGIL_KEEP_TMP)\n`);
+      unmountUnder(path);
       rmSync(path, { recursive: true, force: true });
       forgetDir(path, registry);
     },
