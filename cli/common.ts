@@ -48,9 +48,10 @@ export function loadNodeConfig(t: Target, orElse: string): { config: VigilConfig
   return { config, node: resolveNode(nodeNames(config), t.node), file };
 }
 
-/** Opens an existing log named by --db, or by the config and node (--node then picks whose log). */
-export function openLog(t: Target): EventLog {
-  if (t.db !== undefined) return EventLog.open({ path: t.db, mustExist: true, node: t.node });
+/** Opens an existing log named by --db, or by the config and node (--node then picks whose log); read-only unless asked to write. */
+export function openLog(t: Target, o: { write?: boolean } = {}): EventLog {
+  const mode = o.write ? { mustExist: true } : { readOnly: true };
+  if (t.db !== undefined) return EventLog.open({ path: t.db, node: t.node, ...mode });
   const { config, node, file } = loadNodeConfig(t, '--db PATH or ');
-  return EventLog.open({ path: logPathForNode(config, node, file), mustExist: true, node });
+  return EventLog.open({ path: logPathForNode(config, node, file), node, ...mode });
 }

@@ -32,7 +32,7 @@ export function healthCommand(argv: string[], io: Io): number {
   if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${healthUsage}`);
   const { config, node, file } = loadNodeConfig(values, '');
   const specs = planChecks(config, node);
-  const log = EventLog.open({ path: values.db ?? logPathForNode(config, node, file), mustExist: true, node });
+  const log = EventLog.open({ path: values.db ?? logPathForNode(config, node, file), readOnly: true, node });
   let last;
   try {
     last = lastChanges(log, specs);

@@ -63,7 +63,7 @@ export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Pro
   if (verb === 'note') {
     const text = rest.join(' ').trim();
     if (text === '') throw new UsageError('vigil log note "what you are doing"');
-    return withLog(values, (log) => note(log, text, values.author, values.json, io));
+    return withLog(values, (log) => note(log, text, values.author, values.json, io), { write: true });
   }
   if (verb !== undefined) throw new UsageError(`unknown log verb "${verb}"\n${logUsage}`);
 
@@ -130,8 +130,8 @@ async function drained(io: Io, stop: AbortSignal): Promise<boolean> {
   return !stop.aborted;
 }
 
-function withLog(target: { config?: string; node?: string; db?: string }, f: (log: EventLog) => number): number {
-  const log = openLog(target);
+function withLog(target: { config?: string; node?: string; db?: string }, f: (log: EventLog) => number, o: { write?: boolean } = {}): number {
+  const log = openLog(target, o);
   try {
     return f(log);
   } finally {

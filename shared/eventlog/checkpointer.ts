@@ -27,6 +27,8 @@ export interface CheckpointerOptions extends CheckpointTuning {
   pollMs?: number;
   /** Called when the thread fails; appenders then checkpoint themselves (BACKSTOP_PAGES). */
   onError?: (err: Error) => void;
+  /** Called if the thread's one integrity check (PRAGMA quick_check, soon after start) finds the file damaged. */
+  onDamage?: (detail: string) => void;
 }
 
 // Plain CommonJS run with eval: the thread must start the same way under tsx, vitest and
@@ -57,6 +59,19 @@ const step = () => {
   setTimeout(step, workerData.pollMs);
 };
 parentPort.on('message', () => { stopping = true; db.close(); parentPort.close(); });
+// Once, soon after start and off the appenders' thread: is the file sound? A damaged page
+// far from the end does not stop appends, so without this a damaged log would grow on.
+setTimeout(() => {
+  if (stopping) return;
+  let detail;
+  try {
+    const rows = db.pragma('quick_check');
+    if (rows.length !== 1 || rows[0].quick_check !== 'ok') detail = rows.slice(0, 3).map((r) => r.quick_check).join('; ');
+  } catch (err) {
+    detail = String(err && err.message);
+  }
+  if (detail !== undefined && !stopping) parentPort.postMessage({ damaged: detail });
+}, workerData.checkDelayMs);
 step();
 `;
 
@@ -71,7 +86,10 @@ export class Checkpointer {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { path: o.path, driver, counter: shared, afterWrites: o.afterWrites ?? 300, maxDelayMs: o.maxDelayMs ?? 10_000, pollMs: o.pollMs ?? 20 },
+      workerData: { path: o.path, driver, counter: shared, afterWrites: o.afterWrites ?? 300, maxDelayMs: o.maxDelayMs ?? 10_000, pollMs: o.pollMs ?? 20, checkDelayMs: 200 },
+    });
+    this.worker.on('message', (m: { damaged?: unknown }) => {
+      if (typeof m?.damaged === 'string') o.onDamage?.(m.damaged);
     });
     this.worker.unref();
     this.worker.on('error', (err) => o.onError?.(err));

@@ -1,12 +1,13 @@
 // The node's append-only event log: one SQLite file (WAL) shared by the node's services.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { LATE_KEY, type NewEvent, type StoredEvent } from './catalogue.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointTuning } from './checkpointer.js';
 import { GENESIS_HASH, rowHash } from './hash.js';
-import { migrate } from './migrate.js';
+import { checkSchema, migrate } from './migrate.js';
 import { compileEventQuery, compileIndexedSubjectQuery, limitOf, type CompiledEventQuery, type EventFilter } from './query.js';
 import type { EventsTable } from './tables.js';
 import { validateNewEvent } from './validate.js';
@@ -18,6 +19,12 @@ export interface OpenOptions {
   node?: string;
   /** Refuse to create a new file (operator tools reading a log). */
   mustExist?: boolean;
+  /**
+   * Open an existing log without writing anything (operator tools that only read): works on
+   * a read-only mount or file too (then on a private copy, since SQLite cannot read a WAL
+   * database where it may not create its shared-memory file). Appends are refused.
+   */
+  readOnly?: boolean;
   busyTimeoutMs?: number;
   /** Safety-net poll for subscribers, in case a file change notification is missed. */
   pollIntervalMs?: number;
@@ -45,6 +52,15 @@ export const SUBJECT_INDEX_STEP = 4096;
 const MAX_QUERY_STATEMENTS = 128;
 
 export class LogError extends Error {}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -113,7 +129,8 @@ export class EventLog {
   static open(o: OpenOptions): EventLog {
     const path = resolve(o.path);
     if (o.node !== undefined && !NODE_NAME.test(o.node)) throw new LogError(`invalid node name ${JSON.stringify(o.node)}`);
-    if (o.mustExist && !existsSync(path)) throw new LogError(`no event log at ${path}`);
+    if ((o.mustExist || o.readOnly) && !existsSync(path)) throw new LogError(`no event log at ${path}`);
+    if (o.readOnly) return EventLog.openReadOnly(path, o);
     mkdirSync(dirname(path), { recursive: true });
     const busyTimeoutMs = o.busyTimeoutMs ?? 5000;
     const giveUpAt = Date.now() + busyTimeoutMs;
@@ -133,7 +150,7 @@ export class EventLog {
         db?.close();
         db = undefined;
         const busy = /database is locked|SQLITE_BUSY/i.test((err as Error).message) || (err as { code?: string }).code?.startsWith('SQLITE_BUSY');
-        if (!busy || Date.now() > giveUpAt) throw new LogError(`cannot open event log ${path}: ${(err as Error).message}`);
+        if (!busy || Date.now() > giveUpAt) throw new LogError(`cannot open event log ${path}: ${(err as Error).message}${writable(path) ? '' : ' (it is on a read-only filesystem or not writable: it can be read, not appended to)'}`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
       }
     }
@@ -162,15 +179,73 @@ export class EventLog {
     if (o.backgroundCheckpoint) {
       db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       const tuning = o.backgroundCheckpoint === true ? {} : o.backgroundCheckpoint;
-      checkpointer = new Checkpointer({ ...tuning, path, onError: o.onCheckpointError });
+      let log: EventLog | undefined;
+      checkpointer = new Checkpointer({ ...tuning, path, onError: o.onCheckpointError, onDamage: (detail) => log?.markDamaged(detail) });
+      log = new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP, checkpointer);
+      return log;
     }
-    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP, checkpointer);
+    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP);
   }
+
+  private static openReadOnly(path: string, o: OpenOptions): EventLog {
+    const connect = (file: string) => {
+      const db = new Database(file, { readonly: true, fileMustExist: true, timeout: o.busyTimeoutMs ?? 5000 });
+      try {
+        db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get(); // opens the WAL index now, or fails now
+        return db;
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+    };
+    let db: Database.Database;
+    let copy: string | undefined;
+    try {
+      try {
+        db = connect(path);
+      } catch (err) {
+        if (!/unable to open database file|SQLITE_CANTOPEN|readonly/i.test(`${(err as { code?: string }).code} ${(err as Error).message}`)) throw err;
+        copy = mkdtempSync(join(tmpdir(), 'vigil-readonly-'));
+        copyFileSync(path, join(copy, 'events.db'));
+        if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, join(copy, 'events.db-wal'));
+        db = connect(join(copy, 'events.db'));
+      }
+      checkSchema(db);
+    } catch (err) {
+      if (copy) rmSync(copy, { recursive: true, force: true });
+      if (err instanceof LogError) throw err;
+      throw new LogError(`cannot read event log ${path}: ${(err as Error).message}`);
+    }
+    const meta = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value;
+    const owner = meta('node');
+    if (o.node !== undefined && owner !== undefined && owner !== o.node) {
+      db.close();
+      if (copy) rmSync(copy, { recursive: true, force: true });
+      throw new LogError(`event log ${path} belongs to node ${owner}, not ${o.node}`);
+    }
+    const log = new EventLog(db, path, meta('log_id') ?? '?', owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP);
+    log.readOnly = true;
+    log.privateCopy = copy;
+    return log;
+  }
+
+  /** Set once SQLite reported the file damaged (an append, or the checkpoint thread's check): appends are refused. */
+  damaged: string | undefined;
+
+  markDamaged(detail: string): void {
+    this.damaged ??= detail;
+  }
+
+  /** Opened with readOnly: appends are refused. */
+  readOnly = false;
+  /** Set when a read-only log could only be read through a private copy (a read-only mount). */
+  privateCopy: string | undefined;
 
   close(): void {
     this.checkpointer?.stop();
     this.watcher.stop();
     this.db.close();
+    if (this.privateCopy) rmSync(this.privateCopy, { recursive: true, force: true });
   }
 
   append(event: NewEvent): StoredEvent {
@@ -183,11 +258,19 @@ export class EventLog {
    * events then never records one twice, however it is stopped).
    */
   appendBatch(events: readonly NewEvent[], cursor?: ConsumerCursor): StoredEvent[] {
+    if (this.readOnly) throw new LogError(`event log ${this.path} was opened read-only`);
+    if (this.damaged !== undefined) throw new LogError(`event log ${this.path} is damaged (${this.damaged}): appends are refused; see vigil log verify, then restore the file or move it aside`);
     if (this.node === undefined) throw new LogError(`event log ${this.path} has no node: open it with a node name to append`);
     const valid = events.map((e) => validateNewEvent(e));
     // IMMEDIATE: we read the last hash and then write; a deferred transaction would
     // fail with SQLITE_BUSY_SNAPSHOT when another process appends in between.
-    const stored = this.appendTx.immediate(valid, this.node, Date.now(), cursor);
+    let stored: StoredEvent[];
+    try {
+      stored = this.appendTx.immediate(valid, this.node, Date.now(), cursor);
+    } catch (err) {
+      if (/SQLITE_CORRUPT|SQLITE_NOTADB/.test(String((err as { code?: unknown }).code))) this.markDamaged((err as Error).message);
+      throw err;
+    }
     this.checkpointer?.wrote(stored.length);
     this.watcher.notify();
     return stored;

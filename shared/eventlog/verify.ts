@@ -45,8 +45,20 @@ export function verifyLog(log: EventLog): VerifyResult {
     }
     return undefined;
   });
-  const bad = read.deferred(); // one read snapshot while appends go on
-  const indexProblem = checkSubjectIndex(log);
+  let bad: { firstBadSeq: number; problem: string } | undefined;
+  try {
+    bad = read.deferred(); // one read snapshot while appends go on
+  } catch (err) {
+    if (!isDamage(err)) throw err;
+    bad = { firstBadSeq: expected, problem: unreadable(log, expected, err as Error) };
+  }
+  let indexProblem: string | undefined;
+  try {
+    indexProblem = checkSubjectIndex(log);
+  } catch (err) {
+    if (!isDamage(err)) throw err;
+    indexProblem = `cannot be read: ${(err as Error).message}`;
+  }
   return { ok: bad === undefined && missingTriggers.length === 0 && indexProblem === undefined, checked, lastSeq: expected - 1, missingTriggers, ...bad, ...(indexProblem ? { indexProblem } : {}) };
 }
 
@@ -66,4 +78,31 @@ function checkSubjectIndex(log: EventLog): string | undefined {
     return undefined;
   });
   return check.deferred();
+}
+
+/** SQLite's words for a file it cannot read as a database (a damaged page). */
+export function isDamage(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return /SQLITE_CORRUPT|SQLITE_NOTADB|SQLITE_IOERR/.test(String(e?.code)) || /malformed|not a database/i.test(String(e?.message));
+}
+
+/** Names the range of seqs that cannot be read from `from` on, by reading rows one at a time. */
+function unreadable(log: EventLog, from: number, err: Error): string {
+  const one = log.db.prepare('SELECT seq FROM events WHERE seq = ?').pluck();
+  const probeLimit = 1_000_000;
+  let next: number | undefined;
+  for (let seq = from + 1; seq < from + probeLimit; seq++) {
+    try {
+      if (one.get(seq) !== undefined) {
+        next = seq;
+        break;
+      }
+    } catch {
+      continue; // still in the damaged part
+    }
+    // no such row: past the end of what can be found
+    break;
+  }
+  const range = next === undefined ? `seq ${from} and everything after it` : next === from + 1 ? `seq ${from}` : `seqs ${from}..${next - 1}`;
+  return `cannot read ${range}: ${err.message} (the file is damaged there${next === undefined ? '' : `; seq ${next} on can be read again`}); restore it from a copy, the NATS stream or a peer's postmortem copy`;
 }

@@ -4,7 +4,7 @@ import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 /** Events of these types in the log at `db` (none if it does not exist yet). */
 export function readEvents(db: string, types: string[]): StoredEvent[] {
   try {
-    const log = EventLog.open({ path: db, mustExist: true });
+    const log = EventLog.open({ path: db, readOnly: true });
     try {
       return log.query({ types });
     } finally {

@@ -1,10 +1,11 @@
 // The vigil command as an operator runs it (the built bin, in its own process).
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventLog } from '../../shared/eventlog/index.js';
+import { smallDisk } from '../harness/disk.js';
 import { spawnVigil, vigil } from '../harness/node.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 
@@ -135,6 +136,66 @@ describe('vigil log', () => {
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       log.close();
+    }
+  });
+
+  it('--follow holds bounded memory with a reader that does not read, over 1,000,000 events, and ends on SIGINT', async () => {
+    const log = seed();
+    const child = spawnVigil(['log', '--follow', '--db', db]); // stdout is never read: the pipe fills
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      for (let i = 0; i < 1_000_000; i += 1000) {
+        log.appendBatch(Array.from({ length: 1000 }, (_, j) => ({ type: 'operator.note' as const, source: 'cli' as const, subject: 'operator:load', data: { text: `event ${i + j} ${'x'.repeat(80)}`, author: 'load' } })));
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+      const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]);
+      expect(peakKiB / 1024, 'peak resident memory (MiB)').toBeLessThan(150);
+      const ended = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const t = performance.now();
+      child.kill('SIGINT');
+      expect(await ended).toBe(0);
+      expect(performance.now() - t).toBeLessThan(3000);
+    } finally {
+      child.kill('SIGKILL');
+      log.close();
+    }
+  }, 120_000);
+
+  it('reads a log on a read-only mount (log, verify), and refuses to write there', async () => {
+    seed().close();
+    const ro = join(tmp.path, 'ro');
+    const disk = smallDisk(ro, 8);
+    expect(disk.path).toBe(ro);
+    copyFileSync(db, join(ro, 'lb1.db'));
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    const r = await vigil(['log', '--db', join(ro, 'lb1.db')]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/vip\.bound/);
+    const v = await vigil(['log', 'verify', '--db', join(ro, 'lb1.db')]);
+    expect(v.stdout).toMatch(/chain intact, 3 events/);
+    expect(v.code).toBe(0);
+    const n = await vigil(['log', 'note', 'hello', '--db', join(ro, 'lb1.db')]);
+    expect(n.code).toBe(2);
+    expect(n.stderr).toMatch(/^vigil: cannot open event log .*lb1\.db: .*read-only filesystem or not writable: it can be read, not appended to/m);
+  });
+
+  it('verify names the damaged range of a file with a damaged page and exits 1; appends to it are refused', async () => {
+    const log = EventLog.open({ path: db, node: 'lb1' });
+    for (let i = 0; i < 5000; i += 500) log.appendBatch(Array.from({ length: 500 }, (_, j) => ({ type: 'operator.note' as const, source: 'cli' as const, subject: 'operator:x', data: { text: `note ${i + j} ${'x'.repeat(100)}`, author: 'x' } })));
+    log.close();
+    const fd = openSync(db, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, 60 * 4096); // one page in the middle, garbage
+    closeSync(fd);
+    const v = await vigil(['log', 'verify', '--db', db]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/BROKEN at seq (\d+): cannot read seqs? \1(\.\.\d+)?: database disk image is malformed .*seq \d+ on can be read again/);
+    // A service's log (with its checkpoint thread) checks the file once at start, then refuses appends.
+    const appender = EventLog.open({ path: db, node: 'lb1', backgroundCheckpoint: true });
+    try {
+      await expect.poll(() => appender.damaged, { timeout: 5000 }).toMatch(/malformed/);
+      expect(() => appender.append({ type: 'operator.note', source: 'cli', subject: 'operator:x', data: { text: 'more', author: 'x' } })).toThrow(/is damaged .* appends are refused/);
+    } finally {
+      appender.close();
     }
   });
 
