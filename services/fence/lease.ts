@@ -66,3 +66,52 @@ export async function leaveLock(client: ZkClient, paths: ZkPaths, group: string,
     await deleteIfExists(client, candidatePath);
   }
 }
+
+/**
+ * The last tenure's end, kept in a persistent node (<base>/vips/<group>/tenure) that
+ * outlives its holder's session: while bound, the time until which the kernel keeps the
+ * addresses (renewed with them); after a clean unbind, the time they were removed. The
+ * next holder reads it to tell how long nobody had the addresses.
+ */
+export interface TenureData {
+  node: string;
+  epoch: number;
+  /** Unix ms: the addresses are gone by then unless renewed. */
+  valid_until: number;
+  /** Unix ms: removed by the holder (a clean unbind). */
+  gone_at?: number;
+}
+
+export function parseTenure(raw: Buffer): TenureData | undefined {
+  try {
+    const d = JSON.parse(raw.toString('utf8')) as Partial<TenureData>;
+    const n = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    if (typeof d.node !== 'string' || !n(d.epoch) || !n(d.valid_until) || (d.gone_at !== undefined && !n(d.gone_at))) return undefined;
+    return { node: d.node, epoch: d.epoch!, valid_until: d.valid_until!, ...(d.gone_at !== undefined ? { gone_at: d.gone_at } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readTenure(client: ZkClient, paths: ZkPaths, group: string): Promise<TenureData | undefined> {
+  try {
+    return parseTenure((await client.getData(paths.tenure(group))).data);
+  } catch (err) {
+    if (isZkError(err, 'NO_NODE')) return undefined;
+    throw err;
+  }
+}
+
+export async function writeTenure(client: ZkClient, paths: ZkPaths, group: string, data: TenureData): Promise<void> {
+  try {
+    await client.setData(paths.tenure(group), json(data));
+  } catch (err) {
+    if (!isZkError(err, 'NO_NODE')) throw err;
+    try {
+      await client.create(paths.tenure(group), json(data), 'persistent');
+    } catch (e) {
+      if (!isZkError(e, 'NODE_EXISTS')) throw e;
+      await client.setData(paths.tenure(group), json(data));
+    }
+  }
+}

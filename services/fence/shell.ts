@@ -4,7 +4,7 @@
 import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, subscribe, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
-import type { Logger } from '../../shared/logger.js';
+import { throttledWarning, type Logger } from '../../shared/logger.js';
 import { packageVersion } from '../../shared/paths.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
@@ -12,7 +12,7 @@ import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.j
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
-import { deleteIfExists, joinLock, leaveLock, publishOwner } from './lease.js';
+import { deleteIfExists, joinLock, leaveLock, publishOwner, readTenure, writeTenure } from './lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
 
 interface Group {
@@ -67,9 +67,13 @@ export class FenceService {
 
   /** The log is the record, not the control path: a failed append is reported, fencing goes on. */
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
+  private readonly lifetimeNotKept: (fields?: Record<string, unknown>) => void;
+  /** Tenures this node's log shows open (bound, never unbound) at start-up: a crash; closed by removeUnheldAddresses. */
+  private readonly openTenures = new Map<Group, { epoch: number; correlation: string | null }>();
 
   constructor(private readonly o: FenceServiceOptions) {
     this.append = recorder(o.log, o.logger);
+    this.lifetimeNotKept = throttledWarning(o.logger, 'the addresses\' lifetime was not recorded (local log or ZooKeeper): outage figures may be less exact');
     this.paths = zkPaths(o.config);
     this.groups = planGroups(o.config, o.node).map((plan) => ({
       plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined,
@@ -84,6 +88,10 @@ export class FenceService {
     this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet' } });
 
     this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
+    for (const g of this.groups) {
+      const [last] = log.query({ types: ['vip.bound', 'vip.unbound'], subject: g.subject, limit: 1, newest: true });
+      if (last?.type === 'vip.bound') this.openTenures.set(g, { epoch: (last.data as { epoch: number }).epoch, correlation: last.correlation });
+    }
     await this.removeUnheldAddresses();
 
     const upTo = log.lastSeq();
@@ -225,15 +233,36 @@ export class FenceService {
   /** A fresh kernel lifetime for every bound address (one ip process for all). */
   private renew(): void {
     if (this.renewing) return;
-    const lines = this.groups.filter((g) => g.bound && !g.running).flatMap((g) => addressLines('replace', g.plan.addresses));
+    const renewed = this.groups.filter((g) => g.bound && !g.running);
+    const lines = renewed.flatMap((g) => addressLines('replace', g.plan.addresses));
     if (lines.length === 0) return;
     this.lastRenew = now();
     this.renewing = ipBatch(lines)
       .then(({ failed }) => {
         for (const f of failed) this.o.logger.warn('address lifetime not renewed', { line: lines[f.line], error: f.message });
+        if (failed.length > 0) return;
+        const validUntil = Date.now() + ADDRESS_LIFETIME_S * 1000;
+        for (const g of renewed) if (g.bound) this.keepLifetime(g, g.bound.epoch, validUntil);
       })
       .catch((err) => this.o.logger.warn('address lifetimes not renewed', { err }))
       .finally(() => (this.renewing = undefined));
+  }
+
+  /**
+   * Until when the kernel keeps a group's addresses (or when they were removed): in the
+   * local log's vip_lifetimes (for this fence after a crash) and in ZooKeeper's tenure
+   * node (for the next holder). Neither write is waited for by anything that fences.
+   */
+  private keepLifetime(g: Group, epoch: number, validUntil: number, goneAt?: number): Promise<void> {
+    try {
+      this.o.log.setVipLifetime(g.plan.name, epoch, validUntil);
+    } catch (err) {
+      this.lifetimeNotKept({ group: g.plan.name, err });
+    }
+    const client = this.session?.current;
+    if (!client) return Promise.resolve();
+    return writeTenure(client, this.paths, g.plan.name, { node: this.o.node, epoch, valid_until: validUntil, ...(goneAt !== undefined ? { gone_at: goneAt } : {}) })
+      .catch((err: unknown) => this.lifetimeNotKept({ group: g.plan.name, err }));
   }
 
   // ---- the loop: one step at a time per group ---------------------------------------
@@ -354,6 +383,10 @@ export class FenceService {
         data: { group: plan.name, epoch, ...(previous ? { previous: { node: previous.node, epoch: previous.epoch } } : {}) },
       });
     }
+    const before = await readTenure(client, this.paths, plan.name).catch((err: unknown) => {
+      this.o.logger.warn('cannot read the previous tenure: the outage figure of this bind will be missing', { group: plan.name, err });
+      return undefined;
+    });
     await this.renewing;
     for (const a of plan.addresses) this.expected.set(a.address, true);
     g.bound = { epoch };
@@ -363,12 +396,17 @@ export class FenceService {
       await this.unbind(g, `cannot add addresses: ${why}`);
       throw new Error(`cannot bind VIP group ${plan.name}: ${why}`);
     }
+    const boundAt = Date.now();
     g.garp = scheduleGarp(plan.addresses.map((a) => ({ ifname: a.ifname, address: a.address })), plan.garp, (errors) => this.o.logger.warn('gratuitous ARP not sent', { group: plan.name, errors }));
     this.o.logger.info('VIP group bound', { group: plan.name, epoch });
+    const previous = before && before.epoch !== epoch
+      ? { node: before.node, epoch: before.epoch, gone_at: Math.min(before.gone_at ?? before.valid_until, boundAt), how: before.gone_at !== undefined ? 'unbound' as const : 'lifetime' as const }
+      : undefined;
     this.append({
-      type: 'vip.bound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
-      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), valid_lft_s: ADDRESS_LIFETIME_S },
+      type: 'vip.bound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: boundAt,
+      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), valid_lft_s: ADDRESS_LIFETIME_S, ...(previous ? { previous } : {}) },
     });
+    void this.keepLifetime(g, epoch, boundAt + ADDRESS_LIFETIME_S * 1000);
   }
 
   private async unbind(g: Group, reason: string): Promise<void> {
@@ -381,11 +419,15 @@ export class FenceService {
     // "Cannot assign requested address": already gone (kernel lifetime, someone else); that is fine.
     const real = failed.filter((f) => !/Cannot assign requested address/.test(f.message));
     if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
+    const goneAt = Date.now();
     const epoch = g.bound?.epoch ?? 0;
+    // Not waited for: ZooKeeper handles a session's requests in order, so the next holder,
+    // which binds only after our candidate is deleted (later), reads this end.
+    if (g.bound) void this.keepLifetime(g, epoch, goneAt, goneAt);
     g.bound = undefined;
     this.o.logger.info('VIP group unbound', { group: plan.name, epoch, reason });
     this.append({
-      type: 'vip.unbound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+      type: 'vip.unbound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: goneAt,
       data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), reason },
     });
   }
@@ -405,22 +447,39 @@ export class FenceService {
 
   // ---- what others do to our interfaces ---------------------------------------------
 
-  /** At start-up this node holds no lease, so no VIP of ours may be on its interfaces. */
+  /**
+   * At start-up this node holds no lease, so no VIP of ours may be on its interfaces. A
+   * tenure the log shows open (the fence crashed or was killed while bound) is closed here,
+   * with when its addresses were really gone: now if they were still there, else when the
+   * kernel dropped them (the lifetime last renewed, from vip_lifetimes).
+   */
   private async removeUnheldAddresses(): Promise<void> {
     for (const a of this.byAddress.keys()) this.expected.set(a, false);
     const present = (await allIpv4Addresses()).filter((a) => this.byAddress.has(a.address));
-    if (present.length === 0) return;
-    const { failed } = await ipBatch(addressLines('del', present));
+    const { failed } = present.length > 0 ? await ipBatch(addressLines('del', present)) : { failed: [] };
     for (const f of failed) this.o.logger.error('cannot remove a VIP at start-up', { address: present[f.line]?.address, error: f.message });
-    const byGroup = new Map<Group, typeof present>();
-    for (const a of present) {
-      const g = this.byAddress.get(a.address)!.group;
-      byGroup.set(g, [...(byGroup.get(g) ?? []), a]);
-    }
-    for (const [g, list] of byGroup) {
+    const goneAt = Date.now();
+    for (const g of this.groups) {
+      const list = present.filter((a) => this.byAddress.get(a.address)!.group === g);
+      const open = this.openTenures.get(g);
+      this.openTenures.delete(g);
+      const meta = { source: 'fence' as const, subject: g.subject, correlation: open?.correlation ?? null };
+      if (list.length > 0) {
+        this.append({ type: 'vip.unbound', ...meta, ts: goneAt, data: { group: g.plan.name, epoch: open?.epoch ?? 0, addresses: list.map(bound), reason: 'start-up: this node holds no lease' } });
+        continue;
+      }
+      if (!open) continue;
+      const lifetime = this.o.log.vipLifetime(g.plan.name);
+      const known = lifetime && lifetime.epoch === open.epoch ? Math.min(lifetime.valid_until, goneAt) : undefined;
       this.append({
-        type: 'vip.unbound', source: 'fence', subject: g.subject,
-        data: { group: g.plan.name, epoch: 0, addresses: list.map(bound), reason: 'start-up: this node holds no lease' },
+        type: 'vip.unbound', ...meta,
+        data: {
+          group: g.plan.name, epoch: open.epoch, addresses: g.plan.addresses.map(bound),
+          reason: known !== undefined
+            ? 'found gone at start-up: the kernel dropped the addresses when their lifetime ran out (the fence was not running to renew it)'
+            : 'found gone at start-up, at an unknown time (no lifetime was recorded for this tenure)',
+          ...(known !== undefined ? { gone_at: known } : {}),
+        },
       });
     }
   }

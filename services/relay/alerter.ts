@@ -32,7 +32,7 @@ export class Alerter {
       const p = parseVipAddress(a);
       return `${p.address}/${p.prefix}`;
     })]));
-    return new AlertRules({ node: this.o.node, vipUnownedMs: this.o.config.alerts.vip_unowned_ms, groupAddresses });
+    return new AlertRules({ node: this.o.node, vipUnownedMs: this.o.config.alerts.vip_unowned_ms, leaseDeniedMs: this.o.config.alerts.lease_denied_ms, groupAddresses });
   }
 
   start(): void {

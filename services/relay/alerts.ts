@@ -26,6 +26,8 @@ export interface AlertDraft {
 export interface AlertRulesOptions {
   node: string;
   vipUnownedMs: number;
+  /** A refusal of the lease that lasts longer than this is a split brain averted, not a handover. */
+  leaseDeniedMs: number;
   /** Addresses of each VIP group, for summaries ("10.0.0.31/24"). */
   groupAddresses: ReadonlyMap<string, readonly string[]>;
 }
@@ -48,6 +50,8 @@ interface GroupView {
   /** While nobody holds the lease: since when, and whether this node speaks for it. */
   vacant?: { at: Ref; speaker: boolean; alerted: boolean; last: Holder | null };
   acquired?: { epoch: number; previous: Holder | undefined; at: Ref };
+  /** This node is MASTER and waits for the lease: since when (an alert once it lasts). */
+  denied?: { data: EventData<'fence.lease_denied'>; at: Ref; alerted: boolean };
 }
 
 /** Events in the log were validated against the catalogue when they were appended. */
@@ -64,7 +68,7 @@ export class AlertRules {
   constructor(private readonly o: AlertRulesOptions) {}
 
   /** The event types whose history the rules need after a restart (replayed with apply, output dropped). */
-  static readonly STATE_TYPES = ['vrrp.state_changed', 'fence.lease_acquired', 'relay.lease_observed', 'health.changed', 'relay.alert'];
+  static readonly STATE_TYPES = ['vrrp.state_changed', 'fence.lease_acquired', 'fence.lease_denied', 'fence.lease_candidate', 'relay.lease_observed', 'health.changed', 'relay.alert'];
 
   apply(e: StoredEvent): AlertDraft[] {
     switch (e.type) {
@@ -75,16 +79,25 @@ export class AlertRules {
       }
       case 'fence.lease_acquired': {
         const d = dataOf(e, 'fence.lease_acquired');
-        this.group(d.group).acquired = { epoch: d.epoch, previous: d.previous, at: ref(e) };
+        const g = this.group(d.group);
+        g.acquired = { epoch: d.epoch, previous: d.previous, at: ref(e) };
+        g.denied = undefined;
+        return [];
+      }
+      case 'fence.lease_candidate': {
+        const d = dataOf(e, 'fence.lease_candidate');
+        if (d.action === 'left') this.group(d.group).denied = undefined;
         return [];
       }
       case 'vip.bound':
         return this.bound(e, dataOf(e, 'vip.bound'));
       case 'fence.lease_denied': {
+        // Raised by due() only if it lasts: most refusals are a preempting master waiting a
+        // few ms for the old one to let go.
         const d = dataOf(e, 'fence.lease_denied');
-        return [this.alert(e, 'lease_denied', 'critical', `${d.group}:${d.epoch}:${d.holder_epoch}`,
-          `${this.o.node} is MASTER but ${d.holder} holds the lease of VIP group ${this.describe(d.group)} (epoch ${d.holder_epoch}): split brain averted, ${this.o.node} does not bind it`,
-          [e.id], { group: d.group, holder: d.holder, holder_epoch: d.holder_epoch, epoch: d.epoch })];
+        const g = this.group(d.group);
+        if (g.denied?.data.epoch !== d.epoch) g.denied = { data: d, at: ref(e), alerted: false };
+        return [];
       }
       case 'relay.lease_observed':
         return this.observed(e, dataOf(e, 'relay.lease_observed'));
@@ -123,6 +136,9 @@ export class AlertRules {
         const group = d.kind === 'vip_unowned' ? d.details?.group : undefined;
         const v = typeof group === 'string' ? this.groups.get(group)?.vacant : undefined;
         if (v) v.alerted = true;
+        const deniedGroup = d.kind === 'lease_denied' ? d.details?.group : undefined;
+        const denied = typeof deniedGroup === 'string' ? this.groups.get(deniedGroup)?.denied : undefined;
+        if (denied) denied.alerted = true;
         return [];
       }
       case 'relay.notify_ran': {
@@ -138,28 +154,38 @@ export class AlertRules {
     }
   }
 
-  /** Alerts owed at time now (VIP groups unowned longer than the threshold). */
+  /** Alerts owed at time now (VIP groups unowned, or a lease refused, longer than their thresholds). */
   due(now: number): AlertDraft[] {
     const out: AlertDraft[] = [];
     for (const [group, g] of this.groups) {
       const v = g.vacant;
-      if (!v || !v.speaker || v.alerted || now - v.at.ts < this.o.vipUnownedMs) continue;
-      v.alerted = true;
-      out.push(this.unowned(group, v, now - v.at.ts));
+      if (v && v.speaker && !v.alerted && now - v.at.ts >= this.o.vipUnownedMs) {
+        v.alerted = true;
+        out.push(this.unowned(group, v, now - v.at.ts));
+      }
+      const dn = g.denied;
+      if (dn && !dn.alerted && now - dn.at.ts >= this.o.leaseDeniedMs) {
+        dn.alerted = true;
+        const d = dn.data;
+        out.push({
+          id: `lease_denied:${d.group}:${d.epoch}:${d.holder_epoch}`, kind: 'lease_denied', severity: 'critical', cause: dn.at.seq, events: [dn.at.id],
+          summary: `${this.o.node} has been MASTER for ${seconds(now - dn.at.ts)} but ${d.holder} holds the lease of VIP group ${this.describe(d.group)} (epoch ${d.holder_epoch}): two nodes each believe they must hold it (VRRP cannot hear between them?); split brain averted, ${this.o.node} does not bind it`,
+          details: { group: d.group, holder: d.holder, holder_epoch: d.holder_epoch, epoch: d.epoch, denied_ms: now - dn.at.ts },
+        });
+      }
     }
     return out;
   }
 
   /** When due() will next have something to say, if ever. */
   nextDueAt(): number | undefined {
-    let next: number | undefined;
+    const times: number[] = [];
     for (const g of this.groups.values()) {
       const v = g.vacant;
-      if (!v || !v.speaker || v.alerted) continue;
-      const at = v.at.ts + this.o.vipUnownedMs;
-      next = next === undefined ? at : Math.min(next, at);
+      if (v && v.speaker && !v.alerted) times.push(v.at.ts + this.o.vipUnownedMs);
+      if (g.denied && !g.denied.alerted) times.push(g.denied.at.ts + this.o.leaseDeniedMs);
     }
-    return next;
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 
   private group(name: string): GroupView {
@@ -214,17 +240,27 @@ export class AlertRules {
     const g = this.group(d.group);
     const acquired = g.acquired?.epoch === d.epoch ? g.acquired : undefined;
     const ended = g.ended && g.ended.node !== this.o.node ? g.ended : undefined;
-    const previous = acquired?.previous ?? ended;
+    const tenure = d.previous;
+    const previous = tenure ?? acquired?.previous ?? ended;
     if (!previous || previous.node === this.o.node) return [];
     const sameLease = ended && ended.node === previous.node && ended.epoch === previous.epoch;
-    const unownedMs = sameLease ? Math.max(0, e.ts - ended.at.ts) : null;
+    // What clients saw: from the old holder's addresses really gone (removed, or dropped by
+    // the kernel at the end of their lifetime) to this bind. Without the old tenure's end
+    // (an older peer), the gap between the leases is a lower bound of it.
+    const unownedMs = tenure ? Math.max(0, e.ts - tenure.gone_at) : sameLease ? Math.max(0, e.ts - ended.at.ts) : null;
     const vrrp = this.causeOf(e.causation);
     const why = vrrp ? `${vrrp.data.instance} became MASTER (${vrrp.data.reason.replaceAll('_', ' ')}${vrrp.data.detail ? `: ${vrrp.data.detail}` : ''})` : 'its VRRP instance became MASTER';
-    const unowned = unownedMs === null ? "the time it was unowned is unknown (this node's relay did not see the lease end)" : `unowned for ${seconds(unownedMs)}`;
+    const gone = tenure ? (tenure.how === 'unbound' ? `${previous.node} removed them` : `the kernel of ${previous.node} dropped them when their lifetime ran out`) : undefined;
+    const unowned = unownedMs === null
+      ? "the time it was unowned is unknown (this node's relay did not see the lease end)"
+      : gone ? `no node had the addresses for ${seconds(unownedMs)} (${gone})` : `unowned for at least ${seconds(unownedMs)} (between the leases)`;
     const events = [sameLease ? ended.at.id : undefined, vrrp?.at.id, acquired?.at.id, e.id].filter((x): x is string => x !== undefined);
-    return [this.alert(e, 'failover', 'warning', `${d.group}:${d.epoch}`,
+    // A handover the old holder made itself (it released the addresses) is routine; one
+    // after the old holder went silent (crash, cut) is worth a look.
+    const routine = tenure ? tenure.how === 'unbound' : vrrp?.data.reason === 'preempted' || vrrp?.data.reason === 'priority_zero_advert';
+    return [this.alert(e, 'failover', routine ? 'info' : 'warning', `${d.group}:${d.epoch}`,
       `VIP group ${this.describe(d.group)} moved to ${this.o.node} from ${previous.node} (epoch ${previous.epoch} -> ${d.epoch}): ${why}; ${unowned}`,
-      events, { group: d.group, to: this.o.node, from: previous.node, from_epoch: previous.epoch, epoch: d.epoch, unowned_ms: unownedMs, reason: vrrp?.data.reason ?? null })];
+      events, { group: d.group, to: this.o.node, from: previous.node, from_epoch: previous.epoch, epoch: d.epoch, unowned_ms: unownedMs, reason: vrrp?.data.reason ?? null, gone: tenure?.how ?? null })];
   }
 
   private causeOf(seq: number | null): { data: EventData<'vrrp.state_changed'>; at: Ref } | undefined {

@@ -265,8 +265,14 @@ export const configSchema = z.strictObject({
       vip_unowned_ms: z.number().int().positive().default(3000),
       /** A service of the node silent (no heartbeat, no recorded stop) for longer than this raises service_gone. */
       service_silent_ms: z.number().int().positive().default(2000),
+      /**
+       * A MASTER refused the lease for longer than this raises lease_denied (critical): two
+       * nodes both believe they must hold a VIP. Shorter refusals are routine handovers
+       * (a preempting master waits for the old one to let go) and raise nothing.
+       */
+      lease_denied_ms: z.number().int().positive().default(3000),
     })
-    .default({ vip_unowned_ms: 3000, service_silent_ms: 2000 }),
+    .default({ vip_unowned_ms: 3000, service_silent_ms: 2000, lease_denied_ms: 3000 }),
 });
 
 export type VigilConfig = z.infer<typeof configSchema>;

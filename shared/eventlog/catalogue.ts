@@ -152,12 +152,20 @@ export const catalogue = {
   'vip.bound': entry(
     'The addresses of a VIP group were added on this node under a lease (after gratuitous ARP was sent).',
     /^vip:[^\s]+$/,
-    z.strictObject({ group: name, epoch: ms, addresses: z.array(boundAddress).min(1), valid_lft_s: z.number().int().positive() }),
+    z.strictObject({
+      group: name, epoch: ms, addresses: z.array(boundAddress).min(1), valid_lft_s: z.number().int().positive(),
+      /**
+       * The tenure before this one, as its holder left it in ZooKeeper: when its addresses
+       * were really gone (removed, or dropped by the kernel when their lifetime ran out).
+       * From there to this event, no node had them: the outage clients saw.
+       */
+      previous: z.strictObject({ node: name, epoch: ms, gone_at: ms, how: z.enum(['unbound', 'lifetime']) }).optional(),
+    }),
   ),
   'vip.unbound': entry(
-    'The addresses of a VIP group were removed from this node.',
+    'The addresses of a VIP group were removed from this node (gone_at: when, if earlier than this event: found gone after a crash).',
     /^vip:[^\s]+$/,
-    z.strictObject({ group: name, epoch: ms, addresses: z.array(boundAddress), reason: z.string().max(1024) }),
+    z.strictObject({ group: name, epoch: ms, addresses: z.array(boundAddress), reason: z.string().max(1024), gone_at: ms.optional() }),
   ),
 
   'health.changed': entry(

@@ -1,8 +1,9 @@
 // vigil's tree in ZooKeeper (readable with zkCli.sh): /<root>/<cluster>/nodes/<node>
 // (ephemeral, kept by each node's fence service), /<root>/<cluster>/vips/<group>/lock
 // (ephemeral-sequential candidates: the lowest holds the lease, its sequence number is the
-// epoch) and .../owner (the holder's JSON). The fence service writes it; the relay and
-// operators read it.
+// epoch), .../owner (the holder's JSON) and .../tenure (persistent: the last holder's
+// node, epoch and when its addresses are gone, see services/fence/lease.ts). The fence
+// service writes it; the relay and operators read it.
 import type { VigilConfig } from '../config/index.js';
 import type { ZkClient } from './client.js';
 
@@ -14,6 +15,7 @@ export function zkPaths(config: Pick<VigilConfig, 'zookeeper' | 'cluster'>) {
     node: (node: string) => `${base}/nodes/${node}`,
     lock: (group: string) => `${base}/vips/${group}/lock`,
     owner: (group: string) => `${base}/vips/${group}/owner`,
+    tenure: (group: string) => `${base}/vips/${group}/tenure`,
   };
 }
 export type ZkPaths = ReturnType<typeof zkPaths>;

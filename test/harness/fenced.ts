@@ -265,3 +265,18 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
   };
   return cluster;
 }
+
+/** A cluster with n1 holding the VIP and every other node's fence connected, running these services on each node. */
+export async function startSettledCluster(o: FencedClusterOptions = {}, services: ServiceName[] = ['fence', 'vrrp']): Promise<FencedCluster> {
+  const c = await startFencedCluster(o);
+  try {
+    c.start('n1', services);
+    await c.settled('n1');
+    for (const n of c.nodes.slice(1)) c.start(n, services);
+    for (const n of c.nodes.slice(1)) await c.fenceReady(n);
+  } catch (err) {
+    await c.destroy();
+    throw err;
+  }
+  return c;
+}

@@ -5,7 +5,7 @@
 // hold the lease, the VIP answers again from it within session_timeout + 1 s (session
 // expiry of the old holder, VRRP master-down and the bind run in parallel).
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFencedCluster, VIP, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
+import { startFencedCluster, startSettledCluster, VIP, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
 import { waitFor } from '../harness/process.js';
 import { waitForQuorum } from '../harness/zookeeper.js';
 
@@ -20,11 +20,7 @@ afterEach(async () => {
 });
 
 async function cluster(o: FencedClusterOptions = {}): Promise<FencedCluster> {
-  c = await startFencedCluster({ sessionTimeout: SESSION_S, ...o });
-  c.start('n1');
-  await c.settled('n1');
-  for (const n of c.nodes.slice(1)) c.start(n);
-  for (const n of c.nodes.slice(1)) await c.fenceReady(n);
+  c = await startSettledCluster({ sessionTimeout: SESSION_S, ...o });
   return c;
 }
 

@@ -61,7 +61,7 @@ nodes: { n1: {}, n2: {}, n3: {} }
 log: { path: "events-{node}.db" }
 zookeeper: { hosts: ["${zk.connectString}"] }
 nats: { servers: ["${nats.url}"], stream: VIGIL }
-alerts: { vip_unowned_ms: 800, service_silent_ms: 500 }
+alerts: { vip_unowned_ms: 800, service_silent_ms: 500, lease_denied_ms: 500 }
 vrrp_instances: { VI_1: { interface: eth0, virtual_router_id: 51 } }
 vip_groups: { web: { instance: VI_1, addresses: ["10.0.0.31/24 dev eth0"] } }
 virtual_servers:
@@ -111,7 +111,7 @@ virtual_servers:
     log.append({ type: 'vip.bound', source: 'fence', subject: 'vip:web', causation: master.seq, data: { group: 'web', epoch, addresses: [{ address: '10.0.0.31', prefix: 24, interface: 'eth0' }], valid_lft_s: 1 } });
     const failover = await printedKind('failover');
     expect(failover.severity).toBe('warning');
-    expect(failover.summary).toMatch(new RegExp(`^VIP group web \\(10\\.0\\.0\\.31/24\\) moved to n2 from n3 \\(epoch \\d+ -> ${epoch}\\): VI_1 became MASTER \\(master down timer: no advert for 3\\.6 s\\); unowned for [\\d.]+ s$`));
+    expect(failover.summary).toMatch(new RegExp(`^VIP group web \\(10\\.0\\.0\\.31/24\\) moved to n2 from n3 \\(epoch \\d+ -> ${epoch}\\): VI_1 became MASTER \\(master down timer: no advert for 3\\.6 s\\); unowned for at least [\\d.]+ s \\(between the leases\\)$`));
 
     // n3 dies: its session (and ephemeral node) ends.
     asN3.close();

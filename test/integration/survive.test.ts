@@ -4,7 +4,7 @@
 // VIP as an independent observer samples it on every node's interfaces.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
-import { startFencedCluster, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
+import { startSettledCluster, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
 import { CLI } from '../harness/node.js';
 import { waitFor } from '../harness/process.js';
 
@@ -23,11 +23,7 @@ const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function cluster(o: FencedClusterOptions = {}): Promise<FencedCluster> {
-  c = await startFencedCluster({ sessionTimeout: SESSION_S, ...o });
-  c.start('n1', ALL);
-  await c.settled('n1');
-  c.start('n2', ALL);
-  await c.fenceReady('n2');
+  c = await startSettledCluster({ sessionTimeout: SESSION_S, ...o }, ALL);
   return c;
 }
 

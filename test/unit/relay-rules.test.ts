@@ -18,7 +18,7 @@ function script(node = 'n2') {
   };
 }
 
-const rules = (node = 'n2', vipUnownedMs = 3000) => new AlertRules({ node, vipUnownedMs, groupAddresses: new Map([['web', ['10.0.0.31/24']]]) });
+const rules = (node = 'n2', vipUnownedMs = 3000) => new AlertRules({ node, vipUnownedMs, leaseDeniedMs: 3000, groupAddresses: new Map([['web', ['10.0.0.31/24']]]) });
 const kinds = (alerts: AlertDraft[]) => alerts.map((a) => `${a.severity}/${a.kind}`);
 const applyAll = (r: AlertRules, events: StoredEvent[]) => events.flatMap((e) => r.apply(e));
 
@@ -36,11 +36,34 @@ describe('alert rules', () => {
     const alerts = applyAll(r, events);
     expect(kinds(alerts)).toEqual(['warning/failover']);
     const [a] = alerts;
-    expect(a!.summary).toBe('VIP group web (10.0.0.31/24) moved to n2 from n1 (epoch 7 -> 8): VI_1 became MASTER (master down timer: no advert from 10.0.0.1 for 361 ms); unowned for 1.92 s');
+    expect(a!.summary).toBe('VIP group web (10.0.0.31/24) moved to n2 from n1 (epoch 7 -> 8): VI_1 became MASTER (master down timer: no advert from 10.0.0.1 for 361 ms); unowned for at least 1.92 s (between the leases)');
     expect(a!.id).toBe('failover:web:8');
     expect(a!.events).toEqual(['n2:log:2', 'n2:log:3', 'n2:log:4', 'n2:log:5']);
     expect(a!.details).toMatchObject({ from: 'n1', to: 'n2', unowned_ms: 1920, reason: 'master_down_timer' });
     expect(a!.cause).toBe(5);
+  });
+
+  it("the unowned time is what clients saw: from the old holder's addresses gone (kernel lifetime after a crash) to this bind", () => {
+    const ev = script();
+    const alerts = applyAll(rules(), [
+      ev('relay.lease_observed', 'vip:web', { group: 'web', holder: { node: 'n1', epoch: 7 }, previous: null, speaker: 'n1' }),
+      ev('relay.lease_observed', 'vip:web', { group: 'web', holder: null, previous: { node: 'n1', epoch: 7 }, speaker: 'n2' }, { ts: 2_001_400 }),
+      ev('vrrp.state_changed', 'vrrp:VI_1', { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer', priority: 100 }, { ts: 2_000_400 }),
+      ev('vip.bound', 'vip:web', { group: 'web', epoch: 8, addresses: [{ address: '10.0.0.31', prefix: 24, interface: 'eth0' }], valid_lft_s: 1, previous: { node: 'n1', epoch: 7, gone_at: 2_000_900, how: 'lifetime' } }, { causation: 3, ts: 2_001_500 }),
+    ]);
+    expect(kinds(alerts)).toEqual(['warning/failover']);
+    expect(alerts[0]!.summary).toContain('no node had the addresses for 0.60 s (the kernel of n1 dropped them when their lifetime ran out)');
+    expect(alerts[0]!.details).toMatchObject({ unowned_ms: 600, gone: 'lifetime' });
+  });
+
+  it('a handover the old holder made itself is routine: info, not warning', () => {
+    const ev = script();
+    const alerts = applyAll(rules(), [
+      ev('vrrp.state_changed', 'vrrp:VI_1', { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'priority_zero_advert', priority: 100 }, { ts: 2_000_000 }),
+      ev('vip.bound', 'vip:web', { group: 'web', epoch: 8, addresses: [{ address: '10.0.0.31', prefix: 24, interface: 'eth0' }], valid_lft_s: 1, previous: { node: 'n1', epoch: 7, gone_at: 2_000_010, how: 'unbound' } }, { causation: 1, ts: 2_000_090 }),
+    ]);
+    expect(kinds(alerts)).toEqual(['info/failover']);
+    expect(alerts[0]!.summary).toContain('no node had the addresses for 0.08 s (n1 removed them)');
   });
 
   it('a failover the relay did not watch still names the previous holder (from the fence) and says the unowned time is unknown', () => {
@@ -66,11 +89,31 @@ describe('alert rules', () => {
     ])).toEqual([]);
   });
 
-  it('a lease denied is a critical alert: a split brain averted', () => {
+  it('a lease denied for longer than a handover takes is a critical alert: a split brain averted; once', () => {
     const ev = script();
-    const alerts = rules().apply(ev('fence.lease_denied', 'vip:web', { group: 'web', epoch: 12, holder: 'n1', holder_epoch: 11 }));
+    const r = rules();
+    const denied = ev('fence.lease_denied', 'vip:web', { group: 'web', epoch: 12, holder: 'n1', holder_epoch: 11 });
+    expect(r.apply(denied)).toEqual([]);
+    expect(r.nextDueAt()).toBe(denied.ts + 3000);
+    expect(r.due(denied.ts + 2999)).toEqual([]);
+    const alerts = r.due(denied.ts + 3000);
     expect(kinds(alerts)).toEqual(['critical/lease_denied']);
-    expect(alerts[0]!.summary).toBe('n2 is MASTER but n1 holds the lease of VIP group web (10.0.0.31/24) (epoch 11): split brain averted, n2 does not bind it');
+    expect(alerts[0]!.summary).toBe('n2 has been MASTER for 3.00 s but n1 holds the lease of VIP group web (10.0.0.31/24) (epoch 11): two nodes each believe they must hold it (VRRP cannot hear between them?); split brain averted, n2 does not bind it');
+    expect(r.due(denied.ts + 10_000)).toEqual([]);
+  });
+
+  it('a lease denied while the old holder lets go (a routine preemption) raises nothing', () => {
+    const ev = script();
+    const r = rules();
+    const denied = ev('fence.lease_denied', 'vip:web', { group: 'web', epoch: 12, holder: 'n1', holder_epoch: 11 });
+    r.apply(denied);
+    r.apply(ev('fence.lease_acquired', 'vip:web', { group: 'web', epoch: 12, previous: { node: 'n1', epoch: 11 } }, { ts: denied.ts + 40 }));
+    expect(r.due(denied.ts + 60_000)).toEqual([]);
+    // or it stopped being MASTER and left the lock
+    r.apply(ev('fence.lease_denied', 'vip:web', { group: 'web', epoch: 14, holder: 'n1', holder_epoch: 13 }, { ts: denied.ts + 100_000 }));
+    r.apply(ev('fence.lease_candidate', 'vip:web', { group: 'web', action: 'left', candidate: '/x/c-n2-0000000014', epoch: 14 }, { ts: denied.ts + 100_500 }));
+    expect(r.due(denied.ts + 200_000)).toEqual([]);
+    expect(r.nextDueAt()).toBeUndefined();
   });
 
   it('a VIP unowned past the threshold is alerted once, by the speaker only, then its new owner is announced', () => {

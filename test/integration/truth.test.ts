@@ -1,0 +1,100 @@
+// What the log and the alerts say about the network, checked against an independent
+// observer (a sampler of every node's interfaces, every 2 ms): the outage a failover alert
+// reports, the end of a crashed holder's tenure, and alert severities that do not cry wolf.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../shared/eventlog/index.js';
+import { startSettledCluster, type FencedCluster, type ServiceName } from '../harness/fenced.js';
+import { waitFor } from '../harness/process.js';
+
+const ALL: ServiceName[] = ['fence', 'vrrp', 'relay'];
+/** How far a figure in the record may be from what the observer saw (ms). */
+const TOLERANCE_MS = 50;
+
+let c: FencedCluster | undefined;
+afterEach(async () => {
+  await c?.destroy();
+  c = undefined;
+});
+
+const now = () => performance.timeOrigin + performance.now();
+
+interface Alert {
+  kind: string;
+  severity: string;
+  summary: string;
+  details: Record<string, unknown>;
+}
+const alerts = (k: FencedCluster, node: string): (Alert & { seq: number })[] =>
+  k.events(node, ['relay.alert']).map((e: StoredEvent) => ({ ...(e.data as Alert), seq: e.seq }));
+
+/** The observer's figure: from the VIP's last sample on `from` to its first on `to`, after `after`. */
+function observedGap(k: FencedCluster, from: string, to: string, after: number): number {
+  const left = k.presence().filter((p) => p.node === from && p.to >= after && Number.isFinite(p.to)).at(0)!;
+  const arrived = k.presence().find((p) => p.node === to && p.from >= left.to)!;
+  return arrived.from - left.to;
+}
+
+async function failoverAlert(k: FencedCluster, node: string, after: number): Promise<Alert> {
+  return waitFor(`a failover alert on ${node}`, () => alerts(k, node).find((a) => a.kind === 'failover' && a.seq > after), 20_000);
+}
+
+const lastSeq = (k: FencedCluster, node: string) => k.events(node, []).at(-1)?.seq ?? 0;
+
+describe('outage figures match what clients saw', () => {
+  it("a crash (the holder's fence SIGKILLed): the failover alert's unowned time is the observer's, and the restarted fence closes the crashed tenure when its address really went", async () => {
+    const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));
+    const from = lastSeq(k, 'n2');
+    const epoch = (k.events('n1', ['vip.bound']).at(-1)!.data as { epoch: number }).epoch;
+    const at = now();
+    await k.signal('n1', ['fence'], 'SIGKILL');
+    await k.settled('n2');
+    const a = await failoverAlert(k, 'n2', from);
+    const seen = observedGap(k, 'n1', 'n2', at);
+    expect(a.severity).toBe('warning');
+    expect(a.details.gone).toBe('lifetime');
+    expect(Math.abs(Number(a.details.unowned_ms) - seen), `alert says ${String(a.details.unowned_ms)} ms, the observer saw ${seen.toFixed(1)} ms`).toBeLessThan(TOLERANCE_MS);
+
+    // n1's fence comes back: its log closes the tenure of the epoch it held, at the moment its address went.
+    k.start('n1', ['fence']);
+    const closed = await waitFor("n1's crashed tenure closed", () => k.events('n1', ['vip.unbound']).find((e) => (e.data as { epoch: number }).epoch === epoch));
+    const d = closed.data as { gone_at?: number; reason: string };
+    const gone = k.presence().filter((p) => p.node === 'n1' && p.to >= at).at(0)!.to;
+    expect(d.reason).toMatch(/lifetime ran out/);
+    expect(Math.abs(d.gone_at! - gone), `log says gone at ${d.gone_at}, the observer last saw it at ${gone.toFixed(1)}`).toBeLessThan(TOLERANCE_MS);
+    expect(k.overlaps()).toEqual([]);
+  }, 90_000);
+
+  it("a graceful move (the holder's services stopped): a routine failover, info, with the observer's unowned time", async () => {
+    const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));
+    const from = lastSeq(k, 'n2');
+    const at = now();
+    await k.signal('n1', ['vrrp', 'fence'], 'SIGTERM');
+    await k.settled('n2');
+    const a = await failoverAlert(k, 'n2', from);
+    const seen = observedGap(k, 'n1', 'n2', at);
+    expect(a.severity).toBe('info');
+    expect(a.details.gone).toBe('unbound');
+    expect(Math.abs(Number(a.details.unowned_ms) - seen), `alert says ${String(a.details.unowned_ms)} ms, the observer saw ${seen.toFixed(1)} ms`).toBeLessThan(TOLERANCE_MS);
+    expect(k.overlaps()).toEqual([]);
+  }, 90_000);
+});
+
+describe('alerts that do not cry wolf', () => {
+  it('10 routine handovers (a stop, then preemption back) raise no critical alert', async () => {
+    const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));
+    for (let round = 0; round < 5; round++) {
+      await k.signal('n1', ['vrrp'], 'SIGTERM');
+      await k.settled('n2');
+      k.start('n1', ['vrrp']);
+      await k.settled('n1'); // preempts back: n1 is refused the lease until n2 lets go
+    }
+    await new Promise((r) => setTimeout(r, 3500)); // past alerts.lease_denied_ms
+    const critical = [...alerts(k, 'n1'), ...alerts(k, 'n2')].filter((a) => a.severity === 'critical');
+    expect(critical.map((a) => a.summary)).toEqual([]);
+    const denied = k.events('n1', ['fence.lease_denied']);
+    expect(denied.length, 'the preempting node was refused the lease while the old holder let go').toBeGreaterThan(0);
+    const failovers = [...alerts(k, 'n1'), ...alerts(k, 'n2')].filter((a) => a.kind === 'failover');
+    expect(failovers).toHaveLength(10);
+    expect(new Set(failovers.map((a) => a.severity))).toEqual(new Set(['info']));
+  }, 180_000);
+});
