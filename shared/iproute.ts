@@ -107,7 +107,8 @@ export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: 
   let restart: NodeJS.Timeout | undefined;
   const start = (): Promise<void> =>
     new Promise((ready) => {
-      const c = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // setpriv (util-linux) makes the kernel end the monitor with us, even if we are SIGKILLed.
+      const c = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       let buffered = '';
       c.stdout!.setEncoding('utf8');

@@ -14,6 +14,9 @@ export interface OwnerData {
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
+/** The owner node of an earlier session (ours after a restart, or the last holder's) is still there: it goes when that session expires. */
+export class OwnerOfAnotherSession extends Error {}
+
 /** Creates our candidate; resolves with its path and epoch. */
 export async function joinLock(client: ZkClient, paths: ZkPaths, group: string, node: string): Promise<{ path: string; epoch: number }> {
   const path = await client.create(`${paths.lock(group)}/c-${node}-`, json({ node, since: new Date().toISOString(), pid: process.pid }), 'ephemeral_sequential');
@@ -44,7 +47,7 @@ export async function publishOwner(client: ZkClient, paths: ZkPaths, group: stri
     if (!isZkError(err, 'NODE_EXISTS')) throw err;
     // Ours from a moment ago in this session (a retried bind): refresh it; anyone else's is a bug to report.
     const { stat } = await client.getData(owner);
-    if (stat.ephemeralOwner !== client.sessionId) throw new Error(`${owner} exists and belongs to session ${stat.ephemeralOwner}, not ours`);
+    if (stat.ephemeralOwner !== client.sessionId) throw new OwnerOfAnotherSession(`${owner} exists and belongs to session ${stat.ephemeralOwner}, not ours (it goes when that session expires)`);
     await client.setData(owner, json(data));
   }
 }

@@ -12,8 +12,11 @@ import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.j
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
-import { deleteIfExists, joinLock, leaveLock, publishOwner, readTenure, writeTenure } from './lease.js';
+import { deleteIfExists, joinLock, leaveLock, OwnerOfAnotherSession, publishOwner, readTenure, writeTenure } from './lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
+
+/** A step needs ZooKeeper in a state that is coming (a session, the old owner node expiring): retried, not a fault. */
+export class SessionChanging extends Error {}
 
 interface Group {
   plan: GroupPlan;
@@ -135,6 +138,18 @@ export class FenceService {
 
   private isMaster(g: Group): boolean {
     return !this.stopping && this.vrrpAlive && this.instanceState.get(g.plan.instance) === 'MASTER';
+  }
+
+  /** isMaster from the log as it is now (the instance's last recorded state and the vrrp pulse), not as last delivered. */
+  private stillMaster(g: Group): boolean {
+    try {
+      const [last] = this.o.log.query({ types: ['vrrp.state_changed'], subject: vrrpSubject(g.plan.instance), limit: 1, newest: true });
+      if (last && last.seq > (this.subscription?.cursor ?? 0)) this.instanceState.set(g.plan.instance, String((last.data as { to?: unknown }).to));
+      this.vrrpAlive = this.vrrpLiveness().alive;
+    } catch (err) {
+      this.o.logger.warn('cannot read the log before binding: going by the events delivered so far', { err });
+    }
+    return this.isMaster(g);
   }
 
   private notMasterReason(g: Group): string {
@@ -291,7 +306,10 @@ export class FenceService {
       }
       this.o.logger.warn('fence loop did not settle after 50 steps; trying again later', { group: g.plan.name });
     } catch (err) {
-      this.o.logger.error('fence step failed; retrying', { group: g.plan.name, err });
+      // ZooKeeper going or coming back (a lost connection, a session not yet ours, the old
+      // session's owner node still there until it expires) is expected and retried: a warning.
+      const expected = isZkError(err) || err instanceof SessionChanging || err instanceof OwnerOfAnotherSession;
+      this.o.logger[expected ? 'warn' : 'error']('fence step failed; retrying', { group: g.plan.name, err });
     }
     if (!this.stopping || g.bound || g.candidate) g.retry = setTimeout(() => void this.reconcile(g), 250);
   }
@@ -323,7 +341,7 @@ export class FenceService {
 
   private client(): ZkClient {
     const c = this.session?.current;
-    if (!c) throw new Error('no ZooKeeper session');
+    if (!c) throw new SessionChanging('no ZooKeeper session');
     return c;
   }
 
@@ -388,6 +406,10 @@ export class FenceService {
       return undefined;
     });
     await this.renewing;
+    // The steps above waited for ZooKeeper: the instance may have stopped being MASTER
+    // meanwhile (a stop of all the node's services), and its event may not have reached
+    // this service yet. Look again, at the log itself, just before the addresses go on.
+    if (!this.stillMaster(g)) return;
     for (const a of plan.addresses) this.expected.set(a.address, true);
     g.bound = { epoch };
     const { failed } = await ipBatch(addressLines('replace', plan.addresses));

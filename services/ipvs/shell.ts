@@ -6,7 +6,7 @@
 // so a reconcile costs one ipvsadm process.
 import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, serviceSubject, subscribe, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import type { Logger } from '../../shared/logger.js';
+import { throttledWarning, type Logger } from '../../shared/logger.js';
 import { recorder, recorderOf } from '../../shared/service.js';
 import type { QuorumState } from '../../shared/quorum.js';
 import { RealServerHealth } from '../health/projection.js';
@@ -41,10 +41,14 @@ export class IpvsService {
   private running: Promise<void> = Promise.resolve();
   private pending: { cause: number | null; drift: boolean } | undefined;
   private stopped = false;
+  /** Since when the table cannot be read or changed (undefined: it can). */
+  private unavailable: number | undefined;
+  private readonly stillUnavailable: (fields?: Record<string, unknown>) => void;
 
   constructor(private readonly o: IpvsServiceOptions) {
     this.ipvsadm = o.ipvsadm ?? new Ipvsadm();
     this.append = recorder(o.log, o.logger);
+    this.stillUnavailable = throttledWarning(o.logger, 'the IPVS table still cannot be read or changed; retrying');
   }
 
   /** Rebuilds state from the log, reconciles once, then follows the log. */
@@ -126,11 +130,32 @@ export class IpvsService {
       }
       this.known = after;
       this.recordChanges(ops, desired, cause);
+      this.reportAvailable();
     } catch (err) {
       this.known = undefined;
-      this.o.logger.error('cannot reconcile the IPVS table; retrying', { err });
+      this.reportUnavailable(err);
       this.retryLater();
     }
+  }
+
+  /** Once per outage: an event (the relay alerts on it) and one log line; then one warning a minute. */
+  private reportUnavailable(err: unknown): void {
+    const error = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, '; ').slice(0, 1024);
+    if (this.unavailable !== undefined) {
+      this.stillUnavailable({ error });
+      return;
+    }
+    this.unavailable = Date.now();
+    const hint = ipvsHint(error);
+    this.o.logger.error('cannot read or change the IPVS table; retrying', { error, hint });
+    this.append({ type: 'ipvs.availability', source: 'ipvs', subject: nodeSubject(this.o.node), data: { available: false, error, hint } });
+  }
+
+  private reportAvailable(): void {
+    if (this.unavailable === undefined) return;
+    this.o.logger.info('the IPVS table can be read and changed again', { after_ms: Date.now() - this.unavailable });
+    this.unavailable = undefined;
+    this.append({ type: 'ipvs.availability', source: 'ipvs', subject: nodeSubject(this.o.node), data: { available: true } });
   }
 
   private retryLater(): void {
@@ -174,4 +199,14 @@ export class IpvsService {
     recorderOf(this.o.log, this.o.logger).recordAll(events);
     this.o.logger.info('IPVS table changed', { changes: ops.length });
   }
+}
+
+/** What an operator can do about an ipvsadm failure, from its words. */
+export function ipvsHint(error: string): string {
+  if (/Protocol not available|Module ip_vs not found|Can't initialize ipvs/i.test(error)) {
+    return 'this kernel has no IPVS: load the ip_vs module (modprobe ip_vs; in a container, on the host) or use a kernel built with CONFIG_IP_VS';
+  }
+  if (/cannot run .*ENOENT/i.test(error)) return 'ipvsadm is not installed (Debian: apt-get install ipvsadm)';
+  if (/Permission denied|Operation not permitted|EACCES|EPERM/i.test(error)) return 'the ipvs service needs CAP_NET_ADMIN (root, or the capability in its container or unit)';
+  return 'see the error; the service retries every few seconds';
 }

@@ -141,6 +141,12 @@ export class AlertRules {
         if (denied) denied.alerted = true;
         return [];
       }
+      case 'ipvs.availability': {
+        const d = dataOf(e, 'ipvs.availability');
+        return d.available
+          ? [this.alert(e, 'ipvs_available', 'info', `${this.o.node}:${e.id}`, `the IPVS table of ${this.o.node} can be read and changed again`, [e.id], { node: this.o.node })]
+          : [this.alert(e, 'ipvs_unavailable', 'critical', `${this.o.node}:${e.id}`, `the ipvs service of ${this.o.node} cannot read or change the kernel's IPVS table: ${d.error ?? 'unknown error'}; ${d.hint ?? ''}`.trim(), [e.id], { node: this.o.node, error: d.error ?? null, hint: d.hint ?? null })];
+      }
       case 'relay.notify_ran': {
         const d = dataOf(e, 'relay.notify_ran');
         if (d.exit_code === 0 && !d.timed_out && d.signal === null) return [];

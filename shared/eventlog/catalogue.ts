@@ -229,6 +229,11 @@ export const catalogue = {
       sorry_server: ipvsServer.optional(),
     }),
   ),
+  'ipvs.availability': entry(
+    "The kernel's IPVS table could not be read or changed (available false: no IPVS in the kernel, no ipvsadm, ...; what to do in hint), or can be again.",
+    /^node:[^\s]+$/,
+    z.strictObject({ available: z.boolean(), error: z.string().max(1024).optional(), hint: z.string().max(1024).optional() }),
+  ),
   'ipvs.drift': entry(
     'The kernel IPVS table differed from the desired one without vigil changing it (someone ran ipvsadm).',
     /^node:[^\s]+$/,

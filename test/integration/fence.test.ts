@@ -144,6 +144,14 @@ describe('fence: leases and binding', () => {
     const first = n1.find((e) => e.type === 'vip.unbound' && e.correlation !== null)!;
     const tenure = n1.filter((e) => e.correlation === first.correlation).map((e) => `${e.type}${e.type === 'fence.lease_candidate' ? `:${(e.data as { action: string }).action}` : ''}`);
     expect(tenure).toEqual(['fence.lease_candidate:joined', 'fence.lease_acquired', 'vip.bound', 'vip.unbound', 'fence.lease_candidate:left', 'fence.lease_lost']);
+    // No decision on a stale view: once its vrrp recorded STOPPED, n1's fence binds nothing until the vrrp runs again.
+    const n1All = k.events('n1', ['vrrp.state_changed', 'service.started', 'vip.bound']);
+    let stopped = false;
+    for (const e of n1All) {
+      if (e.type === 'vrrp.state_changed' && (e.data as { to: string }).to === 'STOPPED') stopped = true;
+      if (e.type === 'service.started' && e.subject === 'service:vrrp') stopped = false;
+      expect(e.type === 'vip.bound' && stopped, `vip.bound (seq ${e.seq}) after the vrrp recorded STOPPED`).toBe(false);
+    }
   }, 90_000);
 });
 

@@ -1,6 +1,7 @@
 // What the log and the alerts say about the network, checked against an independent
 // observer (a sampler of every node's interfaces, every 2 ms): the outage a failover alert
 // reports, the end of a crashed holder's tenure, and alert severities that do not cry wolf.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../shared/eventlog/index.js';
 import { startSettledCluster, type FencedCluster, type ServiceName } from '../harness/fenced.js';
@@ -38,6 +39,11 @@ async function failoverAlert(k: FencedCluster, node: string, after: number): Pro
   return waitFor(`a failover alert on ${node}`, () => alerts(k, node).find((a) => a.kind === 'failover' && a.seq > after), 20_000);
 }
 
+/** PIDs of a process's children (every thread's). */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
 const lastSeq = (k: FencedCluster, node: string) => k.events(node, []).at(-1)?.seq ?? 0;
 
 describe('outage figures match what clients saw', () => {
@@ -45,8 +51,12 @@ describe('outage figures match what clients saw', () => {
     const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));
     const from = lastSeq(k, 'n2');
     const epoch = (k.events('n1', ['vip.bound']).at(-1)!.data as { epoch: number }).epoch;
+    const children = childrenOf(k.pid('n1', 'fence')!);
+    expect(children.length, 'the fence runs ip monitor').toBeGreaterThan(0);
     const at = now();
     await k.signal('n1', ['fence'], 'SIGKILL');
+    // its child processes do not outlive it
+    await waitFor('the fence\'s children to end', () => (children.every((p) => !existsSync(`/proc/${p}`)) ? true : undefined), 2000);
     await k.settled('n2');
     const a = await failoverAlert(k, 'n2', from);
     const seen = observedGap(k, 'n1', 'n2', at);
