@@ -5,8 +5,9 @@ import { DeliverPolicy, jetstream, type Consumer, type JsMsg } from '@nats-io/je
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { alertMessageSchema, alertSubject, type AlertMessage } from '../../shared/nats.js';
 import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
-import { DEFAULT_CONFIG } from '../../shared/config/node.js';
-import { commonOptions, loadNodeConfig, parse, UsageError, type Io } from '../common.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
+import { commonOptions, parse, UsageError, type Io } from '../common.js';
 
 export const alertsUsage = `vigil alerts [--follow] [--since T] [--severity S] [--kind K] [--json]
                                    the cluster's alerts from NATS (default: those of the last hour)
@@ -41,7 +42,10 @@ export async function alertsCommand(argv: string[], io: Io, stop: AbortSignal): 
     if (err instanceof TimeParseError) throw new UsageError(`--since: ${err.message}`);
     throw err;
   }
-  const { config } = loadNodeConfig(values, '');
+  // Alerts are the cluster's: the config alone says where they are; no node is needed.
+  const file = configFile(values.config);
+  if (file === undefined) throw new UsageError(`give --config FILE (no ${DEFAULT_CONFIG})`);
+  const { config } = loadConfig(file);
   if (!config.nats) throw new UsageError('the configuration has no nats section: there are no alerts on NATS (see vigil log --type relay.alert)');
   const subject = alertSubject(config.cluster, values.severity ?? '*', values.kind ?? '*');
 

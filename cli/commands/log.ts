@@ -1,11 +1,11 @@
 import { userInfo } from 'node:os';
-import { eventMatches, subscribe, summarize, verifyLog, type EventFilter, type EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
+import { eventMatches, expandTypePatterns, subscribe, UnknownEventType, summarize, verifyLog, type EventFilter, type EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
 import { commonOptions, openLog, parse, UsageError, type Io } from '../common.js';
 
 export const logUsage = `vigil log [filters] [--follow] [--json]        show events, oldest first
   --since T --until T      ISO 8601 (2026-11-23T03:12:07Z), ago (90s, 10m, 2h, 1d), today's clock (03:12) or @unix
-  --type T                 exact type or prefix (vrrp.*); repeat or comma-separate for several
+  --type T                 a type or a glob (vrrp.*, fence.lease*, *.changed); repeat or comma-separate
   --subject S              exact subject (vip:web) or prefix (rs:web/*)
   --correlation C  --after SEQ
   --limit N                the newest N matching events (default 100; 0 = all)
@@ -71,7 +71,7 @@ export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Pro
   const filter: EventFilter = {
     since: time('since', values.since, now),
     until: time('until', values.until, now),
-    types: values.type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== ''),
+    types: typesOf(values.type),
     subject: values.subject,
     correlation: values.correlation,
     afterSeq: int('after', values.after),
@@ -118,6 +118,18 @@ export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Pro
 }
 
 const PAGE = 500;
+
+/** --type values: comma-separated globs (vrrp.*, fence.lease*, *.changed), each naming at least one type. */
+function typesOf(values: string[] | undefined): string[] | undefined {
+  const patterns = values?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  if (!patterns || patterns.length === 0) return undefined;
+  try {
+    return expandTypePatterns(patterns);
+  } catch (err) {
+    if (err instanceof UnknownEventType) throw new UsageError(`--type: ${err.message}`);
+    throw err;
+  }
+}
 
 /** Waits until the output can take more; false if stopped meanwhile. */
 async function drained(io: Io, stop: AbortSignal): Promise<boolean> {

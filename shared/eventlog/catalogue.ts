@@ -334,3 +334,26 @@ export type NewEvent = {
 
 /** A row of the log, as read back. data is parsed JSON (unvalidated on read). */
 export type StoredEvent = Omit<EventsTable, 'data'> & { data: unknown };
+
+/**
+ * Event types named by shell-style patterns (`fence.lease*`, `vrrp.*`, `*.changed`, an
+ * exact type): the catalogue's types each matches. A pattern that matches no type throws,
+ * naming it (a typo must not look like "no such events").
+ */
+export function expandTypePatterns(patterns: readonly string[]): EventType[] {
+  const out = new Set<EventType>();
+  for (const p of patterns) {
+    const re = new RegExp(`^${p.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const matched = EVENT_TYPES.filter((t) => re.test(t));
+    if (matched.length === 0) throw new UnknownEventType(p);
+    for (const t of matched) out.add(t);
+  }
+  return [...out];
+}
+
+export class UnknownEventType extends Error {
+  constructor(readonly pattern: string) {
+    super(`no event type matches "${pattern}" (types: ${EVENT_TYPES.join(', ')})`);
+    this.name = 'UnknownEventType';
+  }
+}

@@ -104,9 +104,7 @@ export class EventLog {
       beat: db.prepare(`INSERT INTO heartbeats (service, pid, ts) VALUES (?, ?, ?)
         ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, ts = excluded.ts`),
       heartbeat: db.prepare('SELECT pid, ts FROM heartbeats WHERE service = ?'),
-      setLifetime: db.prepare(`INSERT INTO vip_lifetimes (grp, epoch, valid_until) VALUES (?, ?, ?)
-        ON CONFLICT (grp) DO UPDATE SET epoch = excluded.epoch, valid_until = excluded.valid_until`),
-      lifetime: db.prepare('SELECT epoch, valid_until FROM vip_lifetimes WHERE grp = ?'),
+
       getCursor: db.prepare('SELECT seq FROM cursors WHERE consumer = ?'),
       setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
         ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, ts = excluded.ts`),
@@ -397,13 +395,14 @@ export class EventLog {
 
   /** Records until when the kernel keeps a VIP group's addresses on this node (unix ms), under a lease's epoch. */
   setVipLifetime(group: string, epoch: number, validUntil: number): void {
-    this.stmts.setLifetime.run(group, epoch, validUntil);
+    this.querySql(`INSERT INTO vip_lifetimes (grp, epoch, valid_until) VALUES (?, ?, ?)
+      ON CONFLICT (grp) DO UPDATE SET epoch = excluded.epoch, valid_until = excluded.valid_until`).run(group, epoch, validUntil);
     this.checkpointer?.wrote(1);
   }
 
   /** The last recorded address lifetime of a VIP group on this node. */
   vipLifetime(group: string): { epoch: number; valid_until: number } | undefined {
-    return this.stmts.lifetime.get(group) as { epoch: number; valid_until: number } | undefined;
+    return this.querySql('SELECT epoch, valid_until FROM vip_lifetimes WHERE grp = ?').get(group) as { epoch: number; valid_until: number } | undefined;
   }
 
   /** Checkpoints run by the background thread (undefined without one). */

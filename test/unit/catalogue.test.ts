@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventRefused, validateNewEvent } from '../../shared/eventlog/index.js';
+import { EventRefused, expandTypePatterns, UnknownEventType, validateNewEvent } from '../../shared/eventlog/index.js';
 import { rowHash, GENESIS_HASH } from '../../shared/eventlog/hash.js';
 
 const note = { type: 'operator.note', source: 'cli', subject: 'operator:ann', data: { text: 'maintenance on lb2', author: 'ann' } };
@@ -56,5 +56,16 @@ describe('hash chain', () => {
       expect(rowHash(GENESIS_HASH, { ...row, [k]: v }), k).not.toBe(h);
     }
     expect(rowHash(h, row)).not.toBe(h);
+  });
+});
+
+describe('event type patterns (vigil log --type)', () => {
+  it('expands globs against the catalogue, and names a pattern that matches nothing', () => {
+    expect(expandTypePatterns(['fence.lease*']).sort()).toEqual(['fence.lease_acquired', 'fence.lease_candidate', 'fence.lease_denied', 'fence.lease_lost']);
+    expect(expandTypePatterns(['vip.*']).sort()).toEqual(['vip.bound', 'vip.unbound']);
+    expect(expandTypePatterns(['*.state_changed', 'vrrp.state_changed'])).toEqual(['vrrp.state_changed']);
+    expect(expandTypePatterns(['vip.?ound'])).toEqual(['vip.bound']);
+    expect(() => expandTypePatterns(['fence.leas'])).toThrow(/no event type matches "fence.leas" \(types: operator\.note, /);
+    expect(() => expandTypePatterns(['vip.(bound)'])).toThrow(UnknownEventType);
   });
 });
