@@ -1,6 +1,9 @@
 import { userInfo } from 'node:os';
 import { eventMatches, expandTypePatterns, subscribe, UnknownEventType, summarize, verifyLog, type EventFilter, type EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { configFile } from '../../shared/config/node.js';
+import { compareWithStream, type StreamCheck } from '../../shared/nats-witness.js';
 import { commonOptions, openLog, parse, UsageError, type Io } from '../common.js';
 
 export const logUsage = `vigil log [filters] [--follow] [--json]        show events, oldest first
@@ -11,7 +14,9 @@ export const logUsage = `vigil log [filters] [--follow] [--json]        show eve
   --limit N                the newest N matching events (default 100; 0 = all)
   --follow, -f             then keep printing new events as they are appended
   --json                   one JSON object per line
-vigil log verify [--json]   recompute the hash chain; exit 1 naming the first bad seq
+vigil log verify [--json] [--offline]   recompute the hash chain, check the guards by their definition and,
+                           with a config's nats section, compare with the relay's copy in JetStream
+                           (unless --offline); exit 1 naming the first bad seq
 vigil log note TEXT [--author NAME]   append an operator annotation (e.g. "maintenance on lb2 started")
 Where the log is: --db PATH, or --config FILE (default $VIGIL_CONFIG, /etc/vigil/vigil.yaml) and --node.`;
 
@@ -26,6 +31,7 @@ const logOptions = {
   limit: { type: 'string' },
   follow: { type: 'boolean', short: 'f', default: false },
   author: { type: 'string' },
+  offline: { type: 'boolean', default: false },
 } as const;
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -59,7 +65,15 @@ export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Pro
     return 0;
   }
   const [verb, ...rest] = positionals;
-  if (verb === 'verify') return withLog(values, (log) => verify(log, values.json, io));
+  if (verb === 'verify') {
+    const witness = witnessOf(values);
+    const log = openLog(values);
+    try {
+      return await verify(log, witness, values.json, io);
+    } finally {
+      log.close();
+    }
+  }
   if (verb === 'note') {
     const text = rest.join(' ').trim();
     if (text === '') throw new UsageError('vigil log note "what you are doing"');
@@ -151,22 +165,50 @@ function withLog(target: { config?: string; node?: string; db?: string }, f: (lo
   }
 }
 
-function verify(log: EventLog, json: boolean, io: Io): number {
+/** The stream to compare with: the config's nats section, when a config is given or found (not with --db alone). */
+function witnessOf(values: { config?: string | undefined; db?: string | undefined; offline?: boolean }): { servers: string[]; stream: string; cluster: string } | undefined {
+  if (values.offline) return undefined;
+  const file = configFile(values.config);
+  if (file === undefined || (values.db !== undefined && values.config === undefined)) return undefined;
+  const { config } = loadConfig(file);
+  return config.nats ? { servers: config.nats.servers, stream: config.nats.stream, cluster: config.cluster } : undefined;
+}
+
+async function verify(log: EventLog, witness: ReturnType<typeof witnessOf>, json: boolean, io: Io): Promise<number> {
   const r = verifyLog(log);
+  let stream: StreamCheck | { error: string } | undefined;
+  if (witness) {
+    try {
+      stream = await compareWithStream(log, witness);
+    } catch (err) {
+      stream = { error: `cannot compare with the stream ${witness.stream} on ${witness.servers.join(', ')}: ${(err as Error).message}` };
+    }
+  }
+  const streamProblem = stream && 'problem' in stream ? stream.problem : undefined;
+  const ok = r.ok && streamProblem === undefined;
   if (json) {
-    io.out(JSON.stringify({ path: log.path, ...r }) + '\n');
-  } else if (r.firstBadSeq !== undefined) {
+    io.out(JSON.stringify({ path: log.path, ...r, ok, ...(stream ? { stream } : {}) }) + '\n');
+    return ok ? 0 : 1;
+  }
+  if (r.firstBadSeq !== undefined) {
     io.out(`${log.path}: BROKEN at seq ${r.firstBadSeq}: ${r.problem}\n  events 1..${r.lastSeq} verify; everything from seq ${r.firstBadSeq} on is suspect\n`);
   } else {
     io.out(`${log.path}: chain intact, ${r.checked} events (seq 1..${r.lastSeq})\n`);
   }
-  if (r.missingTriggers.length > 0 && !json) {
+  if (r.missingTriggers.length > 0) {
     io.out(`  WARNING: append-only triggers missing (${r.missingTriggers.join(', ')}): the log can be altered; rows appended from now on are not protected\n`);
   }
-  if (r.indexProblem !== undefined && !json) {
+  if (r.alteredTriggers.length > 0) {
+    io.out(`  WARNING: triggers not as vigil defines them (${r.alteredTriggers.join(', ')}): someone replaced the append-only guards; the log can be altered\n`);
+  }
+  if (r.indexProblem !== undefined) {
     io.out(`  SUBJECT INDEX WRONG: ${r.indexProblem}; --subject queries may miss or invent events (the events themselves are as verified above)\n`);
   }
-  return r.ok ? 0 : 1;
+  if (stream === undefined) io.out('  (not compared with a copy kept elsewhere: give --config with a nats section to compare with the relay\'s stream)\n');
+  else if ('error' in stream) io.out(`  ${stream.error}\n`);
+  else if (stream.problem) io.out(`  DIFFERS FROM THE STREAM ${stream.stream} at seq ${stream.problem.seq}: ${stream.problem.text}\n`);
+  else io.out(`  the stream ${stream.stream} agrees: ${stream.compared} events compared (it holds this log up to seq ${stream.witnessedUpTo})\n`);
+  return ok ? 0 : 1;
 }
 
 function note(log: EventLog, text: string, author: string | undefined, json: boolean, io: Io): number {

@@ -1,6 +1,8 @@
 // Recomputes the hash chain of the whole log and checks that the database still refuses
 // changes. The first problem found names its seq.
+import Database from 'better-sqlite3';
 import type { EventLog } from './log.js';
+import { migrate } from './migrate.js';
 import { GENESIS_HASH, rowHash } from './hash.js';
 
 export interface VerifyResult {
@@ -12,17 +14,45 @@ export interface VerifyResult {
   problem?: string;
   /** Append-only triggers missing from the schema: tampering is possible. */
   missingTriggers: string[];
+  /** Triggers whose definition differs from vigil's (replaced, e.g. by a same-named one that does nothing), or that vigil does not define. */
+  alteredTriggers: string[];
   /** The subject index disagrees with the events (subject queries would be wrong). */
   indexProblem?: string;
 }
 
-export const GUARD_TRIGGERS = ['events_no_update', 'events_no_delete', 'events_gap_free'];
+/**
+ * The guards as vigil's migrations define them (applied to an empty database in memory):
+ * a trigger is checked by its definition, not its name, so a same-named trigger that does
+ * nothing is caught.
+ */
+function expectedTriggers(): Map<string, string> {
+  const db = new Database(':memory:');
+  try {
+    migrate(db);
+    return triggersOf(db);
+  } finally {
+    db.close();
+  }
+}
+
+const normalise = (sql: string) => sql.replace(/\s+/g, ' ').trim();
+
+function triggersOf(db: Database.Database): Map<string, string> {
+  const rows = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; sql: string | null }[];
+  return new Map(rows.map((r) => [r.name, normalise(r.sql ?? '')]));
+}
+
+/** Guard triggers missing, and triggers whose definition is not vigil's (or that vigil does not define). */
+export function checkTriggers(log: EventLog): { missing: string[]; altered: string[] } {
+  const want = expectedTriggers();
+  const have = triggersOf(log.db);
+  const missing = [...want.keys()].filter((n) => !have.has(n));
+  const altered = [...have].filter(([n, sql]) => want.get(n) !== sql).map(([n]) => (want.has(n) ? n : `${n} (not vigil's)`));
+  return { missing, altered };
+}
 
 export function verifyLog(log: EventLog): VerifyResult {
-  const present = new Set(
-    (log.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'").all() as { name: string }[]).map((r) => r.name),
-  );
-  const missingTriggers = GUARD_TRIGGERS.filter((t) => !present.has(t));
+  const { missing: missingTriggers, altered: alteredTriggers } = checkTriggers(log);
   let prev = GENESIS_HASH;
   let expected = 1;
   let checked = 0;
@@ -59,7 +89,8 @@ export function verifyLog(log: EventLog): VerifyResult {
     if (!isDamage(err)) throw err;
     indexProblem = `cannot be read: ${(err as Error).message}`;
   }
-  return { ok: bad === undefined && missingTriggers.length === 0 && indexProblem === undefined, checked, lastSeq: expected - 1, missingTriggers, ...bad, ...(indexProblem ? { indexProblem } : {}) };
+  const ok = bad === undefined && missingTriggers.length === 0 && alteredTriggers.length === 0 && indexProblem === undefined;
+  return { ok, checked, lastSeq: expected - 1, missingTriggers, alteredTriggers, ...bad, ...(indexProblem ? { indexProblem } : {}) };
 }
 
 /** Every event up to the index's mark is in subject_index once, under its own subject. */

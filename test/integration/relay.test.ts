@@ -1,15 +1,18 @@
 // The relay with a real nats-server (JetStream): every event of the node's log in the
 // stream exactly once and in order, through NATS outages and relay crashes.
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventLog, type NewEvent } from '../../shared/eventlog/index.js';
+import { rowHash } from '../../shared/eventlog/hash.js';
+import type { EventsTable } from '../../shared/eventlog/tables.js';
 import { createLogger } from '../../shared/logger.js';
 import { NatsSink } from '../../services/relay/nats.js';
 import { CURSOR } from '../../services/relay/shell.js';
 import { readEvents } from '../harness/log.js';
 import { startNats, type Nats } from '../harness/nats.js';
-import { spawnVigil } from '../harness/node.js';
+import { spawnVigil, vigil } from '../harness/node.js';
 import { waitFor } from '../harness/process.js';
 import { readStream, streamCount } from '../harness/stream.js';
 import { teardown } from '../harness/teardown.js';
@@ -138,5 +141,79 @@ describe('relay to NATS JetStream', () => {
     expect(await sink.publish(events.slice(10, 30))).toEqual({ duplicates: 20 });
     expect(await streamCount(s.nats.url, 'EVENTS')).toBe(50);
     expect(await sink.lastPublishedId()).toBe(events[49]!.id);
+  });
+});
+
+describe('vigil log verify with the stream as witness: tampering a tamperer cannot hide', () => {
+  /** A copy of the log, changed by someone with write access to the file and SQL. */
+  function tampered(s: Setup, name: string, change: (db: Database.Database) => void): string {
+    const path = join(s.d.path, `${name}.db`);
+    copyFileSync(s.db, path);
+    const db = new Database(path);
+    try {
+      change(db);
+    } finally {
+      db.close();
+    }
+    return path;
+  }
+  const triggerSql = (db: Database.Database, name: string) => (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").pluck().get(name) as string);
+
+  it('rows edited and re-hashed from there on, the tail deleted with the triggers re-created, guards replaced by no-ops: each named', async () => {
+    const s = await setup();
+    s.log.appendBatch(notes(0, 50));
+    const r = relay(s);
+    await streamEqualsLog(s);
+    r.child.kill('SIGTERM');
+    await r.exited;
+    s.log.db.pragma('wal_checkpoint(TRUNCATE)');
+    const last = s.log.lastSeq(); // the notes and the relay's own start and stop
+
+    // Row 20 rewritten, and every hash from 20 on recomputed: the chain itself verifies.
+    const edited = tampered(s, 'edited', (db) => {
+      const guard = triggerSql(db, 'events_no_update');
+      db.exec('DROP TRIGGER events_no_update');
+      let prev = db.prepare('SELECT hash FROM events WHERE seq = 19').pluck().get() as string;
+      for (const row of db.prepare('SELECT * FROM events WHERE seq >= 20 ORDER BY seq').all() as EventsTable[]) {
+        const data = row.seq === 20 ? JSON.stringify({ text: 'nothing happened here', author: 'test' }) : row.data;
+        prev = rowHash(prev, { ...row, data });
+        db.prepare('UPDATE events SET data = ?, hash = ? WHERE seq = ?').run(data, prev, row.seq);
+      }
+      db.exec(guard);
+    });
+    const offline = await vigil(['log', 'verify', '--db', edited]);
+    expect(offline.stdout).toContain(`chain intact, ${last} events`); // what the file alone can say
+    expect(offline.stdout).toMatch(/not compared with a copy kept elsewhere/);
+    const e = await vigil(['log', 'verify', '--db', edited, '--config', s.file]);
+    expect(e.code).toBe(1);
+    expect(e.stdout).toMatch(/DIFFERS FROM THE STREAM EVENTS at seq 20: seq 20 differs from its copy in the stream/);
+
+    // The last 10 events deleted, the guard put back as it was.
+    const cut = tampered(s, 'cut', (db) => {
+      const guard = triggerSql(db, 'events_no_delete');
+      db.exec('DROP TRIGGER events_no_delete');
+      db.exec('DELETE FROM events WHERE seq > 40');
+      db.exec(guard);
+    });
+    const c = await vigil(['log', 'verify', '--db', cut, '--config', s.file]);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toMatch(/chain intact, 40 events/);
+    expect(c.stdout).toMatch(/DIFFERS FROM THE STREAM EVENTS at seq 41: the file ends at seq 40, but the stream holds this log's events up to seq 41 at least: events from seq 41 on were deleted/);
+
+    // Same-named guards that do nothing: caught by their definition, without any stream.
+    const noop = tampered(s, 'noop', (db) => {
+      db.exec('DROP TRIGGER events_no_update');
+      db.exec('CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END');
+      db.exec('DROP TRIGGER events_no_delete');
+      db.exec('CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT 1; END');
+    });
+    const n = await vigil(['log', 'verify', '--db', noop, '--offline']);
+    expect(n.code).toBe(1);
+    expect(n.stdout).toMatch(/triggers not as vigil defines them \(events_no_update, events_no_delete\)/);
+
+    // The untouched log agrees with the stream.
+    const ok = await vigil(['log', 'verify', '--db', s.db, '--config', s.file]);
+    expect(ok.stdout).toMatch(/the stream EVENTS agrees: \d+ events compared \(it holds this log up to seq \d+\)/);
+    expect(ok.code).toBe(0);
   });
 });
