@@ -88,7 +88,7 @@ export class FenceService {
   async start(): Promise<void> {
     const { log, config, logger } = this.o;
     // Until a session is established, this node cannot hold a lease (the vrrp service reads this).
-    this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet' } });
+    this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet', service: 'starting' } });
 
     this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
     for (const g of this.groups) {
@@ -127,7 +127,7 @@ export class FenceService {
     for (const g of this.groups) clearTimeout(g.retry);
     this.session?.stop();
     this.watcher?.close();
-    this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service stopped' } });
+    this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service stopped', service: 'stopping' } });
   }
 
   // ---- facts ------------------------------------------------------------------------

@@ -52,6 +52,8 @@ interface GroupView {
   acquired?: { epoch: number; previous: Holder | undefined; at: Ref };
   /** This node is MASTER and waits for the lease: since when (an alert once it lasts). */
   denied?: { data: EventData<'fence.lease_denied'>; at: Ref; alerted: boolean };
+  /** This node let the group go because it lost ZooKeeper: unowned as far as it can know. */
+  released?: { epoch: number; at: Ref; alerted: boolean };
 }
 
 /** Events in the log were validated against the catalogue when they were appended. */
@@ -64,11 +66,16 @@ export class AlertRules {
   private readonly groups = new Map<string, GroupView>();
   private readonly instances = new Map<string, { data: EventData<'vrrp.state_changed'>; at: Ref }>();
   private readonly servers = new RealServerStates();
+  /** This node's fence session: lost since (a loss of ZooKeeper, not a start or stop of the fence), and whether alerted. */
+  private zkLost: { at: Ref; alerted: boolean } | undefined;
 
   constructor(private readonly o: AlertRulesOptions) {}
 
   /** The event types whose history the rules need after a restart (replayed with apply, output dropped). */
-  static readonly STATE_TYPES = ['vrrp.state_changed', 'fence.lease_acquired', 'fence.lease_denied', 'fence.lease_candidate', 'relay.lease_observed', 'health.changed', 'relay.alert'];
+  static readonly STATE_TYPES = [
+    'vrrp.state_changed', 'fence.lease_acquired', 'fence.lease_denied', 'fence.lease_candidate', 'fence.zk_state', 'vip.bound', 'vip.unbound',
+    'relay.lease_observed', 'health.changed', 'relay.alert',
+  ];
 
   apply(e: StoredEvent): AlertDraft[] {
     switch (e.type) {
@@ -91,6 +98,13 @@ export class AlertRules {
       }
       case 'vip.bound':
         return this.bound(e, dataOf(e, 'vip.bound'));
+      case 'vip.unbound': {
+        const d = dataOf(e, 'vip.unbound');
+        if (this.zkLost) this.group(d.group).released = { epoch: d.epoch, at: ref(e), alerted: false };
+        return [];
+      }
+      case 'fence.zk_state':
+        return this.zookeeper(e, dataOf(e, 'fence.zk_state'));
       case 'fence.lease_denied': {
         // Raised by due() only if it lasts: most refusals are a preempting master waiting a
         // few ms for the old one to let go.
@@ -139,6 +153,10 @@ export class AlertRules {
         const deniedGroup = d.kind === 'lease_denied' ? d.details?.group : undefined;
         const denied = typeof deniedGroup === 'string' ? this.groups.get(deniedGroup)?.denied : undefined;
         if (denied) denied.alerted = true;
+        const releasedGroup = d.kind === 'vip_unowned' ? d.details?.group : undefined;
+        const released = typeof releasedGroup === 'string' ? this.groups.get(releasedGroup)?.released : undefined;
+        if (released) released.alerted = true;
+        if (d.kind === 'zookeeper_lost' && this.zkLost) this.zkLost.alerted = true;
         return [];
       }
       case 'ipvs.availability': {
@@ -169,6 +187,15 @@ export class AlertRules {
         v.alerted = true;
         out.push(this.unowned(group, v, now - v.at.ts));
       }
+      const r = g.released;
+      if (r && !r.alerted && this.zkLost && now - r.at.ts >= this.o.vipUnownedMs) {
+        r.alerted = true;
+        out.push({
+          id: `vip_unowned:${group}:${r.epoch}`, kind: 'vip_unowned', severity: 'critical', cause: r.at.seq, events: [this.zkLost.at.id, r.at.id],
+          summary: `VIP group ${this.describe(group)} has had no owner that ${this.o.node} can see for ${seconds(now - r.at.ts)}: ${this.o.node} released it (epoch ${r.epoch}) when it lost ZooKeeper, and no node can take a lease without ZooKeeper`,
+          details: { group, unowned_ms: now - r.at.ts, last_holder: this.o.node, last_epoch: r.epoch, seen_by: this.o.node, zookeeper: 'unreachable' },
+        });
+      }
       const dn = g.denied;
       if (dn && !dn.alerted && now - dn.at.ts >= this.o.leaseDeniedMs) {
         dn.alerted = true;
@@ -190,6 +217,7 @@ export class AlertRules {
       const v = g.vacant;
       if (v && v.speaker && !v.alerted) times.push(v.at.ts + this.o.vipUnownedMs);
       if (g.denied && !g.denied.alerted) times.push(g.denied.at.ts + this.o.leaseDeniedMs);
+      if (g.released && !g.released.alerted && this.zkLost) times.push(g.released.at.ts + this.o.vipUnownedMs);
     }
     return times.length > 0 ? Math.min(...times) : undefined;
   }
@@ -214,6 +242,7 @@ export class AlertRules {
     const out: AlertDraft[] = [];
     if (d.previous && (!d.holder || d.holder.node !== d.previous.node || d.holder.epoch !== d.previous.epoch)) g.ended = { ...d.previous, at: ref(e) };
     g.holder = d.holder;
+    if (d.holder) g.released = undefined;
     if (!d.holder) {
       g.vacant ??= { at: ref(e), speaker: d.speaker === this.o.node, alerted: false, last: d.previous };
       return out;
@@ -244,6 +273,7 @@ export class AlertRules {
   /** vip.bound on this node: a failover when someone else held the VIP before. */
   private bound(e: StoredEvent, d: EventData<'vip.bound'>): AlertDraft[] {
     const g = this.group(d.group);
+    g.released = undefined;
     const acquired = g.acquired?.epoch === d.epoch ? g.acquired : undefined;
     const ended = g.ended && g.ended.node !== this.o.node ? g.ended : undefined;
     const tenure = d.previous;
@@ -267,6 +297,24 @@ export class AlertRules {
     return [this.alert(e, 'failover', routine ? 'info' : 'warning', `${d.group}:${d.epoch}`,
       `VIP group ${this.describe(d.group)} moved to ${this.o.node} from ${previous.node} (epoch ${previous.epoch} -> ${d.epoch}): ${why}; ${unowned}`,
       events, { group: d.group, to: this.o.node, from: previous.node, from_epoch: previous.epoch, epoch: d.epoch, unowned_ms: unownedMs, reason: vrrp?.data.reason ?? null, gone: tenure?.how ?? null })];
+  }
+
+  /** This node's fence lost its ZooKeeper session (its VIPs went with it), or has one again. */
+  private zookeeper(e: StoredEvent, d: EventData<'fence.zk_state'>): AlertDraft[] {
+    if (d.state === 'lost' || d.state === 'expired') {
+      if (d.service !== undefined || this.zkLost) return []; // the fence starting or stopping; or still lost
+      this.zkLost = { at: ref(e), alerted: true };
+      return [this.alert(e, 'zookeeper_lost', 'critical', `${this.o.node}:${e.id}`,
+        `${this.o.node} lost ZooKeeper (${d.detail ?? d.state}): it released its VIPs and cannot hold one until its session is back`,
+        [e.id], { node: this.o.node, state: d.state, detail: d.detail ?? null })];
+    }
+    if (d.state !== 'connected' || !this.zkLost) return [];
+    const lost = this.zkLost;
+    this.zkLost = undefined;
+    for (const g of this.groups.values()) g.released = undefined; // the lease holders are visible again
+    return lost.alerted
+      ? [this.alert(e, 'zookeeper_back', 'info', `${this.o.node}:${lost.at.id}`, `${this.o.node} has a ZooKeeper session again after ${seconds(e.ts - lost.at.ts)}`, [lost.at.id, e.id], { node: this.o.node, lost_ms: e.ts - lost.at.ts })]
+      : [];
   }
 
   private causeOf(seq: number | null): { data: EventData<'vrrp.state_changed'>; at: Ref } | undefined {

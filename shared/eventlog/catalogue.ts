@@ -122,6 +122,8 @@ export const catalogue = {
       session_timeout_ms: ms.optional(),
       deadline: ms.optional(),
       detail: z.string().max(1024).optional(),
+      /** Set when the fence service itself is starting or stopping: no loss of ZooKeeper. */
+      service: z.enum(['starting', 'stopping']).optional(),
     }),
   ),
   'fence.lease_candidate': entry(

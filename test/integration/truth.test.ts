@@ -89,6 +89,25 @@ describe('outage figures match what clients saw', () => {
   }, 90_000);
 });
 
+describe('alerts while ZooKeeper is away', () => {
+  it('ZooKeeper stopped: each node alerts its own loss once, the VIP its holder released is alerted unowned once; back: both end', async () => {
+    const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));
+    const since = { n1: lastSeq(k, 'n1'), n2: lastSeq(k, 'n2') };
+    const after = (node: 'n1' | 'n2') => alerts(k, node).filter((a) => a.seq > since[node]);
+    await k.zk.servers[0]!.stop();
+    await waitFor('the unowned VIP alerted', () => after('n1').find((a) => a.kind === 'vip_unowned'), 15_000);
+    await new Promise((r) => setTimeout(r, 2000)); // nothing more is owed
+    const kindsOf = (node: 'n1' | 'n2') => after(node).map((a) => `${a.severity}/${a.kind}`).sort();
+    expect(kindsOf('n1')).toEqual(['critical/vip_unowned', 'critical/zookeeper_lost']);
+    expect(kindsOf('n2')).toEqual(['critical/zookeeper_lost']);
+    expect(k.holders(), 'no node holds the VIP without ZooKeeper').toEqual([]);
+    await k.zk.servers[0]!.start();
+    await k.settled(undefined, 30_000);
+    for (const n of ['n1', 'n2'] as const) await waitFor(`${n} to say ZooKeeper is back`, () => after(n).find((a) => a.kind === 'zookeeper_back'));
+    expect(after('n1').filter((a) => a.kind === 'vip_unowned')).toHaveLength(1);
+  }, 90_000);
+});
+
 describe('alerts that do not cry wolf', () => {
   it('10 routine handovers (a stop, then preemption back) raise no critical alert', async () => {
     const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));

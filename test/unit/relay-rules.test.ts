@@ -310,3 +310,39 @@ describe('notify progress', () => {
     expect(p.cursor).toBe(20);
   });
 });
+
+describe('ZooKeeper lost by this node', () => {
+  const zk = (ev: ReturnType<typeof script>, state: 'connected' | 'lost' | 'suspended', ts: number, service?: 'starting' | 'stopping') =>
+    ev('fence.zk_state', 'node:n2', { state, detail: `${state} now`, ...(service ? { service } : {}) }, { ts });
+  const unbound = (ev: ReturnType<typeof script>, epoch: number, ts: number) =>
+    ev('vip.unbound', 'vip:web', { group: 'web', epoch, addresses: [{ address: '10.0.0.31', prefix: 24, interface: 'eth0' }], reason: 'ZooKeeper session lost' }, { ts });
+
+  it('a lost session is alerted once, and so is a VIP it released, while nobody can be seen to hold it; both end when the session is back', () => {
+    const ev = script();
+    const r = rules();
+    expect(applyAll(r, [zk(ev, 'lost', 1000, 'starting'), zk(ev, 'connected', 1100)])).toEqual([]); // the fence starting is no loss
+    expect(applyAll(r, [zk(ev, 'suspended', 5000)])).toEqual([]); // a leader election is no loss
+    const lost = applyAll(r, [zk(ev, 'lost', 6000), unbound(ev, 7, 6010), zk(ev, 'lost', 6500)]);
+    expect(kinds(lost)).toEqual(['critical/zookeeper_lost']);
+    expect(lost[0]!.summary).toBe('n2 lost ZooKeeper (lost now): it released its VIPs and cannot hold one until its session is back');
+    expect(r.nextDueAt()).toBe(9010);
+    expect(r.due(9009)).toEqual([]);
+    const unowned = r.due(9010);
+    expect(kinds(unowned)).toEqual(['critical/vip_unowned']);
+    expect(unowned[0]!.id).toBe('vip_unowned:web:7'); // the speaker's id for the same outage: NATS keeps one
+    expect(unowned[0]!.summary).toContain('n2 released it (epoch 7) when it lost ZooKeeper');
+    expect(r.due(20_000)).toEqual([]);
+    const back = applyAll(r, [zk(ev, 'connected', 12_000)]);
+    expect(kinds(back)).toEqual(['info/zookeeper_back']);
+    expect(back[0]!.summary).toBe('n2 has a ZooKeeper session again after 6.00 s');
+  });
+
+  it('a stop of the fence is no loss of ZooKeeper, and a VIP given up with the session back soon is not unowned', () => {
+    const ev = script();
+    const r = rules();
+    expect(applyAll(r, [zk(ev, 'connected', 1000), zk(ev, 'lost', 2000, 'stopping')])).toEqual([]);
+    const r2 = rules();
+    applyAll(r2, [zk(ev, 'connected', 1000), zk(ev, 'lost', 2000), unbound(ev, 3, 2001), zk(ev, 'connected', 2500)]);
+    expect(r2.due(60_000)).toEqual([]);
+  });
+});
