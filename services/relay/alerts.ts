@@ -118,6 +118,11 @@ export class AlertRules {
       case 'relay.node_changed': {
         const d = dataOf(e, 'relay.node_changed');
         if (d.speaker !== this.o.node || d.node === this.o.node) return [];
+        if (d.service === 'relay') {
+          return d.change === 'left'
+            ? [this.alert(e, 'relay_gone', 'critical', `${d.node}:${e.id}`, `the relay of ${d.node} is gone (its ZooKeeper session ended: killed, crashed, or cut off): ${d.node}'s events and alerts are not delivered, its notify scripts do not run, and failures of its services go unreported`, [e.id], { node: d.node })]
+            : [this.alert(e, 'relay_back', 'info', `${d.node}:${e.id}`, `the relay of ${d.node} is back`, [e.id], { node: d.node })];
+        }
         return d.change === 'left'
           ? [this.alert(e, 'node_gone', 'critical', `${d.node}:${e.id}`, `node ${d.node} left ZooKeeper: its fence service's session ended (crash, network cut or stop); it can hold no VIP`, [e.id], { node: d.node })]
           : [this.alert(e, 'node_back', 'info', `${d.node}:${e.id}`, `node ${d.node} joined ZooKeeper again`, [e.id], { node: d.node })];

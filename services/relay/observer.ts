@@ -8,7 +8,7 @@ import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, vipGroupSubject, type EventData, type EventLog } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
-import type { ZkClient } from '../../shared/zookeeper/client.js';
+import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { ZkSession } from '../../shared/zookeeper/session.js';
 
@@ -28,6 +28,8 @@ export class ClusterObserver {
   private readonly holders = new Map<string, Holder>();
   /** Live nodes at the last read (undefined before the first: that read is the baseline). */
   private live: Set<string> | undefined;
+  /** Nodes whose relay is alive, at the last read (likewise). */
+  private relays: Set<string> | undefined;
   private session: ZkSession | undefined;
   private client: ZkClient | undefined;
   private stopped = false;
@@ -64,9 +66,39 @@ export class ClusterObserver {
   private async onSession(client: ZkClient): Promise<void> {
     this.client = client;
     await client.mkdirp(this.paths.nodes);
+    await client.mkdirp(this.paths.relays);
     for (const g of this.groups) await client.mkdirp(this.paths.lock(g));
+    await this.announce(client);
     await this.readNodes(client);
+    await this.readRelays(client);
     for (const g of this.groups) await this.readGroup(client, g);
+  }
+
+  /** This relay's ephemeral node: the other relays alert when it vanishes (this node's alerting is gone). */
+  private async announce(client: ZkClient): Promise<void> {
+    const path = this.paths.relay(this.o.node);
+    const data = Buffer.from(JSON.stringify({ node: this.o.node, pid: process.pid, since: new Date().toISOString() }));
+    try {
+      await client.create(path, data, 'ephemeral');
+    } catch (err) {
+      if (!isZkError(err, 'NODE_EXISTS')) throw err;
+      await client.delete(path).catch((e: unknown) => {
+        if (!isZkError(e, 'NO_NODE')) throw e;
+      }); // left by an earlier session of this relay (killed): ours by name
+      await client.create(path, data, 'ephemeral');
+    }
+  }
+
+  private async readRelays(client: ZkClient): Promise<void> {
+    const now = new Set(await client.getChildren(this.paths.relays, () => this.again(client, () => this.readRelays(client))));
+    const before = this.relays;
+    this.relays = now;
+    if (!before) return;
+    // Raised by the first live relay in name order other than the one it is about (which
+    // cannot speak for itself while gone, and does not see its own return).
+    const speaker = (about: string) => [...now].filter((n) => n !== about).sort()[0] ?? this.o.node;
+    for (const n of before) if (!now.has(n) && n !== this.o.node) this.record(n, 'left', speaker(n), 'relay');
+    for (const n of now) if (!before.has(n) && n !== this.o.node) this.record(n, 'joined', speaker(n), 'relay');
   }
 
   /** Runs a read again after a watch fired, while its session is the current one. */
@@ -90,9 +122,9 @@ export class ClusterObserver {
     for (const n of now) if (!before.has(n)) this.record(n, 'joined', speaker);
   }
 
-  private record(node: string, change: 'joined' | 'left', speaker: string): void {
-    this.o.logger.info(`node ${change} ZooKeeper`, { node, speaker });
-    this.append({ type: 'relay.node_changed', source: 'relay', subject: nodeSubject(node), data: { node, change, speaker } });
+  private record(node: string, change: 'joined' | 'left', speaker: string, service?: 'relay'): void {
+    this.o.logger.info(`${service ?? 'node'} ${change} ZooKeeper`, { node, speaker });
+    this.append({ type: 'relay.node_changed', source: 'relay', subject: nodeSubject(node), data: { node, change, speaker, ...(service ? { service } : {}) } });
   }
 
   private async readGroup(client: ZkClient, group: string): Promise<void> {

@@ -261,9 +261,9 @@ export const catalogue = {
     }),
   ),
   'relay.node_changed': entry(
-    "A node's ZooKeeper node (kept by its fence service) appeared or vanished, as this node's relay saw it.",
+    "A node's ZooKeeper node (kept by its fence service, or with service relay by its relay) appeared or vanished, as this node's relay saw it.",
     /^node:[^\s]+$/,
-    z.strictObject({ node: name, change: z.enum(['joined', 'left']), speaker: name }),
+    z.strictObject({ node: name, change: z.enum(['joined', 'left']), speaker: name, service: z.enum(['fence', 'relay']).optional() }),
   ),
   'relay.lease_observed': entry(
     "The holder of a VIP group's lease (the lowest lock candidate) changed, as this node's relay saw it; holder null: nobody holds it.",

@@ -1,5 +1,6 @@
 // vigil's tree in ZooKeeper (readable with zkCli.sh): /<root>/<cluster>/nodes/<node>
-// (ephemeral, kept by each node's fence service), /<root>/<cluster>/vips/<group>/lock
+// (ephemeral, kept by each node's fence service), /<root>/<cluster>/relays/<node>
+// (ephemeral, kept by each node's relay: who delivers that node's events and alerts), /<root>/<cluster>/vips/<group>/lock
 // (ephemeral-sequential candidates: the lowest holds the lease, its sequence number is the
 // epoch), .../owner (the holder's JSON) and .../tenure (persistent: the last holder's
 // node, epoch and when its addresses are gone, see services/fence/lease.ts). The fence
@@ -13,6 +14,8 @@ export function zkPaths(config: Pick<VigilConfig, 'zookeeper' | 'cluster'>) {
     base,
     nodes: `${base}/nodes`,
     node: (node: string) => `${base}/nodes/${node}`,
+    relays: `${base}/relays`,
+    relay: (node: string) => `${base}/relays/${node}`,
     lock: (group: string) => `${base}/vips/${group}/lock`,
     owner: (group: string) => `${base}/vips/${group}/owner`,
     tenure: (group: string) => `${base}/vips/${group}/tenure`,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
+import { AlertRules } from '../../services/relay/alerts.js';
 import { EventLog, verifyLog } from '../../shared/eventlog/index.js';
 import { runFixture, spawnFixture } from '../harness/node.js';
 import { waitFor } from '../harness/process.js';
@@ -107,5 +108,25 @@ describe('event log across processes', () => {
     }
     expect(await exited).toBe(0);
     expect(seen).toEqual(Array.from({ length: total }, (_, i) => `${i + 1} s-${i}`));
+  });
+});
+
+describe('a service that dies of an exception from inside a library', () => {
+  it('records why it stopped, is stopped as cleanly as it can be, exits 70, and the relay rules alert on it', async () => {
+    const file = join(tmp.path, 'vigil.yaml');
+    writeFileSync(file, `cluster: t\nnodes: { lb1: {} }\nlog: { path: events.db }\nzookeeper: { hosts: [127.0.0.1:2181] }\n`);
+    const r = await runFixture('crashing-service.ts', ['--config', file, '--node', 'lb1']);
+    expect(r.code).toBe(70);
+    expect(r.stderr).toContain('crashing-service: stop called');
+    expect(r.stderr).toMatch(/"level":"error","msg":"uncaught exception: the service stops and exits 70"/);
+    const log = EventLog.open({ path, readOnly: true });
+    try {
+      const [stopped] = log.query({ types: ['service.stopped'] });
+      expect(stopped!.data).toMatchObject({ service: 'health', reason: 'error', error: 'uncaught exception: Unknown code: 1001783299 (thrown from inside a library)' });
+      const alerts = new AlertRules({ node: 'lb1', vipUnownedMs: 3000, leaseDeniedMs: 3000, groupAddresses: new Map() }).apply(stopped!);
+      expect(alerts.map((a) => `${a.severity}/${a.kind}`)).toEqual(['critical/service_gone']);
+    } finally {
+      log.close();
+    }
   });
 });

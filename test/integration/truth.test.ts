@@ -108,6 +108,19 @@ describe('alerts while ZooKeeper is away', () => {
   }, 90_000);
 });
 
+describe('no service dies unnoticed', () => {
+  it("a node's relay killed: another node alerts that the node's alerting is gone, and that it is back", async () => {
+    const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));
+    const from = lastSeq(k, 'n2');
+    await k.signal('n1', ['relay'], 'SIGKILL');
+    const gone = await waitFor('relay_gone from n2', () => alerts(k, 'n2').find((a) => a.seq > from && a.kind === 'relay_gone'), 10_000);
+    expect(gone).toMatchObject({ severity: 'critical', details: { node: 'n1' } });
+    expect(gone.summary).toMatch(/^the relay of n1 is gone/);
+    k.start('n1', ['relay']);
+    await waitFor('relay_back from n2', () => alerts(k, 'n2').find((a) => a.seq > from && a.kind === 'relay_back'), 10_000);
+  }, 60_000);
+});
+
 describe('alerts that do not cry wolf', () => {
   it('10 routine handovers (a stop, then preemption back) raise no critical alert', async () => {
     const k = (c = await startSettledCluster({ sessionTimeout: 1.5 }, ALL));
