@@ -84,13 +84,23 @@ export interface AddressChange {
   ifname: string;
   address: string;
   prefix: number;
+  /**
+   * Unix ms at which the monitor read the kernel's notification (its -ts timestamp): when
+   * the change took effect, to a fraction of a ms, however late this process reads it.
+   * Also set for a lifetime renewal (`ip addr replace` of a present address is "added").
+   */
+  at: number;
 }
 
-/** One line of `ip -o monitor address` (IPv4 only; anything else is undefined). */
-export function parseAddressMonitorLine(line: string): AddressChange | undefined {
-  const m = /^(Deleted )?\d+:\s+(\S+)\s+inet (\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})\s/.exec(line);
+/** One line of `ip -ts -o monitor address` (IPv4 only; anything else is undefined). */
+export function parseAddressMonitorLine(line: string, now = Date.now()): AddressChange | undefined {
+  // ip prints local time, without a zone: as JavaScript reads an ISO time without one.
+  const ts = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)\] /.exec(line);
+  const rest = ts ? line.slice(ts[0].length) : line;
+  const m = /^(Deleted )?\d+:\s+(\S+)\s+inet (\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})\s/.exec(rest);
   if (!m) return undefined;
-  return { change: m[1] ? 'removed' : 'added', ifname: m[2]!, address: m[3]!, prefix: Number(m[4]) };
+  const at = ts ? new Date(ts[1]!.slice(0, 23)).getTime() : NaN;
+  return { change: m[1] ? 'removed' : 'added', ifname: m[2]!, address: m[3]!, prefix: Number(m[4]), at: Number.isFinite(at) ? at : now };
 }
 
 export interface AddressWatcher {
@@ -108,7 +118,7 @@ export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: 
   const start = (): Promise<void> =>
     new Promise((ready) => {
       // setpriv (util-linux) makes the kernel end the monitor with us, even if we are SIGKILLed.
-      const c = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', '-ts', '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       let buffered = '';
       c.stdout!.setEncoding('utf8');
@@ -139,4 +149,78 @@ export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: 
       child?.kill();
     },
   }));
+}
+
+export interface IpBatchProcess {
+  /** Hands lines to the running ip, which applies them at once (no process start per call). */
+  run(lines: readonly string[]): void;
+  /** Resolves once ip has carried out every line handed to it so far. */
+  flush(): Promise<void>;
+  close(): void;
+}
+
+/** A command whose output marks that ip got this far (it prints "1: lo: ..."). */
+const MARK = 'link show dev lo';
+const MARKED = /^\d+: lo: /;
+
+/**
+ * One long-running `ip -force -batch -` fed through its stdin, for frequent changes whose
+ * timing matters (the fence's lifetime renewals): a change is applied a fraction of a ms
+ * after run(), where a new ip process takes milliseconds to start, tens on a busy machine.
+ * Failures come back through onError (ip's own words); the process ends with ours
+ * (setpriv --pdeathsig) and is started again if it dies.
+ */
+export function ipBatchProcess(onError: (message: string) => void): IpBatchProcess {
+  let child: ChildProcess | undefined;
+  let closed = false;
+  let marks: (() => void)[] = [];
+  const start = () => {
+    const c = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', '-force', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child = c;
+    c.stdin!.on('error', () => {}); // reported by exit below
+    let out = '';
+    c.stdout!.setEncoding('utf8');
+    c.stdout!.on('data', (t: string) => {
+      out += t;
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (MARKED.test(line)) marks.shift()?.();
+      }
+    });
+    c.stderr!.setEncoding('utf8');
+    c.stderr!.on('data', (t: string) => {
+      for (const l of t.split('\n').filter(Boolean)) if (!/^Command failed -:\d+/.test(l)) onError(l.trim());
+    });
+    c.on('error', (err) => onError(`ip -batch: ${err.message}`));
+    c.on('exit', (code, signal) => {
+      if (child === c) child = undefined;
+      // Whatever it had not done yet, it will not do: nothing is left to wait for.
+      for (const done of marks.splice(0)) done();
+      if (!closed) onError(`ip -batch ended (${signal ?? `exit ${code}`}); started again at the next change`);
+    });
+  };
+  return {
+    run(lines) {
+      if (closed || lines.length === 0) return;
+      if (!child || child.exitCode !== null) start();
+      child!.stdin!.write(lines.join('\n') + '\n');
+    },
+    flush() {
+      if (!child || child.exitCode !== null) return Promise.resolve();
+      const c = child;
+      return new Promise((resolve) => {
+        marks.push(resolve);
+        c.stdin!.write(MARK + '\n');
+      });
+    },
+    close() {
+      closed = true;
+      for (const done of marks.splice(0)) done();
+      marks = [];
+      child?.stdin?.end();
+      child?.kill();
+    },
+  };
 }

@@ -3,7 +3,7 @@
 // carries out one step at a time per VIP group, and records what it did and saw.
 import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, subscribe, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import { allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
+import { allIpv4Addresses, ipBatch, ipBatchProcess, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import { packageVersion } from '../../shared/paths.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
@@ -11,6 +11,7 @@ import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
+import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
 import { deleteIfExists, joinLock, leaveLock, OwnerOfAnotherSession, publishOwner, readTenure, writeTenure } from './lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
@@ -28,6 +29,9 @@ interface Group {
   /** The epoch of the lease while we hold it (acquired, not yet left or lost). */
   held: number | undefined;
   bound: { epoch: number } | undefined;
+  /** Until when the kernel keeps the addresses, as last recorded (keepLifetime). */
+  validUntil: number | undefined;
+  deadman: DeadmanSwitch;
   /** Last holder reported in fence.lease_denied (reported once per holder). */
   deniedBy: LockHolder | undefined;
   correlation: string | undefined;
@@ -46,6 +50,8 @@ export interface FenceServiceOptions {
 
 const now = () => performance.now();
 const RENEW_EVERY_MS = 200;
+/** How long a bind or unbind waits for the kernel's echo of its change (for its time) before taking the time it started. */
+const ECHO_WAIT_MS = 200;
 const VRRP_POLL_MS = 100;
 
 const describe = (a: GroupAddress) => `${a.address}/${a.prefix} dev ${a.ifname}${a.label ? ` label ${a.label}` : ''}`;
@@ -64,22 +70,27 @@ export class FenceService {
   private session: ZkSession | undefined;
   private subscription: Subscription | undefined;
   private watcher: AddressWatcher | undefined;
-  private renewing: Promise<void> | undefined;
   private lastRenew = 0;
   private stopping = false;
 
   /** The log is the record, not the control path: a failed append is reported, fencing goes on. */
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
   private readonly lifetimeNotKept: (fields?: Record<string, unknown>) => void;
+  private readonly echoWaiters = new Map<string, (at: number) => void>();
+  /** Lifetime renewals go to one running ip (no process start per renewal: they are timed). */
+  private readonly renewer = ipBatchProcess((m) => this.renewalFailed({ error: m }));
+  private readonly renewalFailed: (fields?: Record<string, unknown>) => void;
   /** Tenures this node's log shows open (bound, never unbound) at start-up: a crash; closed by removeUnheldAddresses. */
   private readonly openTenures = new Map<Group, { epoch: number; correlation: string | null }>();
 
   constructor(private readonly o: FenceServiceOptions) {
     this.append = recorder(o.log, o.logger);
+    this.renewalFailed = throttledWarning(o.logger, 'address lifetime not renewed');
     this.lifetimeNotKept = throttledWarning(o.logger, 'the addresses\' lifetime was not recorded (local log or ZooKeeper): outage figures may be less exact');
     this.paths = zkPaths(o.config);
     this.groups = planGroups(o.config, o.node).map((plan) => ({
-      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined,
+      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined,
+      deadman: new DeadmanSwitch((m) => o.logger.warn("dead man's switch", { group: plan.name, message: m })),
       deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined,
     }));
     for (const g of this.groups) for (const a of g.plan.addresses) this.byAddress.set(a.address, { group: g, address: a });
@@ -127,6 +138,8 @@ export class FenceService {
     for (const g of this.groups) clearTimeout(g.retry);
     this.session?.stop();
     this.watcher?.close();
+    this.renewer.close();
+    for (const g of this.groups) g.deadman.close();
     this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service stopped', service: 'stopping' } });
   }
 
@@ -247,20 +260,15 @@ export class FenceService {
 
   /** A fresh kernel lifetime for every bound address (one ip process for all). */
   private renew(): void {
-    if (this.renewing) return;
     const renewed = this.groups.filter((g) => g.bound && !g.running);
     const lines = renewed.flatMap((g) => addressLines('replace', g.plan.addresses));
     if (lines.length === 0) return;
     this.lastRenew = now();
-    this.renewing = ipBatch(lines)
-      .then(({ failed }) => {
-        for (const f of failed) this.o.logger.warn('address lifetime not renewed', { line: lines[f.line], error: f.message });
-        if (failed.length > 0) return;
-        const validUntil = Date.now() + ADDRESS_LIFETIME_S * 1000;
-        for (const g of renewed) if (g.bound) this.keepLifetime(g, g.bound.epoch, validUntil);
-      })
-      .catch((err) => this.o.logger.warn('address lifetimes not renewed', { err }))
-      .finally(() => (this.renewing = undefined));
+    // The switch is armed (and the time recorded) before ip renews the lifetime, so the
+    // kernel's end is always later than the switch's, which is when the addresses go.
+    const goneBy = Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
+    for (const g of renewed) this.armDeadman(g, goneBy);
+    this.renewer.run(lines);
   }
 
   /**
@@ -268,7 +276,14 @@ export class FenceService {
    * local log's vip_lifetimes (for this fence after a crash) and in ZooKeeper's tenure
    * node (for the next holder). Neither write is waited for by anything that fences.
    */
+  /** The group's addresses go at goneBy unless renewed before: the switch is armed, and that time recorded. */
+  private armDeadman(g: Group, goneBy: number): void {
+    g.deadman.arm(goneBy, addressLines('del', g.plan.addresses));
+    void this.keepLifetime(g, g.bound!.epoch, goneBy);
+  }
+
   private keepLifetime(g: Group, epoch: number, validUntil: number, goneAt?: number): Promise<void> {
+    g.validUntil = validUntil;
     try {
       this.o.log.setVipLifetime(g.plan.name, epoch, validUntil);
     } catch (err) {
@@ -405,20 +420,23 @@ export class FenceService {
       this.o.logger.warn('cannot read the previous tenure: the outage figure of this bind will be missing', { group: plan.name, err });
       return undefined;
     });
-    await this.renewing;
+    await this.renewer.flush();
     // The steps above waited for ZooKeeper: the instance may have stopped being MASTER
     // meanwhile (a stop of all the node's services), and its event may not have reached
     // this service yet. Look again, at the log itself, just before the addresses go on.
     if (!this.stillMaster(g)) return;
     for (const a of plan.addresses) this.expected.set(a.address, true);
     g.bound = { epoch };
-    const { failed } = await ipBatch(addressLines('replace', plan.addresses));
+    // Times of address changes are when the kernel made them (the monitor's echo), for the
+    // old holder's end and for this bind alike: the outage figure between them carries no
+    // process start-up latency.
+    this.armDeadman(g, Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS); // before the addresses go on
+    const { at: boundAt, failed } = await this.timedChange(g, 'added', () => ipBatch(addressLines('replace', plan.addresses)));
     if (failed.length > 0) {
       const why = failed.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`).join('; ');
       await this.unbind(g, `cannot add addresses: ${why}`);
       throw new Error(`cannot bind VIP group ${plan.name}: ${why}`);
     }
-    const boundAt = Date.now();
     g.garp = scheduleGarp(plan.addresses.map((a) => ({ ifname: a.ifname, address: a.address })), plan.garp, (errors) => this.o.logger.warn('gratuitous ARP not sent', { group: plan.name, errors }));
     this.o.logger.info('VIP group bound', { group: plan.name, epoch });
     const previous = before && before.epoch !== epoch
@@ -428,20 +446,22 @@ export class FenceService {
       type: 'vip.bound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: boundAt,
       data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), valid_lft_s: ADDRESS_LIFETIME_S, ...(previous ? { previous } : {}) },
     });
-    void this.keepLifetime(g, epoch, boundAt + ADDRESS_LIFETIME_S * 1000);
   }
 
   private async unbind(g: Group, reason: string): Promise<void> {
     const { plan } = g;
     g.garp?.cancel();
     g.garp = undefined;
-    await this.renewing; // a renewal in flight must not put an address back after its removal
+    await this.renewer.flush(); // a renewal handed to ip must not put an address back after its removal
+    g.deadman.disarm();
     for (const a of plan.addresses) this.expected.set(a.address, false);
-    const { failed } = await ipBatch(addressLines('del', plan.addresses));
+    const removal = await this.timedChange(g, 'removed', () => ipBatch(addressLines('del', plan.addresses)));
+    const { failed } = removal;
     // "Cannot assign requested address": already gone (kernel lifetime, someone else); that is fine.
     const real = failed.filter((f) => !/Cannot assign requested address/.test(f.message));
+    // Gone already (the lifetime ran out first, as it does when the lease deadline passes): then, not now.
+    const goneAt = failed.length > 0 && real.length === 0 && g.validUntil !== undefined ? Math.min(removal.at, g.validUntil) : removal.at;
     if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
-    const goneAt = Date.now();
     const epoch = g.bound?.epoch ?? 0;
     // Not waited for: ZooKeeper handles a session's requests in order, so the next holder,
     // which binds only after our candidate is deleted (later), reads this end.
@@ -506,11 +526,34 @@ export class FenceService {
     }
   }
 
+  /** Our own change, as the kernel made it: its time is when it took effect, for a waiting bind or unbind. */
+  private echoed(g: Group, c: AddressChange): void {
+    if (c.address !== g.plan.addresses[0]?.address) return; // one per group is enough
+    const key = `${c.address}:${c.change}`;
+    const waiter = this.echoWaiters.get(key);
+    if (waiter) {
+      this.echoWaiters.delete(key);
+      waiter(c.at);
+    }
+  }
+
+  /** Runs an address change and resolves with when it took effect (its echo), or when it was started if no echo comes in time. */
+  private async timedChange(g: Group, change: 'added' | 'removed', run: () => Promise<{ failed: { line: number; message: string }[] }>): Promise<{ at: number; failed: { line: number; message: string }[] }> {
+    const started = Date.now();
+    const key = `${g.plan.addresses[0]!.address}:${change}`;
+    let echo: number | undefined;
+    const echoed = new Promise<void>((resolve) => this.echoWaiters.set(key, (at) => ((echo = at), resolve())));
+    const result = await run();
+    if (result.failed.length === 0) await Promise.race([echoed, new Promise((r) => setTimeout(r, ECHO_WAIT_MS))]);
+    this.echoWaiters.delete(key);
+    return { at: echo ?? started, failed: result.failed };
+  }
+
   private observed(c: AddressChange): void {
     const entry = this.byAddress.get(c.address);
     if (!entry) return;
     const want = this.expected.get(c.address) ?? false;
-    if ((c.change === 'added') === want) return; // what we did, echoed back
+    if ((c.change === 'added') === want) return this.echoed(entry.group, c); // what we did, echoed back
     const { group: g, address } = entry;
     const record = (repaired: boolean, detail: string) => {
       this.o.logger.warn('VIP changed by someone else', { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail });

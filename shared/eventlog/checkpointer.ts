@@ -61,17 +61,21 @@ const step = () => {
 parentPort.on('message', () => { stopping = true; db.close(); parentPort.close(); });
 // Once, soon after start and off the appenders' thread: is the file sound? A damaged page
 // far from the end does not stop appends, so without this a damaged log would grow on.
-setTimeout(() => {
+let checks = 0;
+const check = () => {
   if (stopping) return;
   let detail;
   try {
     const rows = db.pragma('quick_check');
     if (rows.length !== 1 || rows[0].quick_check !== 'ok') detail = rows.slice(0, 3).map((r) => r.quick_check).join('; ');
   } catch (err) {
-    detail = String(err && err.message);
+    // Only SQLite's own word for a damaged file counts; anything else (busy) is tried again.
+    if (/SQLITE_CORRUPT|SQLITE_NOTADB/.test(String(err && err.code))) detail = String(err && err.message);
+    else if (++checks < 5) setTimeout(check, 1000);
   }
   if (detail !== undefined && !stopping) parentPort.postMessage({ damaged: detail });
-}, workerData.checkDelayMs);
+};
+setTimeout(check, workerData.checkDelayMs);
 step();
 `;
 

@@ -1,7 +1,7 @@
 // What the log and the alerts say about the network, checked against an independent
 // observer (a sampler of every node's interfaces, every 2 ms): the outage a failover alert
 // reports, the end of a crashed holder's tenure, and alert severities that do not cry wolf.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../shared/eventlog/index.js';
 import { startSettledCluster, type FencedCluster, type ServiceName } from '../harness/fenced.js';
@@ -39,6 +39,19 @@ async function failoverAlert(k: FencedCluster, node: string, after: number): Pro
   return waitFor(`a failover alert on ${node}`, () => alerts(k, node).find((a) => a.kind === 'failover' && a.seq > after), 20_000);
 }
 
+const readOr = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
+/** Still running: exists and is not a zombie (a dead child nobody has reaped yet). */
+const running = (pid: number) => {
+  const stat = readOr(`/proc/${pid}/stat`);
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+};
+
 /** PIDs of a process's children (every thread's). */
 function childrenOf(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
@@ -56,7 +69,10 @@ describe('outage figures match what clients saw', () => {
     const at = now();
     await k.signal('n1', ['fence'], 'SIGKILL');
     // its child processes do not outlive it
-    await waitFor('the fence\'s children to end', () => (children.every((p) => !existsSync(`/proc/${p}`)) ? true : undefined), 2000);
+    const alive = () => children.filter(running).map((p) => `${p} ${readOr(`/proc/${p}/cmdline`).replaceAll('\0', ' ')}`);
+    await waitFor("the fence's children to end (the dead man's switch fires first)", () => (alive().length === 0 ? true : undefined), 2000).catch((err: Error) => {
+      throw new Error(`${err.message}; still running: ${alive().join(', ')}`);
+    });
     await k.settled('n2');
     const a = await failoverAlert(k, 'n2', from);
     const seen = observedGap(k, 'n1', 'n2', at);

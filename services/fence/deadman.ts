@@ -1,0 +1,55 @@
+// The fence's dead man's switch for one VIP group (native/deadman.sh): removes the group's
+// addresses at a deadline the fence keeps pushing forward at every renewal, also after the
+// fence died. It fires a little before the kernel's address lifetime would (which ends
+// anywhere from 20 ms early to 250 ms late: the kernel rounds its check up to whole
+// seconds), so the time the fence records is when the addresses will be gone, to a few ms.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../../shared/paths.js';
+
+/** How long before the kernel's earliest removal (lifetime - 20 ms) the switch fires. */
+export const DEADMAN_LEAD_MS = 50;
+
+export class DeadmanSwitch {
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly onTrouble: (message: string) => void) {}
+
+  /** At deadline (unix ms), these iproute2 lines run, unless armed again or disarmed first. */
+  arm(deadline: number, lines: readonly string[]): void {
+    this.send(`arm ${Math.round(deadline)} ${lines.join(';')}`);
+  }
+
+  disarm(): void {
+    if (this.child) this.send('disarm');
+  }
+
+  /** Ends the switch (after disarm it exits at once; armed, it still fires on time). */
+  close(): void {
+    this.child?.stdin?.end();
+    this.child = undefined;
+  }
+
+  private send(line: string): void {
+    if (!this.child || this.child.exitCode !== null) this.start();
+    this.child!.stdin!.write(line + '\n');
+  }
+
+  private start(): void {
+    // Not tied to our life (no pdeathsig): outliving a killed fence is its job.
+    const c = spawn('bash', [join(packageRoot(), 'native', 'deadman.sh')], { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.child = c;
+    c.stdin!.on('error', () => {});
+    c.stderr!.setEncoding('utf8');
+    c.stderr!.on('data', (t: string) => {
+      for (const l of t.split('\n').filter(Boolean)) if (!/^Command failed -:\d+/.test(l)) this.onTrouble(l.trim());
+    });
+    c.on('error', (err) => this.onTrouble(`dead man's switch: ${err.message}`));
+    c.on('exit', (code, signal) => {
+      if (this.child === c) {
+        this.child = undefined;
+        this.onTrouble(`dead man's switch ended (${signal ?? `exit ${code}`}); started again at the next renewal`);
+      }
+    });
+  }
+}
