@@ -105,6 +105,8 @@ export async function readTenure(client: ZkClient, paths: ZkPaths, group: string
   }
 }
 
+export const tenureData = (node: string, epoch: number, validUntil: number): Buffer => json({ node, epoch, valid_until: validUntil } satisfies TenureData);
+
 export async function writeTenure(client: ZkClient, paths: ZkPaths, group: string, data: TenureData): Promise<void> {
   try {
     await client.setData(paths.tenure(group), json(data));

@@ -13,7 +13,7 @@ import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
-import { deleteIfExists, joinLock, leaveLock, OwnerOfAnotherSession, publishOwner, readTenure, writeTenure } from './lease.js';
+import { deleteIfExists, joinLock, leaveLock, OwnerOfAnotherSession, publishOwner, readTenure, tenureData, writeTenure } from './lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
 
 /** A step needs ZooKeeper in a state that is coming (a session, the old owner node expiring): retried, not a fault. */
@@ -50,8 +50,6 @@ export interface FenceServiceOptions {
 
 const now = () => performance.now();
 const RENEW_EVERY_MS = 200;
-/** How long a bind or unbind waits for the kernel's echo of its change (for its time) before taking the time it started. */
-const ECHO_WAIT_MS = 200;
 const VRRP_POLL_MS = 100;
 
 const describe = (a: GroupAddress) => `${a.address}/${a.prefix} dev ${a.ifname}${a.label ? ` label ${a.label}` : ''}`;
@@ -124,7 +122,8 @@ export class FenceService {
       logger,
       onSession: (client) => this.prepareSession(client),
       onState: (r) => this.onSessionState(r),
-      onAck: (deadline) => this.onAck(deadline),
+      onAck: () => this.onAck(),
+      heartbeatRequest: (client) => this.heartbeat(client),
     });
     this.session.start();
   }
@@ -252,23 +251,48 @@ export class FenceService {
     }
   }
 
-  private onAck(deadline: number): void {
-    const left = deadline - now();
-    if (mayRenew(left) && now() - this.lastRenew >= RENEW_EVERY_MS) this.renew();
+  private onAck(): void {
     for (const g of this.groups) if (!g.bound && g.lowest?.ours && this.isMaster(g)) void this.reconcile(g);
   }
 
-  /** A fresh kernel lifetime for every bound address (one ip process for all). */
-  private renew(): void {
+  /**
+   * Each session heartbeat: renews the bound addresses' lifetimes when the lease allows it,
+   * and then is the request that tells ZooKeeper's tenure nodes until when they will be
+   * there (one multi, in place of the plain heartbeat: no extra request, and written in the
+   * same instant as the renewal, so no crash can fall between the two).
+   */
+  private heartbeat(client: ZkClient): Promise<unknown> {
+    const deadline = this.session?.deadline;
+    const renewed = deadline !== undefined && mayRenew(deadline - now()) && now() - this.lastRenew >= RENEW_EVERY_MS ? this.renew() : [];
+    if (renewed.length === 0) return client.exists('/');
+    const ops = renewed.map((g) => ({ op: 'set' as const, path: this.paths.tenure(g.plan.name), data: tenureData(this.o.node, g.bound!.epoch, g.validUntil!) }));
+    return client.multi(ops).catch((err: unknown) => {
+      // An answer is an answer: a tenure node that does not exist yet (the group's first
+      // bind) or was deleted by hand is created, and the next heartbeat writes it.
+      if (isZkError(err) && !['CONNECTION_LOSS', 'SESSION_EXPIRED', 'TIMEOUT', 'CLOSED', 'OPERATION_TIMEOUT'].includes(err.code)) {
+        for (const g of renewed) if (g.bound) void this.keepLifetime(g, g.bound.epoch, g.validUntil!);
+        return;
+      }
+      throw err;
+    });
+  }
+
+  /** A fresh kernel lifetime for every bound address (one running ip for all); the groups renewed. */
+  private renew(): Group[] {
     const renewed = this.groups.filter((g) => g.bound && !g.running);
     const lines = renewed.flatMap((g) => addressLines('replace', g.plan.addresses));
-    if (lines.length === 0) return;
+    if (lines.length === 0) return [];
     this.lastRenew = now();
     // The switch is armed (and the time recorded) before ip renews the lifetime, so the
     // kernel's end is always later than the switch's, which is when the addresses go.
     const goneBy = Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
-    for (const g of renewed) this.armDeadman(g, goneBy);
+    for (const g of renewed) {
+      g.validUntil = goneBy;
+      g.deadman.arm(goneBy, addressLines('del', g.plan.addresses));
+      this.keepLocally(g, g.bound!.epoch, goneBy);
+    }
     this.renewer.run(lines);
+    return renewed;
   }
 
   /**
@@ -276,19 +300,18 @@ export class FenceService {
    * local log's vip_lifetimes (for this fence after a crash) and in ZooKeeper's tenure
    * node (for the next holder). Neither write is waited for by anything that fences.
    */
-  /** The group's addresses go at goneBy unless renewed before: the switch is armed, and that time recorded. */
-  private armDeadman(g: Group, goneBy: number): void {
-    g.deadman.arm(goneBy, addressLines('del', g.plan.addresses));
-    void this.keepLifetime(g, g.bound!.epoch, goneBy);
-  }
-
-  private keepLifetime(g: Group, epoch: number, validUntil: number, goneAt?: number): Promise<void> {
+  private keepLocally(g: Group, epoch: number, validUntil: number): void {
     g.validUntil = validUntil;
     try {
       this.o.log.setVipLifetime(g.plan.name, epoch, validUntil);
     } catch (err) {
       this.lifetimeNotKept({ group: g.plan.name, err });
     }
+  }
+
+  /** Locally and in ZooKeeper's tenure node (creating it): at an unbind, or when the node is missing. Renewals go with the heartbeat. */
+  private keepLifetime(g: Group, epoch: number, validUntil: number, goneAt?: number): Promise<void> {
+    this.keepLocally(g, epoch, validUntil);
     const client = this.session?.current;
     if (!client) return Promise.resolve();
     return writeTenure(client, this.paths, g.plan.name, { node: this.o.node, epoch, valid_until: validUntil, ...(goneAt !== undefined ? { gone_at: goneAt } : {}) })
@@ -430,7 +453,11 @@ export class FenceService {
     // Times of address changes are when the kernel made them (the monitor's echo), for the
     // old holder's end and for this bind alike: the outage figure between them carries no
     // process start-up latency.
-    this.armDeadman(g, Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS); // before the addresses go on
+    // Armed before the addresses go on; ZooKeeper's tenure node learns it with the next
+    // heartbeat (no request of its own here: see heartbeat()).
+    const goneBy = Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
+    g.deadman.arm(goneBy, addressLines('del', plan.addresses));
+    this.keepLocally(g, epoch, goneBy);
     const { at: boundAt, failed } = await this.timedChange(g, 'added', () => ipBatch(addressLines('replace', plan.addresses)));
     if (failed.length > 0) {
       const why = failed.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`).join('; ');
@@ -537,14 +564,19 @@ export class FenceService {
     }
   }
 
-  /** Runs an address change and resolves with when it took effect (its echo), or when it was started if no echo comes in time. */
+  /**
+   * Runs an address change and resolves with when it took effect: its echo, which the kernel
+   * sent the monitor before ip even exited, so it is read in the same turn of the event loop
+   * as ip's exit, or the next; failing that, when it was started. Nothing waits longer: a
+   * bind's gratuitous ARP and an unbind's release of the lease must not.
+   */
   private async timedChange(g: Group, change: 'added' | 'removed', run: () => Promise<{ failed: { line: number; message: string }[] }>): Promise<{ at: number; failed: { line: number; message: string }[] }> {
     const started = Date.now();
     const key = `${g.plan.addresses[0]!.address}:${change}`;
     let echo: number | undefined;
-    const echoed = new Promise<void>((resolve) => this.echoWaiters.set(key, (at) => ((echo = at), resolve())));
+    this.echoWaiters.set(key, (at) => (echo = at));
     const result = await run();
-    if (result.failed.length === 0) await Promise.race([echoed, new Promise((r) => setTimeout(r, ECHO_WAIT_MS))]);
+    if (echo === undefined && result.failed.length === 0) await new Promise((r) => setImmediate(r));
     this.echoWaiters.delete(key);
     return { at: echo ?? started, failed: result.failed };
   }

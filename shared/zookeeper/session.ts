@@ -29,6 +29,12 @@ export interface ZkSessionOptions {
   onAck?(deadline: number): void;
   /** Called once per new session, before it is reported connected (create ephemeral nodes here). */
   onSession?(client: ZkClient): Promise<void>;
+  /**
+   * The request each heartbeat sends (default: exists /). Any answer of the server counts,
+   * so a request that can carry news (the fence writes when its addresses go) costs no
+   * extra traffic. Its promise must reject only when the server did not answer.
+   */
+  heartbeatRequest?(client: ZkClient): Promise<unknown>;
 }
 
 const now = () => performance.now();
@@ -136,7 +142,7 @@ export class ZkSession {
     this.heartbeatInFlight = true;
     const sentAt = now();
     try {
-      await client.exists('/');
+      await (this.o.heartbeatRequest ? this.o.heartbeatRequest(client) : client.exists('/'));
       if (client !== this.client) return;
       this.lastAckSentAt = Math.max(this.lastAckSentAt, sentAt);
       this.acked = true;

@@ -99,8 +99,9 @@ describe('signals', () => {
     expect(n1).toHaveLength(1);
     expect(n1[0]!.to).toBe(Infinity);
     expect(k.presence().filter((p) => p.node !== 'n1')).toEqual([]);
-    // the client prints only changes of answer: none since, and the last one is n1
-    expect(k.answers().filter((a) => a.t >= from)).toEqual([]);
+    // the client prints changes of answer: nobody but n1 answered since (a null is an attempt
+    // that timed out on a loaded machine, with n1 holding the VIP all along, as seen above)
+    expect(k.answers().filter((a) => a.t >= from && a.answer !== null && a.answer !== 'n1')).toEqual([]);
     expect(k.answers().at(-1)?.answer).toBe('n1');
   }, 90_000);
 });
@@ -155,10 +156,14 @@ describe('a full disk under the log', () => {
     const fence = failover('fence');
     // (n1 may try again while the disk is full, and be refused the lease: more events after these)
     expect(fence.filter((t) => t === 'vip.unbound' || t === 'fence.lease_candidate:left' || t === 'fence.lease_lost').slice(0, 3)).toEqual(['vip.unbound', 'fence.lease_candidate:left', 'fence.lease_lost']);
+    const flushedAt = Math.max(...recovered.map((e) => e.ts));
+    expect(flushedAt).toBeGreaterThanOrEqual(Math.floor(freedAt));
     for (const e of lateOnes) {
       const l = late(e)!;
-      expect(l.ts, `${e.type} happened while the disk was full`).toBeGreaterThanOrEqual(Math.floor(fullAt) - 1000);
-      expect(l.ts).toBeLessThanOrEqual(Math.ceil(freedAt));
+      // from the disk filling up until the kept events could be appended (those that came
+      // meanwhile queue behind them, in order, and are late too)
+      expect(l.ts, `${e.type} happened while the log refused writes`).toBeGreaterThanOrEqual(Math.floor(fullAt) - 1000);
+      expect(l.ts).toBeLessThanOrEqual(flushedAt);
       expect(l.error).toMatch(/full/i);
     }
     // In order: each service's late events keep the order in which they happened.
