@@ -3,7 +3,7 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { EventLog } from './eventlog/index.js';
 import { WitnessComparison, type WitnessProblem } from './eventlog/witness.js';
-import { nodeEventsWildcard } from './nats.js';
+import { drainConsumer, nodeEventsWildcard } from './nats.js';
 
 export interface StreamCheck {
   stream: string;
@@ -11,8 +11,6 @@ export interface StreamCheck {
   witnessedUpTo: number;
   problem: WitnessProblem | undefined;
 }
-
-const FETCH_WAIT_MS = 2000;
 
 /** Reads this log's events from the stream, in order, and compares each with the file. */
 export async function compareWithStream(log: EventLog, o: { servers: string[]; stream: string; cluster: string }): Promise<StreamCheck> {
@@ -22,23 +20,13 @@ export async function compareWithStream(log: EventLog, o: { servers: string[]; s
   const nc = await connect({ servers: o.servers, name: 'vigil-log-verify', timeout: 3000, maxReconnectAttempts: 0 });
   try {
     const consumer = await jetstream(nc).consumers.get(o.stream, { filter_subjects: nodeEventsWildcard(o.cluster, log.node), deliver_policy: DeliverPolicy.All });
-    for (;;) {
-      const batch = await consumer.fetch({ max_messages: 1000, expires: FETCH_WAIT_MS });
-      let got = 0;
-      let pending = 1;
-      for await (const m of batch) {
-        got++;
-        pending = m.info.pending;
-        const e = m.json<{ seq?: unknown; id?: unknown; hash?: unknown }>();
-        if (typeof e.seq !== 'number' || typeof e.id !== 'string' || typeof e.hash !== 'string') continue; // not an event of ours
-        if (!cmp.add({ seq: e.seq, id: e.id, hash: e.hash })) return done();
-      }
-      if (got === 0 || pending === 0) return done();
-    }
+    await drainConsumer(consumer, (m) => {
+      const e = m.json<{ seq?: unknown; id?: unknown; hash?: unknown }>();
+      if (typeof e.seq !== 'number' || typeof e.id !== 'string' || typeof e.hash !== 'string') return true; // not an event of ours
+      return cmp.add({ seq: e.seq, id: e.id, hash: e.hash });
+    });
+    return { stream: o.stream, compared: cmp.compared, witnessedUpTo: cmp.witnessedUpTo, problem: cmp.problem };
   } finally {
     await nc.close();
-  }
-  function done(): StreamCheck {
-    return { stream: o.stream, compared: cmp.compared, witnessedUpTo: cmp.witnessedUpTo, problem: cmp.problem };
   }
 }

@@ -1,6 +1,7 @@
 // NATS subjects of a cluster and the alert message: every event under
 // events.<node>.<type> (the type's own dot makes it two tokens:
 // vigil.prod.events.lb1.vrrp.state_changed), alerts under alerts.<severity>.<kind>.
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import { alertSeverity, type EventData, type StoredEvent } from './eventlog/index.js';
 
@@ -30,4 +31,21 @@ export type AlertMessage = z.infer<typeof alertMessageSchema>;
 export function alertMessage(cluster: string, e: StoredEvent): AlertMessage {
   const d = e.data as EventData<'relay.alert'>;
   return { id: d.id, cluster, node: e.node, ts: e.ts, severity: d.severity, kind: d.kind, summary: d.summary, events: [...d.events, e.id], details: d.details ?? {} };
+}
+
+const FETCH_WAIT_MS = 1000; // JetStream's minimum
+
+/** Hands every message the consumer has now to onMessage, in order; stops early when it returns false. */
+export async function drainConsumer(consumer: Consumer, onMessage: (m: JsMsg) => boolean | void): Promise<void> {
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 1000, expires: FETCH_WAIT_MS });
+    let got = 0;
+    let pending = 1;
+    for await (const m of batch) {
+      got++;
+      pending = m.info.pending;
+      if (onMessage(m) === false) return;
+    }
+    if (got === 0 || pending === 0) return;
+  }
 }

@@ -3,7 +3,7 @@
 // --since, then, with --follow, every new one as it comes.
 import { DeliverPolicy, jetstream, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { alertMessageSchema, alertSubject, type AlertMessage } from '../../shared/nats.js';
+import { alertMessageSchema, alertSubject, drainConsumer, type AlertMessage } from '../../shared/nats.js';
 import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
@@ -24,7 +24,6 @@ const options = {
   kind: { type: 'string' },
 } as const;
 
-const FETCH_WAIT_MS = 1000; // JetStream's minimum
 
 export async function alertsCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
   const { values, positionals } = parse(argv, options);
@@ -78,17 +77,7 @@ type Print = (m: JsMsg) => void;
 
 /** Prints what the stream holds now, then returns. */
 async function drain(consumer: Consumer, print: Print): Promise<void> {
-  for (;;) {
-    const batch = await consumer.fetch({ max_messages: 1000, expires: FETCH_WAIT_MS });
-    let got = 0;
-    let pending = 1;
-    for await (const m of batch) {
-      got++;
-      pending = m.info.pending;
-      print(m);
-    }
-    if (got === 0 || pending === 0) return;
-  }
+  await drainConsumer(consumer, (m) => print(m));
 }
 
 async function follow(consumer: Consumer, print: Print, stop: AbortSignal): Promise<void> {

@@ -296,9 +296,8 @@ export class FenceService {
   }
 
   /**
-   * Until when the kernel keeps a group's addresses (or when they were removed): in the
-   * local log's vip_lifetimes (for this fence after a crash) and in ZooKeeper's tenure
-   * node (for the next holder). Neither write is waited for by anything that fences.
+   * Until when the group's addresses stay (or when they were removed), in the local log's
+   * vip_lifetimes: a fence restarted after a crash reads it. Nothing that fences waits for it.
    */
   private keepLocally(g: Group, epoch: number, validUntil: number): void {
     g.validUntil = validUntil;
@@ -450,11 +449,10 @@ export class FenceService {
     if (!this.stillMaster(g)) return;
     for (const a of plan.addresses) this.expected.set(a.address, true);
     g.bound = { epoch };
-    // Times of address changes are when the kernel made them (the monitor's echo), for the
-    // old holder's end and for this bind alike: the outage figure between them carries no
-    // process start-up latency.
-    // Armed before the addresses go on; ZooKeeper's tenure node learns it with the next
-    // heartbeat (no request of its own here: see heartbeat()).
+    // The switch is armed before the addresses go on; ZooKeeper's tenure node learns its
+    // deadline with the next heartbeat (no request of its own here: see heartbeat()). The
+    // bind is timed by the kernel's echo, as the old holder's end was: the outage figure
+    // between them carries no process start-up latency.
     const goneBy = Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
     g.deadman.arm(goneBy, addressLines('del', plan.addresses));
     this.keepLocally(g, epoch, goneBy);

@@ -39,6 +39,15 @@ async function failoverAlert(k: FencedCluster, node: string, after: number): Pro
   return waitFor(`a failover alert on ${node}`, () => alerts(k, node).find((a) => a.kind === 'failover' && a.seq > after), 20_000);
 }
 
+/** n2's failover alert (after seq from) says how the VIP left n1 and, within TOLERANCE_MS, how long no node had it since `at`. */
+async function expectFailoverFigure(k: FencedCluster, from: number, at: number, severity: string, gone: 'lifetime' | 'unbound'): Promise<void> {
+  const a = await failoverAlert(k, 'n2', from);
+  const seen = observedGap(k, 'n1', 'n2', at);
+  expect(a.severity).toBe(severity);
+  expect(a.details.gone).toBe(gone);
+  expect(Math.abs(Number(a.details.unowned_ms) - seen), `alert says ${String(a.details.unowned_ms)} ms, the observer saw ${seen.toFixed(1)} ms`).toBeLessThan(TOLERANCE_MS);
+}
+
 const readOr = (path: string) => {
   try {
     return readFileSync(path, 'utf8');
@@ -74,11 +83,7 @@ describe('outage figures match what clients saw', () => {
       throw new Error(`${err.message}; still running: ${alive().join(', ')}`);
     });
     await k.settled('n2');
-    const a = await failoverAlert(k, 'n2', from);
-    const seen = observedGap(k, 'n1', 'n2', at);
-    expect(a.severity).toBe('warning');
-    expect(a.details.gone).toBe('lifetime');
-    expect(Math.abs(Number(a.details.unowned_ms) - seen), `alert says ${String(a.details.unowned_ms)} ms, the observer saw ${seen.toFixed(1)} ms`).toBeLessThan(TOLERANCE_MS);
+    await expectFailoverFigure(k, from, at, 'warning', 'lifetime');
 
     // n1's fence comes back: its log closes the tenure of the epoch it held, at the moment its address went.
     k.start('n1', ['fence']);
@@ -96,11 +101,7 @@ describe('outage figures match what clients saw', () => {
     const at = now();
     await k.signal('n1', ['vrrp', 'fence'], 'SIGTERM');
     await k.settled('n2');
-    const a = await failoverAlert(k, 'n2', from);
-    const seen = observedGap(k, 'n1', 'n2', at);
-    expect(a.severity).toBe('info');
-    expect(a.details.gone).toBe('unbound');
-    expect(Math.abs(Number(a.details.unowned_ms) - seen), `alert says ${String(a.details.unowned_ms)} ms, the observer saw ${seen.toFixed(1)} ms`).toBeLessThan(TOLERANCE_MS);
+    await expectFailoverFigure(k, from, at, 'info', 'unbound');
     expect(k.overlaps()).toEqual([]);
   }, 90_000);
 });
