@@ -174,6 +174,8 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     logger.error('cannot start', { err });
     stopped({ reason: 'error', error: (err as Error).message.slice(0, 1024) });
     process.off('SIGHUP', onHangup);
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
     return 1;
   }
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
@@ -191,9 +193,11 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   return 0;
 }
 
+/** Why a service cannot use its log, in one line; exit 75 for what may pass (a full or failing disk, a lock held too long), 2 for what will not. */
 function refusal(service: string, path: string, err: unknown): ServiceStartRefused {
   const why = err instanceof Error ? err.message : String(err);
   const full = /disk is full|SQLITE_FULL|no space/i.test(why);
+  const passing = full || /SQLITE_IOERR|disk I\/O|database is locked|SQLITE_BUSY/i.test(why);
   const hint = full ? ' (free space on its filesystem, then start again)' : /readonly|read-only/i.test(why) ? ' (the service must be able to write its log)' : '';
-  return new ServiceStartRefused(`vigil run ${service}: cannot write the event log ${path}: ${why.replace(/^cannot open event log \S+: /, '')}${hint}`, EXIT_TEMPFAIL);
+  return new ServiceStartRefused(`vigil run ${service}: cannot write the event log ${path}: ${why.replace(/^cannot open event log \S+: /, '')}${hint}`, passing ? EXIT_TEMPFAIL : 2);
 }
