@@ -281,7 +281,9 @@ export class AlertRules {
     g.released = undefined;
     const acquired = g.acquired?.epoch === d.epoch ? g.acquired : undefined;
     const ended = g.ended && g.ended.node !== this.o.node ? g.ended : undefined;
-    const tenure = d.previous;
+    // The tenure node names the last holder that wrote it; if that is this node (the holder
+    // in between could not write it), the lease's record of whom it waited for decides.
+    const tenure = d.previous && d.previous.node !== this.o.node ? d.previous : undefined;
     const previous = tenure ?? acquired?.previous ?? ended;
     if (!previous || previous.node === this.o.node) return [];
     const sameLease = ended && ended.node === previous.node && ended.epoch === previous.epoch;

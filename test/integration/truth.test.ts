@@ -152,7 +152,12 @@ describe('alerts that do not cry wolf', () => {
     expect(critical.map((a) => a.summary)).toEqual([]);
     const denied = k.events('n1', ['fence.lease_denied']);
     expect(denied.length, 'the preempting node was refused the lease while the old holder let go').toBeGreaterThan(0);
-    const failovers = [...alerts(k, 'n1'), ...alerts(k, 'n2')].filter((a) => a.kind === 'failover');
+    const failoversNow = () => [...alerts(k, 'n1'), ...alerts(k, 'n2')].filter((a) => a.kind === 'failover');
+    const bounds = () => ['n1', 'n2'].flatMap((n) => k.events(n, ['vip.bound']).map((e) => `${n}:${JSON.stringify((e.data as { previous?: unknown }).previous ?? null)}`));
+    const failovers = await waitFor('a failover alert for each of the 10 handovers', () => (failoversNow().length >= 10 ? failoversNow() : undefined), 10_000)
+      .catch((err: Error) => {
+        throw new Error(`${err.message}: ${failoversNow().length} alerts; binds and the tenure each found: ${bounds().join(' | ')}`);
+      });
     expect(failovers).toHaveLength(10);
     expect(new Set(failovers.map((a) => a.severity))).toEqual(new Set(['info']));
   }, 180_000);

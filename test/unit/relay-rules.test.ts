@@ -56,6 +56,15 @@ describe('alert rules', () => {
     expect(alerts[0]!.details).toMatchObject({ unowned_ms: 600, gone: 'lifetime' });
   });
 
+  it("a tenure that names this node (the holder in between did not write it) gives way to the lease's record of whom it waited for", () => {
+    const ev = script();
+    const alerts = applyAll(rules(), [
+      ev('fence.lease_acquired', 'vip:web', { group: 'web', epoch: 9, previous: { node: 'n3', epoch: 8 } }),
+      ev('vip.bound', 'vip:web', { group: 'web', epoch: 9, addresses: [{ address: '10.0.0.31', prefix: 24, interface: 'eth0' }], valid_lft_s: 1, previous: { node: 'n2', epoch: 7, gone_at: 1, how: 'unbound' } }),
+    ]);
+    expect(alerts[0]!.summary).toContain('moved to n2 from n3 (epoch 8 -> 9)');
+  });
+
   it('a handover the old holder made itself is routine: info, not warning', () => {
     const ev = script();
     const alerts = applyAll(rules(), [
