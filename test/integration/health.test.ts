@@ -310,11 +310,14 @@ describe('health: MISC_CHECK and track scripts', () => {
     const hang = script(d, 'hang.sh', `echo $$ > ${pidFile}\nexec sleep 600`);
     const loud = script(d, 'loud.sh', 'head -c 8000000 /dev/zero | tr "\\0" x\necho\necho done loudly\nexit 1');
     const r = start(d, virtualServer([
-      { ip: '127.0.0.1', port: 1, check: `{ type: MISC_CHECK, misc_path: [${exitWith}], misc_dynamic: true, retry: 0 }` },
+      // misc_timeout defaults to delay_loop (50 ms here): too short to start a shell on a busy
+      // machine, where such a probe is (rightly) down for timing out. The checks below that
+      // are not about timeouts get a timeout a loaded machine can keep.
+      { ip: '127.0.0.1', port: 1, check: `{ type: MISC_CHECK, misc_path: [${exitWith}], misc_dynamic: true, misc_timeout: 2, retry: 0 }` },
       { ip: '127.0.0.2', port: 1, check: `{ type: MISC_CHECK, misc_path: [${hang}], misc_timeout: 0.5, retry: 0 }` },
       { ip: '127.0.0.3', port: 1, check: `{ type: MISC_CHECK, misc_path: [${loud}], retry: 0, warmup: 0.01, delay_loop: 30 }` },
       { ip: '127.0.0.4', port: 1, check: `{ type: MISC_CHECK, misc_path: [${d.path}/missing.sh], retry: 0 }` },
-      { ip: '127.0.0.5', port: 1, check: `{ type: MISC_CHECK, misc_path: [/bin/sh, -c, 'test "$(id -u)" = 65534'], user: nobody, retry: 0 }` },
+      { ip: '127.0.0.5', port: 1, check: `{ type: MISC_CHECK, misc_path: [/bin/sh, -c, 'test "$(id -u)" = 65534'], user: nobody, misc_timeout: 2, retry: 0 }` },
       { ip: '127.0.0.6', port: 1, check: `{ type: PING_CHECK, connect_ip: 127.0.0.1, retry: 0 }` },
       { ip: '127.0.0.7', port: 1, check: `{ type: PING_CHECK, connect_ip: 127.0.0.1, bindto: 192.0.2.1, retry: 0 }` },
     ]));
