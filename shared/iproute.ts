@@ -107,6 +107,31 @@ export interface AddressWatcher {
   close(): void;
 }
 
+/** argv run so that the kernel ends it with this process, even a SIGKILLed one (setpriv, util-linux). */
+const endingWithUs = (argv: string[]) => ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
+
+/** Calls onLine with each whole line of a stream (a line split across chunks is joined). */
+export function onLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      onLine(line);
+    }
+  });
+}
+
+/** ip -batch's complaints on stderr, in its own words (without its "Command failed -:N" markers). */
+export function ipComplaints(stderr: NodeJS.ReadableStream, onError: (message: string) => void): void {
+  onLines(stderr, (l) => {
+    if (l.trim() !== '' && !/^Command failed -:\d+/.test(l)) onError(l.trim());
+  });
+}
+
 /**
  * Follows every IPv4 address change in this namespace (netlink, through `ip monitor`);
  * restarts the monitor if it dies, and says so.
@@ -117,19 +142,12 @@ export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: 
   let restart: NodeJS.Timeout | undefined;
   const start = (): Promise<void> =>
     new Promise((ready) => {
-      // setpriv (util-linux) makes the kernel end the monitor with us, even if we are SIGKILLed.
-      const c = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', '-ts', '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const [bin, ...args] = endingWithUs(['ip', '-ts', '-o', 'monitor', 'address']);
+      const c = spawn(bin!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
-      let buffered = '';
-      c.stdout!.setEncoding('utf8');
-      c.stdout!.on('data', (chunk: string) => {
-        buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const change = parseAddressMonitorLine(buffered.slice(0, nl));
-          buffered = buffered.slice(nl + 1);
-          if (change) onChange(change);
-        }
+      onLines(c.stdout!, (line) => {
+        const change = parseAddressMonitorLine(line);
+        if (change) onChange(change);
       });
       c.on('spawn', () => ready());
       c.on('error', (err) => {
@@ -175,24 +193,14 @@ export function ipBatchProcess(onError: (message: string) => void): IpBatchProce
   let closed = false;
   let marks: (() => void)[] = [];
   const start = () => {
-    const c = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', '-force', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const [bin, ...args] = endingWithUs(['ip', '-force', '-batch', '-']);
+    const c = spawn(bin!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     child = c;
     c.stdin!.on('error', () => {}); // reported by exit below
-    let out = '';
-    c.stdout!.setEncoding('utf8');
-    c.stdout!.on('data', (t: string) => {
-      out += t;
-      let nl: number;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        if (MARKED.test(line)) marks.shift()?.();
-      }
+    onLines(c.stdout!, (line) => {
+      if (MARKED.test(line)) marks.shift()?.();
     });
-    c.stderr!.setEncoding('utf8');
-    c.stderr!.on('data', (t: string) => {
-      for (const l of t.split('\n').filter(Boolean)) if (!/^Command failed -:\d+/.test(l)) onError(l.trim());
-    });
+    ipComplaints(c.stderr!, onError);
     c.on('error', (err) => onError(`ip -batch: ${err.message}`));
     c.on('exit', (code, signal) => {
       if (child === c) child = undefined;

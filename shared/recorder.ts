@@ -24,42 +24,25 @@ export class Recorder {
 
   /** Appends now, or keeps the event for later (undefined then, and for a refused event). */
   record(e: NewEvent): StoredEvent | undefined {
+    return this.recordAll([e])?.[0];
+  }
+
+  /** Appends all at once (one transaction), or keeps them all for later (undefined then, and for refused events). */
+  recordAll(events: readonly NewEvent[]): StoredEvent[] | undefined {
+    if (events.length === 0) return [];
     if (this.backlog.length === 0) {
       try {
-        return this.log.append(e);
+        return this.log.appendBatch(events);
       } catch (err) {
         if (err instanceof EventRefused) {
-          this.logger.error('event refused by the catalogue (a bug: please report it)', { type: e.type, err });
+          this.logger.error('event refused by the catalogue (a bug: please report it)', { types: events.map((e) => e.type), err });
           return undefined;
         }
         this.failed(err);
       }
     }
-    this.keep(e);
-    return undefined;
-  }
-
-  /** Appends all at once (one transaction), or keeps them all for later. */
-  recordAll(events: readonly NewEvent[]): void {
-    if (events.length === 0) return;
-    if (this.backlog.length === 0) {
-      try {
-        this.log.appendBatch(events);
-        return;
-      } catch (err) {
-        if (err instanceof EventRefused) {
-          this.logger.error('events refused by the catalogue (a bug: please report it)', { types: events.map((e) => e.type), err });
-          return;
-        }
-        this.failed(err);
-      }
-    }
     for (const e of events) this.keep(e);
-  }
-
-  /** Events waiting for the log to accept them. */
-  get pending(): number {
-    return this.backlog.length;
+    return undefined;
   }
 
   /** Tries to append the backlog now; true when nothing is left waiting. */

@@ -67,12 +67,7 @@ export async function logCommand(argv: string[], io: Io, stop: AbortSignal): Pro
   const [verb, ...rest] = positionals;
   if (verb === 'verify') {
     const witness = witnessOf(values);
-    const log = openLog(values);
-    try {
-      return await verify(log, witness, values.json, io);
-    } finally {
-      log.close();
-    }
+    return withLog(values, (log) => verify(log, witness, values.json, io));
   }
   if (verb === 'note') {
     const text = rest.join(' ').trim();
@@ -156,10 +151,10 @@ async function drained(io: Io, stop: AbortSignal): Promise<boolean> {
   return !stop.aborted;
 }
 
-function withLog(target: { config?: string; node?: string; db?: string }, f: (log: EventLog) => number, o: { write?: boolean } = {}): number {
+async function withLog(target: { config?: string; node?: string; db?: string }, f: (log: EventLog) => number | Promise<number>, o: { write?: boolean } = {}): Promise<number> {
   const log = openLog(target, o);
   try {
-    return f(log);
+    return await f(log);
   } finally {
     log.close();
   }

@@ -5,6 +5,7 @@
 // seconds), so the time the fence records is when the addresses will be gone, to a few ms.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { ipComplaints } from '../../shared/iproute.js';
 import { packageRoot } from '../../shared/paths.js';
 
 /** How long before the kernel's earliest removal (lifetime - 20 ms) the switch fires. */
@@ -40,10 +41,7 @@ export class DeadmanSwitch {
     const c = spawn('bash', [join(packageRoot(), 'native', 'deadman.sh')], { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child = c;
     c.stdin!.on('error', () => {});
-    c.stderr!.setEncoding('utf8');
-    c.stderr!.on('data', (t: string) => {
-      for (const l of t.split('\n').filter(Boolean)) if (!/^Command failed -:\d+/.test(l)) this.onTrouble(l.trim());
-    });
+    ipComplaints(c.stderr!, this.onTrouble);
     c.on('error', (err) => this.onTrouble(`dead man's switch: ${err.message}`));
     c.on('exit', (code, signal) => {
       if (this.child === c) {

@@ -3,7 +3,9 @@
 // the epoch. The holder also publishes <base>/vips/<group>/owner (ephemeral, JSON) for
 // operators with zkCli.sh. Everything here is one request or one transaction.
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
+import { z } from 'zod';
 import { parseCandidate, type ZkPaths } from '../../shared/zookeeper/layout.js';
+import { deleteIfExists } from '../../shared/zookeeper/nodes.js';
 
 export interface OwnerData {
   node: string;
@@ -23,16 +25,6 @@ export async function joinLock(client: ZkClient, paths: ZkPaths, group: string, 
   const parsed = parseCandidate(path.slice(path.lastIndexOf('/') + 1));
   if (!parsed) throw new Error(`ZooKeeper created an unexpected candidate name: ${path}`);
   return { path, epoch: parsed.epoch };
-}
-
-export async function deleteIfExists(client: ZkClient, path: string): Promise<boolean> {
-  try {
-    await client.delete(path);
-    return true;
-  } catch (err) {
-    if (isZkError(err, 'NO_NODE')) return false;
-    throw err;
-  }
 }
 
 /** Publishes the owner node, only while our candidate still exists (one transaction). */
@@ -76,24 +68,31 @@ export async function leaveLock(client: ZkClient, paths: ZkPaths, group: string,
  * addresses (renewed with them); after a clean unbind, the time they were removed. The
  * next holder reads it to tell how long nobody had the addresses.
  */
-export interface TenureData {
-  node: string;
-  epoch: number;
+const ms = z.number().int().nonnegative();
+const tenureSchema = z.object({
+  node: z.string().min(1),
+  epoch: ms,
   /** Unix ms: the addresses are gone by then unless renewed. */
-  valid_until: number;
+  valid_until: ms,
   /** Unix ms: removed by the holder (a clean unbind). */
-  gone_at?: number;
-}
+  gone_at: ms.optional(),
+});
+export type TenureData = z.infer<typeof tenureSchema>;
 
+/** The tenure node's data, or undefined if it is not what vigil writes there. */
 export function parseTenure(raw: Buffer): TenureData | undefined {
   try {
-    const d = JSON.parse(raw.toString('utf8')) as Partial<TenureData>;
-    const n = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-    if (typeof d.node !== 'string' || !n(d.epoch) || !n(d.valid_until) || (d.gone_at !== undefined && !n(d.gone_at))) return undefined;
-    return { node: d.node, epoch: d.epoch!, valid_until: d.valid_until!, ...(d.gone_at !== undefined ? { gone_at: d.gone_at } : {}) };
+    const r = tenureSchema.safeParse(JSON.parse(raw.toString('utf8')));
+    return r.success ? r.data : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** What vip.bound says of the tenure before this one (epoch): when its addresses went, and how; undefined if it is this very tenure. */
+export function previousTenure(before: TenureData | undefined, epoch: number, boundAt: number) {
+  if (!before || before.epoch === epoch) return undefined;
+  return { node: before.node, epoch: before.epoch, gone_at: Math.min(before.gone_at ?? before.valid_until, boundAt), how: before.gone_at !== undefined ? ('unbound' as const) : ('lifetime' as const) };
 }
 
 export async function readTenure(client: ZkClient, paths: ZkPaths, group: string): Promise<TenureData | undefined> {

@@ -9,11 +9,12 @@ import { packageVersion } from '../../shared/paths.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
+import { createOwnEphemeral, deleteIfExists } from '../../shared/zookeeper/nodes.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
-import { deleteIfExists, joinLock, leaveLock, OwnerOfAnotherSession, publishOwner, readTenure, tenureData, writeTenure } from './lease.js';
+import { joinLock, leaveLock, OwnerOfAnotherSession, previousTenure, publishOwner, readTenure, tenureData, writeTenure } from './lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
 
 /** A step needs ZooKeeper in a state that is coming (a session, the old owner node expiring): retried, not a fault. */
@@ -52,6 +53,11 @@ const now = () => performance.now();
 const RENEW_EVERY_MS = 200;
 const VRRP_POLL_MS = 100;
 
+/** When the dead man's switch removes addresses whose lifetime is set now (before the kernel could). */
+const switchDeadline = () => Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
+/** The change of a group's first address whose echo a bind or unbind waits for. */
+const echoKey = (g: { plan: GroupPlan }, change: AddressChange['change']) => `${g.plan.addresses[0]!.address}:${change}`;
+
 const describe = (a: GroupAddress) => `${a.address}/${a.prefix} dev ${a.ifname}${a.label ? ` label ${a.label}` : ''}`;
 /** An address as vip.* events carry it. */
 const bound = (a: Pick<GroupAddress, 'address' | 'prefix' | 'ifname'>) => ({ address: a.address, prefix: a.prefix, interface: a.ifname });
@@ -78,8 +84,6 @@ export class FenceService {
   /** Lifetime renewals go to one running ip (no process start per renewal: they are timed). */
   private readonly renewer = ipBatchProcess((m) => this.renewalFailed({ error: m }));
   private readonly renewalFailed: (fields?: Record<string, unknown>) => void;
-  /** Tenures this node's log shows open (bound, never unbound) at start-up: a crash; closed by removeUnheldAddresses. */
-  private readonly openTenures = new Map<Group, { epoch: number; correlation: string | null }>();
 
   constructor(private readonly o: FenceServiceOptions) {
     this.append = recorder(o.log, o.logger);
@@ -100,17 +104,10 @@ export class FenceService {
     this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet', service: 'starting' } });
 
     this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
-    for (const g of this.groups) {
-      const [last] = log.query({ types: ['vip.bound', 'vip.unbound'], subject: g.subject, limit: 1, newest: true });
-      if (last?.type === 'vip.bound') this.openTenures.set(g, { epoch: (last.data as { epoch: number }).epoch, correlation: last.correlation });
-    }
     await this.removeUnheldAddresses();
 
     const upTo = log.lastSeq();
-    for (const g of this.groups) {
-      const [last] = log.query({ types: ['vrrp.state_changed'], subject: vrrpSubject(g.plan.instance), toSeq: upTo, limit: 1, newest: true });
-      if (last) this.instanceState.set(g.plan.instance, String((last.data as { to?: unknown }).to));
-    }
+    for (const g of this.groups) this.readInstanceState(g, upTo);
     this.vrrpAlive = this.vrrpLiveness().alive;
     this.subscription = subscribe(log, { after: upTo, onError: (err) => logger.error('event handling failed', { err }) }, (batch) => this.onEvents(batch));
     this.vrrpTimer = setInterval(() => this.pollVrrp(), VRRP_POLL_MS);
@@ -152,11 +149,17 @@ export class FenceService {
     return !this.stopping && this.vrrpAlive && this.instanceState.get(g.plan.instance) === 'MASTER';
   }
 
+  /** The instance's last state as recorded up to a seq (all of the log without one); its seq, if any. */
+  private readInstanceState(g: Group, toSeq?: number): number | undefined {
+    const [last] = this.o.log.query({ types: ['vrrp.state_changed'], subject: vrrpSubject(g.plan.instance), limit: 1, newest: true, ...(toSeq !== undefined ? { toSeq } : {}) });
+    if (last) this.instanceState.set(g.plan.instance, String((last.data as { to?: unknown }).to));
+    return last?.seq;
+  }
+
   /** isMaster from the log as it is now (the instance's last recorded state and the vrrp pulse), not as last delivered. */
   private stillMaster(g: Group): boolean {
     try {
-      const [last] = this.o.log.query({ types: ['vrrp.state_changed'], subject: vrrpSubject(g.plan.instance), limit: 1, newest: true });
-      if (last && last.seq > (this.subscription?.cursor ?? 0)) this.instanceState.set(g.plan.instance, String((last.data as { to?: unknown }).to));
+      this.readInstanceState(g);
       this.vrrpAlive = this.vrrpLiveness().alive;
     } catch (err) {
       this.o.logger.warn('cannot read the log before binding: going by the events delivered so far', { err });
@@ -214,15 +217,7 @@ export class FenceService {
     await client.mkdirp(this.paths.nodes);
     for (const g of this.groups) await client.mkdirp(this.paths.lock(g.plan.name));
     const path = this.paths.node(this.o.node);
-    const data = Buffer.from(JSON.stringify({ node: this.o.node, version: packageVersion(), pid: process.pid, since: new Date().toISOString(), session: client.sessionId }));
-    try {
-      await client.create(path, data, 'ephemeral');
-    } catch (err) {
-      if (!isZkError(err, 'NODE_EXISTS')) throw err;
-      // Left by an earlier session of this node (not yet expired): ours by name.
-      await deleteIfExists(client, path);
-      await client.create(path, data, 'ephemeral');
-    }
+    await createOwnEphemeral(client, path, Buffer.from(JSON.stringify({ node: this.o.node, version: packageVersion(), pid: process.pid, since: new Date().toISOString(), session: client.sessionId })));
   }
 
   private onSessionState(r: SessionReport): void {
@@ -267,12 +262,9 @@ export class FenceService {
     if (renewed.length === 0) return client.exists('/');
     const ops = renewed.map((g) => ({ op: 'set' as const, path: this.paths.tenure(g.plan.name), data: tenureData(this.o.node, g.bound!.epoch, g.validUntil!) }));
     return client.multi(ops).catch((err: unknown) => {
-      // An answer is an answer: a tenure node that does not exist yet (the group's first
-      // bind) or was deleted by hand is created, and the next heartbeat writes it.
-      if (isZkError(err) && !['CONNECTION_LOSS', 'SESSION_EXPIRED', 'TIMEOUT', 'CLOSED', 'OPERATION_TIMEOUT'].includes(err.code)) {
-        for (const g of renewed) if (g.bound) void this.keepLifetime(g, g.bound.epoch, g.validUntil!);
-        return;
-      }
+      // A tenure node that does not exist yet (the group's first bind) or was deleted by
+      // hand is created. The error is still the server's answer: the session counts it.
+      if (isZkError(err, 'NO_NODE')) for (const g of renewed) void this.writeTenure(g);
       throw err;
     });
   }
@@ -285,14 +277,16 @@ export class FenceService {
     this.lastRenew = now();
     // The switch is armed (and the time recorded) before ip renews the lifetime, so the
     // kernel's end is always later than the switch's, which is when the addresses go.
-    const goneBy = Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
-    for (const g of renewed) {
-      g.validUntil = goneBy;
-      g.deadman.arm(goneBy, addressLines('del', g.plan.addresses));
-      this.keepLocally(g, g.bound!.epoch, goneBy);
-    }
+    const goneBy = switchDeadline();
+    for (const g of renewed) this.armSwitch(g, g.bound!.epoch, goneBy);
     this.renewer.run(lines);
     return renewed;
+  }
+
+  /** The group's addresses go at goneBy unless the switch is armed again before: armed, and that time kept locally. */
+  private armSwitch(g: Group, epoch: number, goneBy: number): void {
+    g.deadman.arm(goneBy, addressLines('del', g.plan.addresses));
+    this.keepLocally(g, epoch, goneBy);
   }
 
   /**
@@ -308,12 +302,12 @@ export class FenceService {
     }
   }
 
-  /** Locally and in ZooKeeper's tenure node (creating it): at an unbind, or when the node is missing. Renewals go with the heartbeat. */
-  private keepLifetime(g: Group, epoch: number, validUntil: number, goneAt?: number): Promise<void> {
-    this.keepLocally(g, epoch, validUntil);
+  /** The group's tenure node in ZooKeeper (created if missing), as kept locally: at an unbind, or when the node is missing. Renewals go with the heartbeat. */
+  private writeTenure(g: Group, goneAt?: number): Promise<void> {
     const client = this.session?.current;
-    if (!client) return Promise.resolve();
-    return writeTenure(client, this.paths, g.plan.name, { node: this.o.node, epoch, valid_until: validUntil, ...(goneAt !== undefined ? { gone_at: goneAt } : {}) })
+    const epoch = g.bound?.epoch;
+    if (!client || epoch === undefined || g.validUntil === undefined) return Promise.resolve();
+    return writeTenure(client, this.paths, g.plan.name, { node: this.o.node, epoch, valid_until: g.validUntil, ...(goneAt !== undefined ? { gone_at: goneAt } : {}) })
       .catch((err: unknown) => this.lifetimeNotKept({ group: g.plan.name, err }));
   }
 
@@ -453,9 +447,7 @@ export class FenceService {
     // deadline with the next heartbeat (no request of its own here: see heartbeat()). The
     // bind is timed by the kernel's echo, as the old holder's end was: the outage figure
     // between them carries no process start-up latency.
-    const goneBy = Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
-    g.deadman.arm(goneBy, addressLines('del', plan.addresses));
-    this.keepLocally(g, epoch, goneBy);
+    this.armSwitch(g, epoch, switchDeadline());
     const { at: boundAt, failed } = await this.timedChange(g, 'added', () => ipBatch(addressLines('replace', plan.addresses)));
     if (failed.length > 0) {
       const why = failed.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`).join('; ');
@@ -464,9 +456,7 @@ export class FenceService {
     }
     g.garp = scheduleGarp(plan.addresses.map((a) => ({ ifname: a.ifname, address: a.address })), plan.garp, (errors) => this.o.logger.warn('gratuitous ARP not sent', { group: plan.name, errors }));
     this.o.logger.info('VIP group bound', { group: plan.name, epoch });
-    const previous = before && before.epoch !== epoch
-      ? { node: before.node, epoch: before.epoch, gone_at: Math.min(before.gone_at ?? before.valid_until, boundAt), how: before.gone_at !== undefined ? 'unbound' as const : 'lifetime' as const }
-      : undefined;
+    const previous = previousTenure(before, epoch, boundAt);
     this.append({
       type: 'vip.bound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: boundAt,
       data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), valid_lft_s: ADDRESS_LIFETIME_S, ...(previous ? { previous } : {}) },
@@ -488,9 +478,12 @@ export class FenceService {
     const goneAt = failed.length > 0 && real.length === 0 && g.validUntil !== undefined ? Math.min(removal.at, g.validUntil) : removal.at;
     if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
     const epoch = g.bound?.epoch ?? 0;
-    // Not waited for: ZooKeeper handles a session's requests in order, so the next holder,
-    // which binds only after our candidate is deleted (later), reads this end.
-    if (g.bound) void this.keepLifetime(g, epoch, goneAt, goneAt);
+    if (g.bound) {
+      this.keepLocally(g, epoch, goneAt);
+      // Not waited for: ZooKeeper handles a session's requests in order, so the next holder,
+      // which binds only after our candidate is deleted (later), reads this end.
+      void this.writeTenure(g, goneAt);
+    }
     g.bound = undefined;
     this.o.logger.info('VIP group unbound', { group: plan.name, epoch, reason });
     this.append({
@@ -528,8 +521,9 @@ export class FenceService {
     const goneAt = Date.now();
     for (const g of this.groups) {
       const list = present.filter((a) => this.byAddress.get(a.address)!.group === g);
-      const open = this.openTenures.get(g);
-      this.openTenures.delete(g);
+      // A tenure the log shows open (bound, never unbound): this fence ended while bound.
+      const [last] = this.o.log.query({ types: ['vip.bound', 'vip.unbound'], subject: g.subject, limit: 1, newest: true });
+      const open = last?.type === 'vip.bound' ? { epoch: (last.data as { epoch: number }).epoch, correlation: last.correlation } : undefined;
       const meta = { source: 'fence' as const, subject: g.subject, correlation: open?.correlation ?? null };
       if (list.length > 0) {
         this.append({ type: 'vip.unbound', ...meta, ts: goneAt, data: { group: g.plan.name, epoch: open?.epoch ?? 0, addresses: list.map(bound), reason: 'start-up: this node holds no lease' } });
@@ -554,7 +548,7 @@ export class FenceService {
   /** Our own change, as the kernel made it: its time is when it took effect, for a waiting bind or unbind. */
   private echoed(g: Group, c: AddressChange): void {
     if (c.address !== g.plan.addresses[0]?.address) return; // one per group is enough
-    const key = `${c.address}:${c.change}`;
+    const key = echoKey(g, c.change);
     const waiter = this.echoWaiters.get(key);
     if (waiter) {
       this.echoWaiters.delete(key);
@@ -570,7 +564,7 @@ export class FenceService {
    */
   private async timedChange(g: Group, change: 'added' | 'removed', run: () => Promise<{ failed: { line: number; message: string }[] }>): Promise<{ at: number; failed: { line: number; message: string }[] }> {
     const started = Date.now();
-    const key = `${g.plan.addresses[0]!.address}:${change}`;
+    const key = echoKey(g, change);
     let echo: number | undefined;
     this.echoWaiters.set(key, (at) => (echo = at));
     const result = await run();

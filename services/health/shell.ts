@@ -56,7 +56,6 @@ interface Window {
 }
 
 const now = () => performance.now();
-/** Most events kept while the log refuses appends; beyond it the oldest are dropped (and counted). */
 
 /** What checks name outside the configuration, each read once however many checks name it. */
 interface Resources {

@@ -7,7 +7,8 @@
 import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, serviceSubject, subscribe, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
-import { recorder, recorderOf } from '../../shared/service.js';
+import type { Recorder } from '../../shared/recorder.js';
+import { recorderOf } from '../../shared/service.js';
 import type { QuorumState } from '../../shared/quorum.js';
 import { RealServerHealth } from '../health/projection.js';
 import { desiredTable, type Desired } from './desired.js';
@@ -30,7 +31,7 @@ export interface IpvsServiceOptions {
 
 export class IpvsService {
   readonly ipvsadm: Ipvsadm;
-  private readonly append;
+  private readonly recorder: Recorder;
   private readonly servers = new RealServerHealth();
   private quorum = new Map<string, QuorumState>();
   /** The kernel's table as of our last read or successful batch; undefined: read it first. */
@@ -47,7 +48,7 @@ export class IpvsService {
 
   constructor(private readonly o: IpvsServiceOptions) {
     this.ipvsadm = o.ipvsadm ?? new Ipvsadm();
-    this.append = recorder(o.log, o.logger);
+    this.recorder = recorderOf(o.log, o.logger);
     this.stillUnavailable = throttledWarning(o.logger, 'the IPVS table still cannot be read or changed; retrying');
   }
 
@@ -148,14 +149,14 @@ export class IpvsService {
     this.unavailable = Date.now();
     const hint = ipvsHint(error);
     this.o.logger.error('cannot read or change the IPVS table; retrying', { error, hint });
-    this.append({ type: 'ipvs.availability', source: 'ipvs', subject: nodeSubject(this.o.node), data: { available: false, error, hint } });
+    this.recorder.record({ type: 'ipvs.availability', source: 'ipvs', subject: nodeSubject(this.o.node), data: { available: false, error, hint } });
   }
 
   private reportAvailable(): void {
     if (this.unavailable === undefined) return;
     this.o.logger.info('the IPVS table can be read and changed again', { after_ms: Date.now() - this.unavailable });
     this.unavailable = undefined;
-    this.append({ type: 'ipvs.availability', source: 'ipvs', subject: nodeSubject(this.o.node), data: { available: true } });
+    this.recorder.record({ type: 'ipvs.availability', source: 'ipvs', subject: nodeSubject(this.o.node), data: { available: true } });
   }
 
   private retryLater(): void {
@@ -175,14 +176,14 @@ export class IpvsService {
     const what = { add_service: 'missing', add_server: 'missing', del_service: 'not configured', del_server: 'not configured', edit_service: 'differs', edit_server: 'differs' } as const;
     const differences = ops.map((op) => `${what[op.op]}: ${op.line}`.slice(0, 1024));
     this.o.logger.warn('the IPVS table was changed outside vigil; repairing', { differences });
-    const e = this.append({ type: 'ipvs.drift', source: 'ipvs', subject: nodeSubject(this.o.node), causation: cause, data: { differences } });
+    const e = this.recorder.record({ type: 'ipvs.drift', source: 'ipvs', subject: nodeSubject(this.o.node), causation: cause, data: { differences } });
     return e?.seq ?? cause;
   }
 
   private recordQuorum(desired: Desired, cause: number | null): void {
     for (const q of desired.quorumChanges) {
       this.o.logger.warn(`quorum ${q.state}`, { virtual_server: q.vs, up_weight: q.upWeight, quorum: q.quorum });
-      this.append({
+      this.recorder.record({
         type: 'ipvs.quorum_changed', source: 'ipvs', subject: virtualServerSubject(q.vs), causation: cause,
         data: { service: q.service, state: q.state, up_weight: q.upWeight, quorum: q.quorum, hysteresis: q.hysteresis, ...(q.sorryServer ? { sorry_server: q.sorryServer } : {}) },
       });
@@ -196,7 +197,7 @@ export class IpvsService {
       type: 'ipvs.changed', source: 'ipvs', subject: this.subjectOf(op, desired), causation: cause,
       data: { op: op.op, service: op.service, ...(op.server ? { server: op.server } : {}), line: op.line },
     }));
-    recorderOf(this.o.log, this.o.logger).recordAll(events);
+    this.recorder.recordAll(events);
     this.o.logger.info('IPVS table changed', { changes: ops.length });
   }
 }

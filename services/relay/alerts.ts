@@ -66,8 +66,8 @@ export class AlertRules {
   private readonly groups = new Map<string, GroupView>();
   private readonly instances = new Map<string, { data: EventData<'vrrp.state_changed'>; at: Ref }>();
   private readonly servers = new RealServerStates();
-  /** This node's fence session: lost since (a loss of ZooKeeper, not a start or stop of the fence), and whether alerted. */
-  private zkLost: { at: Ref; alerted: boolean } | undefined;
+  /** Since when this node's fence has lost ZooKeeper (not a start or stop of the fence); alerted at once. */
+  private zkLost: Ref | undefined;
 
   constructor(private readonly o: AlertRulesOptions) {}
 
@@ -150,18 +150,12 @@ export class AlertRules {
           : [this.alert(e, 'quorum_regained', 'info', `${vs}:${e.id}`, `virtual server ${vs} (${d.service}) has its quorum again: up weight ${d.up_weight} >= ${d.quorum} + ${d.hysteresis}`, [e.id], { virtual_server: vs, service: d.service, up_weight: d.up_weight, quorum: d.quorum })];
       }
       case 'relay.alert': {
-        // Replayed after a restart: an unowned VIP already alerted is not alerted twice.
+        // Replayed after a restart: an alert owed to time (an unowned VIP, a lasting refusal) is not raised twice.
         const d = dataOf(e, 'relay.alert');
-        const group = d.kind === 'vip_unowned' ? d.details?.group : undefined;
-        const v = typeof group === 'string' ? this.groups.get(group)?.vacant : undefined;
-        if (v) v.alerted = true;
-        const deniedGroup = d.kind === 'lease_denied' ? d.details?.group : undefined;
-        const denied = typeof deniedGroup === 'string' ? this.groups.get(deniedGroup)?.denied : undefined;
-        if (denied) denied.alerted = true;
-        const releasedGroup = d.kind === 'vip_unowned' ? d.details?.group : undefined;
-        const released = typeof releasedGroup === 'string' ? this.groups.get(releasedGroup)?.released : undefined;
-        if (released) released.alerted = true;
-        if (d.kind === 'zookeeper_lost' && this.zkLost) this.zkLost.alerted = true;
+        const group = d.details?.group;
+        const g = typeof group === 'string' ? this.groups.get(group) : undefined;
+        const owed = d.kind === 'vip_unowned' ? [g?.vacant, g?.released] : d.kind === 'lease_denied' ? [g?.denied] : [];
+        for (const o of owed) if (o) o.alerted = true;
         return [];
       }
       case 'ipvs.availability': {
@@ -196,7 +190,7 @@ export class AlertRules {
       if (r && !r.alerted && this.zkLost && now - r.at.ts >= this.o.vipUnownedMs) {
         r.alerted = true;
         out.push({
-          id: `vip_unowned:${group}:${r.epoch}`, kind: 'vip_unowned', severity: 'critical', cause: r.at.seq, events: [this.zkLost.at.id, r.at.id],
+          id: `vip_unowned:${group}:${r.epoch}`, kind: 'vip_unowned', severity: 'critical', cause: r.at.seq, events: [this.zkLost.id, r.at.id],
           summary: `VIP group ${this.describe(group)} has had no owner that ${this.o.node} can see for ${seconds(now - r.at.ts)}: ${this.o.node} released it (epoch ${r.epoch}) when it lost ZooKeeper, and no node can take a lease without ZooKeeper`,
           details: { group, unowned_ms: now - r.at.ts, last_holder: this.o.node, last_epoch: r.epoch, seen_by: this.o.node, zookeeper: 'unreachable' },
         });
@@ -310,7 +304,7 @@ export class AlertRules {
   private zookeeper(e: StoredEvent, d: EventData<'fence.zk_state'>): AlertDraft[] {
     if (d.state === 'lost' || d.state === 'expired') {
       if (d.service !== undefined || this.zkLost) return []; // the fence starting or stopping; or still lost
-      this.zkLost = { at: ref(e), alerted: true };
+      this.zkLost = ref(e);
       return [this.alert(e, 'zookeeper_lost', 'critical', `${this.o.node}:${e.id}`,
         `${this.o.node} lost ZooKeeper (${d.detail ?? d.state}): it released its VIPs and cannot hold one until its session is back`,
         [e.id], { node: this.o.node, state: d.state, detail: d.detail ?? null })];
@@ -319,9 +313,7 @@ export class AlertRules {
     const lost = this.zkLost;
     this.zkLost = undefined;
     for (const g of this.groups.values()) g.released = undefined; // the lease holders are visible again
-    return lost.alerted
-      ? [this.alert(e, 'zookeeper_back', 'info', `${this.o.node}:${lost.at.id}`, `${this.o.node} has a ZooKeeper session again after ${seconds(e.ts - lost.at.ts)}`, [lost.at.id, e.id], { node: this.o.node, lost_ms: e.ts - lost.at.ts })]
-      : [];
+    return [this.alert(e, 'zookeeper_back', 'info', `${this.o.node}:${lost.id}`, `${this.o.node} has a ZooKeeper session again after ${seconds(e.ts - lost.ts)}`, [lost.id, e.id], { node: this.o.node, lost_ms: e.ts - lost.ts })];
   }
 
   private causeOf(seq: number | null): { data: EventData<'vrrp.state_changed'>; at: Ref } | undefined {

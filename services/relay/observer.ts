@@ -8,8 +8,9 @@ import type { VigilConfig } from '../../shared/config/index.js';
 import { nodeSubject, vipGroupSubject, type EventData, type EventLog } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
-import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
+import type { ZkClient } from '../../shared/zookeeper/client.js';
 import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
+import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
 import { ZkSession } from '../../shared/zookeeper/session.js';
 
 type Holder = { node: string; epoch: number } | null;
@@ -77,16 +78,7 @@ export class ClusterObserver {
   /** This relay's ephemeral node: the other relays alert when it vanishes (this node's alerting is gone). */
   private async announce(client: ZkClient): Promise<void> {
     const path = this.paths.relay(this.o.node);
-    const data = Buffer.from(JSON.stringify({ node: this.o.node, pid: process.pid, since: new Date().toISOString() }));
-    try {
-      await client.create(path, data, 'ephemeral');
-    } catch (err) {
-      if (!isZkError(err, 'NODE_EXISTS')) throw err;
-      await client.delete(path).catch((e: unknown) => {
-        if (!isZkError(e, 'NO_NODE')) throw e;
-      }); // left by an earlier session of this relay (killed): ours by name
-      await client.create(path, data, 'ephemeral');
-    }
+    await createOwnEphemeral(client, path, Buffer.from(JSON.stringify({ node: this.o.node, pid: process.pid, since: new Date().toISOString() })));
   }
 
   private async readRelays(client: ZkClient): Promise<void> {

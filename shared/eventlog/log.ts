@@ -53,6 +53,12 @@ const MAX_QUERY_STATEMENTS = 128;
 
 export class LogError extends Error {}
 
+/** SQLite's word that the file is damaged (not merely busy, full or unreadable for now). */
+export function isCorrupt(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  return /SQLITE_CORRUPT|SQLITE_NOTADB/.test(String(e?.code)) || /malformed|not a database/i.test(String(e?.message));
+}
+
 function writable(path: string): boolean {
   try {
     accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
@@ -269,7 +275,7 @@ export class EventLog {
     try {
       stored = this.appendTx.immediate(valid, this.node, Date.now(), cursor);
     } catch (err) {
-      if (/SQLITE_CORRUPT|SQLITE_NOTADB/.test(String((err as { code?: unknown }).code))) this.markDamaged((err as Error).message);
+      if (isCorrupt(err)) this.markDamaged((err as Error).message);
       throw err;
     }
     this.checkpointer?.wrote(stored.length);

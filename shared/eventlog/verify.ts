@@ -1,7 +1,7 @@
 // Recomputes the hash chain of the whole log and checks that the database still refuses
 // changes. The first problem found names its seq.
 import Database from 'better-sqlite3';
-import type { EventLog } from './log.js';
+import { isCorrupt, type EventLog } from './log.js';
 import { migrate } from './migrate.js';
 import { GENESIS_HASH, rowHash } from './hash.js';
 
@@ -111,11 +111,8 @@ function checkSubjectIndex(log: EventLog): string | undefined {
   return check.deferred();
 }
 
-/** SQLite's words for a file it cannot read as a database (a damaged page). */
-export function isDamage(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return /SQLITE_CORRUPT|SQLITE_NOTADB|SQLITE_IOERR/.test(String(e?.code)) || /malformed|not a database/i.test(String(e?.message));
-}
+/** A part of the file that cannot be read: damaged, or failing to read from the disk. */
+const isDamage = (err: unknown): boolean => isCorrupt(err) || /SQLITE_IOERR/.test(String((err as { code?: unknown } | undefined)?.code));
 
 /** Names the range of seqs that cannot be read from `from` on, by reading rows one at a time. */
 function unreadable(log: EventLog, from: number, err: Error): string {

@@ -21,6 +21,10 @@ export class ZkError extends Error {
 
 export const isZkError = (err: unknown, code?: ZkErrorCode): err is ZkError => err instanceof ZkError && (code === undefined || err.code === code);
 
+const SILENCE: readonly ZkErrorCode[] = ['CONNECTION_LOSS', 'OPERATION_TIMEOUT', 'TIMEOUT', 'CLOSED', 'OTHER'];
+/** Whether an error is the server's answer (it heard the request: a node missing, a version conflict, ...), not silence. */
+export const answeredByServer = (err: unknown): boolean => isZkError(err) && !SILENCE.includes(err.code);
+
 function toZkError(op: string, path: string, err: unknown): ZkError {
   if (err instanceof ZkError) return err;
   const e = err as { name?: unknown; message?: unknown };

@@ -2,7 +2,7 @@
 // still be trusted (liveness.ts). After a loss or an expiry the client is closed and a
 // new session is made; nothing waits for the library to notice.
 import type { Logger } from '../logger.js';
-import { isZkError, ZkClient, type ZkClientOptions } from './client.js';
+import { answeredByServer, isZkError, ZkClient, type ZkClientOptions } from './client.js';
 import { onZooKeeperFault } from './guard.js';
 import { healthAt, leaseDeadline, livenessTiming, nextHealthChange, type LivenessTiming, type SessionHealth } from './liveness.js';
 
@@ -25,14 +25,14 @@ export interface ZkSessionOptions {
   minSessionTimeoutMs?: number;
   /** Called on every change of state, in order. */
   onState(report: SessionReport): void;
-  /** Called after every answered heartbeat, with the new deadline (monotonic ms, performance.now()). */
-  onAck?(deadline: number): void;
+  /** Called after every answered heartbeat. */
+  onAck?(): void;
   /** Called once per new session, before it is reported connected (create ephemeral nodes here). */
   onSession?(client: ZkClient): Promise<void>;
   /**
    * The request each heartbeat sends (default: exists /). Any answer of the server counts,
    * so a request that can carry news (the fence writes when its addresses go) costs no
-   * extra traffic. Its promise must reject only when the server did not answer.
+   * extra traffic. Errors that are the server's answer count as answers.
    */
   heartbeatRequest?(client: ZkClient): Promise<unknown>;
 }
@@ -142,16 +142,19 @@ export class ZkSession {
     this.heartbeatInFlight = true;
     const sentAt = now();
     try {
-      await (this.o.heartbeatRequest ? this.o.heartbeatRequest(client) : client.exists('/'));
+      try {
+        await (this.o.heartbeatRequest ? this.o.heartbeatRequest(client) : client.exists('/'));
+      } catch (err) {
+        if (client === this.client && isZkError(err, 'SESSION_EXPIRED')) return this.lose('expired', 'ZooKeeper answered: session expired');
+        // Any other answer (a node missing, say) proves the server heard us; a lost
+        // connection or a timeout is silence: the deadline decides.
+        if (!answeredByServer(err)) return;
+      }
       if (client !== this.client) return;
       this.lastAckSentAt = Math.max(this.lastAckSentAt, sentAt);
       this.acked = true;
       this.evaluate();
-      const deadline = leaseDeadline(this.lastAckSentAt, this.timing!);
-      if (this.health !== 'lost') this.o.onAck?.(deadline);
-    } catch (err) {
-      if (client === this.client && isZkError(err, 'SESSION_EXPIRED')) this.lose('expired', 'ZooKeeper answered: session expired');
-      // Anything else (connection loss, timeout) is silence: the deadline decides.
+      if (this.health !== 'lost') this.o.onAck?.();
     } finally {
       this.heartbeatInFlight = false;
     }
