@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { GENESIS_HASH, rowHash } from '../shared/eventlog/hash.js';
-import { EventLog, verifyLog, type NewEvent } from '../shared/eventlog/index.js';
+import { EventLog, operatorSubject, realServerSubject, verifyLog, type NewEvent } from '../shared/eventlog/index.js';
 import { median, percentile, printTable, type Row } from './stats.js';
 
-const note = (i: number): NewEvent => ({ type: 'operator.note', source: 'cli', subject: `operator:bench${i % 10}`, data: { text: `event ${i}`, author: 'bench' } });
+const note = (i: number): NewEvent => ({ type: 'operator.note', source: 'cli', subject: operatorSubject(`bench${i % 10}`), data: { text: `event ${i}`, author: 'bench' } });
 const health = (i: number, subjects: number): NewEvent => {
   const s = i % subjects;
   return {
-    type: 'health.changed', source: 'health', subject: `rs:web/10.${(s >> 8) & 255}.${s & 255}.1:80`,
+    type: 'health.changed', source: 'health', subject: realServerSubject('web', `10.${(s >> 8) & 255}.${s & 255}.1:80`),
     data: { target: `10.${(s >> 8) & 255}.${s & 255}.1:80`, check: 'HTTP_GET', from: i % 2 ? 'up' : 'down', to: i % 2 ? 'down' : 'up', reason: 'HTTP 503 on GET /status after 3 retries' },
   };
 };
@@ -130,7 +130,7 @@ export async function benchEventLog(): Promise<void> {
     for (let q = 0; q < 30; q++) {
       const s = (q * 977) % subjects;
       const t = process.hrtime.bigint();
-      found = big.query({ subject: `rs:web/10.${(s >> 8) & 255}.${s & 255}.1:80`, newest: true, limit: 101 }).length;
+      found = big.query({ subject: realServerSubject('web', `10.${(s >> 8) & 255}.${s & 255}.1:80`), newest: true, limit: 101 }).length;
       queryMs.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     const typeMs: number[] = [];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Ipvsadm } from '../services/ipvs/ipvsadm.js';
 import { IpvsService } from '../services/ipvs/shell.js';
 import { parseConfig } from '../shared/config/index.js';
-import { EventLog } from '../shared/eventlog/index.js';
+import { EventLog, realServerSubject } from '../shared/eventlog/index.js';
 import { createLogger } from '../shared/logger.js';
 import { tempDir } from '../test/harness/tmp.js';
 import { median, printTable } from './stats.js';
@@ -61,7 +61,7 @@ for (let i = 0; i < 20; i++) {
   const t = performance.now();
   const vs = Math.floor(i / 2); // down, then up again: each a weight change (inhibit_on_failure: 10 -> 0 -> 10)
   const rs = `${ip(2, vs * SERVERS)}:80`;
-  log.append({ type: 'health.changed', source: 'health', subject: `rs:vs${vs}/${rs}`, data: { target: rs, check: 'TCP_CHECK#0', from: to === 'down' ? 'up' : 'down', to, reason: 'bench' } });
+  log.append({ type: 'health.changed', source: 'health', subject: realServerSubject(`vs${vs}`, rs), data: { target: rs, check: 'TCP_CHECK#0', from: to === 'down' ? 'up' : 'down', to, reason: 'bench' } });
   while (log.query({ types: ['ipvs.changed'], afterSeq: before }).length === 0) await new Promise((r) => setTimeout(r, 1));
   await svc.settled();
   weight.push(performance.now() - t);

@@ -3,7 +3,7 @@
 // vigil.prod.events.lb1.vrrp.state_changed), alerts under alerts.<severity>.<kind>.
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
-import { alertSeverity, type EventData, type StoredEvent } from './eventlog/index.js';
+import { alertSeverity, type EventOf } from './eventlog/index.js';
 
 export const eventsWildcard = (cluster: string) => `vigil.${cluster}.events.>`;
 export const nodeEventsWildcard = (cluster: string, node: string) => `vigil.${cluster}.events.${node}.>`;
@@ -11,7 +11,7 @@ export const eventSubject = (cluster: string, node: string, type: string) => `vi
 export const alertsWildcard = (cluster: string) => `vigil.${cluster}.alerts.>`;
 export const alertSubject = (cluster: string, severity: string, kind: string) => `vigil.${cluster}.alerts.${severity}.${kind}`;
 
-/** What a subscriber of vigil.<cluster>.alerts.> receives (JSON); Nats-Msg-Id is "alert:<id>". */
+/** What a subscriber of vigil.<cluster>.alerts.> receives (JSON); Nats-Msg-Id is alertMessageId(). */
 export const alertMessageSchema = z.strictObject({
   id: z.string().min(1),
   cluster: z.string().min(1),
@@ -27,9 +27,12 @@ export const alertMessageSchema = z.strictObject({
 });
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
 
+/** The Nats-Msg-Id of an alert: its own id (not its event's), so the same alert raised by two relays is kept once. */
+export const alertMessageId = (a: Pick<AlertMessage, 'id'>) => `alert:${a.id}`;
+
 /** The alert message of a relay.alert event. */
-export function alertMessage(cluster: string, e: StoredEvent): AlertMessage {
-  const d = e.data as EventData<'relay.alert'>;
+export function alertMessage(cluster: string, e: EventOf<'relay.alert'>): AlertMessage {
+  const d = e.data;
   return { id: d.id, cluster, node: e.node, ts: e.ts, severity: d.severity, kind: d.kind, summary: d.summary, events: [...d.events, e.id], details: d.details ?? {} };
 }
 

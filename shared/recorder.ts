@@ -16,6 +16,9 @@ export class Recorder {
   private lastError = '';
   private dropped = 0;
   private retry: NodeJS.Timeout | undefined;
+  /** Events recorded with soon(), appended together at the end of this turn of the event loop. */
+  private queued: NewEvent[] = [];
+  private queuedFlush: NodeJS.Immediate | undefined;
   private readonly warn: ReturnType<typeof throttledWarning>;
 
   constructor(private readonly log: EventLog, private readonly logger: Logger) {
@@ -45,6 +48,25 @@ export class Recorder {
     return undefined;
   }
 
+  /**
+   * Records these with the others of this turn of the event loop, in one transaction (a
+   * service that makes many events at once: one append instead of many).
+   */
+  soon(events: readonly NewEvent[]): void {
+    if (events.length === 0) return;
+    this.queued.push(...events);
+    this.queuedFlush ??= setImmediate(() => this.recordQueued());
+  }
+
+  /** Records what soon() queued, now. */
+  recordQueued(): void {
+    if (this.queuedFlush) clearImmediate(this.queuedFlush);
+    this.queuedFlush = undefined;
+    const events = this.queued;
+    this.queued = [];
+    this.recordAll(events);
+  }
+
   /** Tries to append the backlog now; true when nothing is left waiting. */
   flush(): boolean {
     clearTimeout(this.retry);
@@ -71,6 +93,7 @@ export class Recorder {
 
   /** A last try; what still cannot be appended goes to stderr, one JSON line per event, so that it is not lost unseen. */
   close(): number {
+    this.recordQueued();
     if (this.flush()) return 0;
     const left = this.backlog.length;
     for (const event of this.backlog) this.logger.error('event not recorded: the event log refuses writes', { event });

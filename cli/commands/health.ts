@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { EventLog } from '../../shared/eventlog/index.js';
 import { isoTime } from '../../shared/time.js';
 import { planChecks } from '../../services/health/plan.js';
-import { lastChanges } from '../../services/health/projection.js';
+import { lastChanges } from '../../shared/health-record.js';
 import { commonOptions, loadNodeConfig, parse, UsageError, type Io } from '../common.js';
 
 export const healthUsage = `vigil health [--down] [--json]     the state of every check and track script, from the log

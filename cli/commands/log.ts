@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { eventMatches, expandTypePatterns, subscribe, UnknownEventType, summarize, verifyLog, type EventFilter, type EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
+import { eventMatches, expandTypePatterns, operatorSubject, subscribe, UnknownEventType, summarize, verifyLog, type EventFilter, type EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
 import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { configFile } from '../../shared/config/node.js';
@@ -208,7 +208,7 @@ async function verify(log: EventLog, witness: ReturnType<typeof witnessOf>, json
 
 function note(log: EventLog, text: string, author: string | undefined, json: boolean, io: Io): number {
   const who = author ?? process.env.SUDO_USER ?? process.env.USER ?? userInfo().username;
-  const e = log.append({ type: 'operator.note', source: 'cli', subject: `operator:${who.replace(/\s+/g, '_')}`, data: { text, author: who } });
+  const e = log.append({ type: 'operator.note', source: 'cli', subject: operatorSubject(who), data: { text, author: who } });
   io.out(json ? JSON.stringify(e) + '\n' : `noted as seq ${e.seq} (${e.id})\n`);
   return 0;
 }

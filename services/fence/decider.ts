@@ -4,6 +4,7 @@
 // to wait. Order matters and is encoded here: unbind before leaving the lock, hold the
 // lease before binding, never bind without time left on the lease.
 import { MIN_SESSION_TIMEOUT_S } from '../../shared/config/crosscheck.js';
+import type { ZkState } from '../../shared/eventlog/catalogue.js';
 
 /** Kernel address lifetime (valid_lft/preferred_lft) of a bound VIP, in seconds. */
 export const ADDRESS_LIFETIME_S = 1;
@@ -14,7 +15,8 @@ export const MIN_LEASE_LEFT_MS = ADDRESS_LIFETIME_S * 1000 + LIFETIME_SLACK_MS;
 /** The lease deadline (timeout minus margin, liveness.ts) must exceed MIN_LEASE_LEFT_MS right after a heartbeat. */
 export const MIN_SESSION_TIMEOUT_MS = MIN_SESSION_TIMEOUT_S * 1000;
 
-export type SessionView = 'connected' | 'suspended' | 'lost';
+/** The session as the fence decides on it (an expired session is lost to it). */
+export type SessionView = Exclude<ZkState, 'expired'>;
 
 export interface LockHolder {
   epoch: number;

@@ -2,20 +2,23 @@
 // event log. Every decision is the decider's nextStep; this file gathers the facts,
 // carries out one step at a time per VIP group, and records what it did and saw.
 import type { VigilConfig } from '../../shared/config/index.js';
-import { nodeSubject, subscribe, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { followLog, isEvent, nodeSubject, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { allIpv4Addresses, ipBatch, ipBatchProcess, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import { packageVersion } from '../../shared/paths.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
-import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
-import { createOwnEphemeral, deleteIfExists } from '../../shared/zookeeper/nodes.js';
+import { zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
+import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
-import { joinLock, leaveLock, OwnerOfAnotherSession, previousTenure, publishOwner, readTenure, tenureData, writeTenure } from './lease.js';
+import {
+  joinLock, leaveLock, lockView, OwnerOfAnotherSession, previousTenure, publishOwner, readLock, readTenure, removeCandidates, tenureData, writeTenure,
+} from '../../shared/zookeeper/lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
+import { judgeAddressChange } from './repair.js';
 
 /** A step needs ZooKeeper in a state that is coming (a session, the old owner node expiring): retried, not a fault. */
 export class SessionChanging extends Error {}
@@ -106,10 +109,11 @@ export class FenceService {
     this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
     await this.removeUnheldAddresses();
 
-    const upTo = log.lastSeq();
-    for (const g of this.groups) this.readInstanceState(g, upTo);
-    this.vrrpAlive = this.vrrpLiveness().alive;
-    this.subscription = subscribe(log, { after: upTo, onError: (err) => logger.error('event handling failed', { err }) }, (batch) => this.onEvents(batch));
+    const rebuild = (upTo: number) => {
+      for (const g of this.groups) this.readInstanceState(g, upTo);
+      this.vrrpAlive = this.vrrpLiveness().alive;
+    };
+    this.subscription = await followLog(log, { logger, rebuild }, (batch) => this.onEvents(batch));
     this.vrrpTimer = setInterval(() => this.pollVrrp(), VRRP_POLL_MS);
 
     this.session = new ZkSession({
@@ -152,7 +156,7 @@ export class FenceService {
   /** The instance's last state as recorded up to a seq (all of the log without one); its seq, if any. */
   private readInstanceState(g: Group, toSeq?: number): number | undefined {
     const [last] = this.o.log.query({ types: ['vrrp.state_changed'], subject: vrrpSubject(g.plan.instance), limit: 1, newest: true, ...(toSeq !== undefined ? { toSeq } : {}) });
-    if (last) this.instanceState.set(g.plan.instance, String((last.data as { to?: unknown }).to));
+    if (last && isEvent(last, 'vrrp.state_changed')) this.instanceState.set(g.plan.instance, last.data.to);
     return last?.seq;
   }
 
@@ -193,9 +197,8 @@ export class FenceService {
 
   private onEvents(batch: StoredEvent[]): void {
     for (const e of batch) {
-      if (e.type !== 'vrrp.state_changed') continue;
-      const d = e.data as { instance?: unknown; to?: unknown };
-      if (typeof d.instance !== 'string' || typeof d.to !== 'string') continue;
+      if (!isEvent(e, 'vrrp.state_changed')) continue;
+      const d = e.data;
       this.instanceState.set(d.instance, d.to);
       for (const g of this.groups) {
         if (g.plan.instance !== d.instance) continue;
@@ -391,22 +394,18 @@ export class FenceService {
     const watch = () => {
       if (client === this.session?.current && !this.stopping) void this.refreshLock(g, client);
     };
-    let candidates = await readLock(client, this.paths, g.plan.name, watch);
+    const candidates = await readLock(client, this.paths, g.plan.name, watch);
     const mine = g.candidate?.path.slice(g.candidate.path.lastIndexOf('/') + 1);
-    const stale = candidates.filter((c) => c.node === this.o.node && c.name !== mine);
-    if (stale.length > 0 && !g.bound) {
-      // Candidates of this node's earlier sessions (a restart, a lost session): this node holds
-      // nothing (addresses are removed at start-up and on loss), so they only delay everyone.
-      for (const c of stale) await deleteIfExists(client, `${this.paths.lock(g.plan.name)}/${c.name}`);
-      this.o.logger.info('removed candidates of earlier sessions of this node', { group: g.plan.name, candidates: stale.map((c) => c.name) });
-      candidates = candidates.filter((c) => !stale.includes(c));
+    const view = lockView(candidates, this.o.node, mine, g.bound !== undefined);
+    if (view.stale.length > 0) {
+      await removeCandidates(client, this.paths, g.plan.name, view.stale);
+      this.o.logger.info('removed candidates of earlier sessions of this node', { group: g.plan.name, candidates: view.stale.map((c) => c.name) });
     }
-    if (g.candidate && !candidates.some((c) => c.name === mine)) {
+    if (g.candidate && view.mineGone) {
       this.o.logger.warn('our lock candidate vanished', { group: g.plan.name, candidate: g.candidate.path });
       g.candidate = undefined;
     }
-    const low = candidates[0];
-    g.lowest = low ? { node: low.node, epoch: low.epoch, ours: low.name === mine } : undefined;
+    g.lowest = view.holder;
   }
 
   private async refreshLock(g: Group, client: ZkClient): Promise<void> {
@@ -523,7 +522,7 @@ export class FenceService {
       const list = present.filter((a) => this.byAddress.get(a.address)!.group === g);
       // A tenure the log shows open (bound, never unbound): this fence ended while bound.
       const [last] = this.o.log.query({ types: ['vip.bound', 'vip.unbound'], subject: g.subject, limit: 1, newest: true });
-      const open = last?.type === 'vip.bound' ? { epoch: (last.data as { epoch: number }).epoch, correlation: last.correlation } : undefined;
+      const open = last && isEvent(last, 'vip.bound') ? { epoch: last.data.epoch, correlation: last.correlation } : undefined;
       const meta = { source: 'fence' as const, subject: g.subject, correlation: open?.correlation ?? null };
       if (list.length > 0) {
         this.append({ type: 'vip.unbound', ...meta, ts: goneAt, data: { group: g.plan.name, epoch: open?.epoch ?? 0, addresses: list.map(bound), reason: 'start-up: this node holds no lease' } });
@@ -576,32 +575,26 @@ export class FenceService {
   private observed(c: AddressChange): void {
     const entry = this.byAddress.get(c.address);
     if (!entry) return;
-    const want = this.expected.get(c.address) ?? false;
-    if ((c.change === 'added') === want) return this.echoed(entry.group, c); // what we did, echoed back
     const { group: g, address } = entry;
-    const record = (repaired: boolean, detail: string) => {
-      this.o.logger.warn('VIP changed by someone else', { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail });
-      this.append({
-        type: 'fence.address_observed', source: 'fence', subject: g.subject, causation: null, correlation: g.correlation ?? null,
-        data: { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail },
-      });
-    };
-    if (c.change === 'added') {
-      record(true, 'this node holds no lease for it: removed');
+    const verdict = judgeAddressChange({
+      change: c.change, expected: this.expected.get(c.address) ?? false, session: this.session?.state, changing: g.running !== undefined, bound: g.bound !== undefined,
+    });
+    if (verdict.kind === 'echo') return this.echoed(g, c);
+    const repaired = verdict.kind !== 'leave';
+    this.o.logger.warn('VIP changed by someone else', { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail: verdict.detail });
+    this.append({
+      type: 'fence.address_observed', source: 'fence', subject: g.subject, causation: null, correlation: g.correlation ?? null,
+      data: { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail: verdict.detail },
+    });
+    if (verdict.kind === 'remove') {
       void ipBatch(addressLines('del', [{ ...c, label: undefined }])).then(({ failed }) => {
         if (failed.length > 0) this.o.logger.error('cannot remove a foreign VIP', { address: c.address, error: failed[0]!.message });
       });
-      return;
+    } else if (verdict.kind === 'restore') {
+      void ipBatch(addressLines('replace', [address])).then(({ failed }) => {
+        if (failed.length > 0) this.o.logger.error('cannot restore a VIP', { address: c.address, error: failed[0]!.message });
+        else announce([{ ifname: address.ifname, address: address.address }], g.plan.garp.repeat);
+      });
     }
-    const session = this.session?.state;
-    if (session !== 'connected' || g.running || !g.bound) {
-      record(false, session === 'connected' ? 'a change of the lease is in progress' : `kernel lifetime ran out: ZooKeeper ${session ?? 'not connected'}; restored by the next renewal if the lease survives`);
-      return;
-    }
-    record(true, 'this node holds the lease: added back');
-    void ipBatch(addressLines('replace', [address])).then(({ failed }) => {
-      if (failed.length > 0) this.o.logger.error('cannot restore a VIP', { address: c.address, error: failed[0]!.message });
-      else announce([{ ifname: address.ifname, address: address.address }], g.plan.garp.repeat);
-    });
   }
 }

@@ -1,6 +1,8 @@
 // What one result of a check means: keepalived's retry (retry, delay_before_retry) and
 // HAProxy's rise/fall counting, without I/O. The shell runs probes and obeys the verdict.
-export type Health = 'up' | 'down';
+import type { CheckResult } from '../../shared/eventlog/catalogue.js';
+
+export type Health = CheckResult;
 
 export interface CheckRules {
   /** Consecutive good results that bring a down check up. */

@@ -1,4 +1,6 @@
 // vigil run health: keepalived's checkers and track scripts, recorded as transitions.
+// Shape: a decider (decider.ts: what one probe result means, rise/fall/retry), pure;
+// plan.ts from the configuration; probes/ run one probe each; shell.ts schedules and records.
 import { runService } from '../../shared/service.js';
 import { HealthService } from './shell.js';
 

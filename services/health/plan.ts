@@ -3,8 +3,10 @@
 // track scripts this node's VRRP instances use. Effective values are resolved here,
 // once: ports and addresses inherited from the real and virtual server, delay_loop,
 // alpha, timeouts.
-import { instancesForNode, realServerTarget, startsDown, type CheckConfig, type VigilConfig } from '../../shared/config/index.js';
-import { checkName, realServerSubject, trackSubject } from '../../shared/eventlog/subjects.js';
+import { instancesForNode, startsDown, type CheckConfig, type VigilConfig } from '../../shared/config/index.js';
+import { trackSubject } from '../../shared/eventlog/subjects.js';
+import { TRACK_CHECK, trackCheckKey } from '../../shared/health-record.js';
+import { realServerChecks } from '../../shared/quorum.js';
 import type { CheckRules, Health } from './decider.js';
 
 export interface UrlSpec {
@@ -95,29 +97,22 @@ function timeoutOf(ch: CheckConfig, delayLoopS: number): number {
 
 export function planChecks(config: VigilConfig, node: string): CheckSpec[] {
   const out: CheckSpec[] = [];
-  for (const [vsName, vs] of Object.entries(config.virtual_servers)) {
-    vs.real_servers.forEach((rs, i) => {
-      const target = realServerTarget(vs, rs);
-      const subject = realServerSubject(vsName, target);
-      rs.checks.forEach((ch, j) => {
-        const check = checkName(ch.type, j);
-        const delayLoop = ch.delay_loop ?? vs.delay_loop;
-        const port = ch.connect_port ?? (ch.type === 'DNS_CHECK' ? 53 : rs.port ?? vs.port ?? 0);
-        const ep: Endpoint = { host: ch.connect_ip ?? rs.ip, port, bindto: ch.bindto, bindPort: ch.bind_port };
-        out.push({
-          key: `${subject} ${check}`,
-          subject,
-          target,
-          check,
-          role: 'real_server',
-          probe: probeOf(ch, ep, vs.virtualhost),
-          timeoutMs: timeoutOf(ch, delayLoop),
-          rules: { rise: ch.rise, fall: ch.fall, retries: ch.retry, retryDelayMs: ms(ch.delay_before_retry), intervalMs: ms(delayLoop) },
-          initial: startsDown(vs, ch) ? 'down' : 'up',
-          firstWithinMs: ms(ch.warmup ?? delayLoop),
-          path: ['virtual_servers', vsName, 'real_servers', i, 'checks', j],
-        });
-      });
+  for (const { vsName, vs, rs, rsIndex, check: ch, checkIndex, target, subject, name: check, key } of realServerChecks(config)) {
+    const delayLoop = ch.delay_loop ?? vs.delay_loop;
+    const port = ch.connect_port ?? (ch.type === 'DNS_CHECK' ? 53 : rs.port ?? vs.port ?? 0);
+    const ep: Endpoint = { host: ch.connect_ip ?? rs.ip, port, bindto: ch.bindto, bindPort: ch.bind_port };
+    out.push({
+      key,
+      subject,
+      target,
+      check,
+      role: 'real_server',
+      probe: probeOf(ch, ep, vs.virtualhost),
+      timeoutMs: timeoutOf(ch, delayLoop),
+      rules: { rise: ch.rise, fall: ch.fall, retries: ch.retry, retryDelayMs: ms(ch.delay_before_retry), intervalMs: ms(delayLoop) },
+      initial: startsDown(vs, ch) ? 'down' : 'up',
+      firstWithinMs: ms(ch.warmup ?? delayLoop),
+      path: ['virtual_servers', vsName, 'real_servers', rsIndex, 'checks', checkIndex],
     });
   }
   const used = new Set(instancesForNode(config, node).flatMap((vi) => vi.track_script.map((t) => (typeof t === 'string' ? t : t.name))));
@@ -126,10 +121,10 @@ export function planChecks(config: VigilConfig, node: string): CheckSpec[] {
     if (!ts) continue; // the configuration check reports it
     const subject = trackSubject(name);
     out.push({
-      key: `${subject} script`,
+      key: trackCheckKey(subject),
       subject,
       target: name,
-      check: 'script',
+      check: TRACK_CHECK,
       role: 'track_script',
       probe: { kind: 'exec', argv: ts.script, user: ts.user, dynamic: false, what: `track script ${name}` },
       timeoutMs: ms(ts.timeout ?? ts.interval),

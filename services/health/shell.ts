@@ -18,7 +18,7 @@ import { execProbe, pingProbe } from './probes/exec.js';
 import { httpProbe } from './probes/http.js';
 import { tcpProbe } from './probes/tcp.js';
 import type { Abort, ProbeDone } from './probes/types.js';
-import { lastChanges } from './projection.js';
+import { lastChanges } from '../../shared/health-record.js';
 
 export interface HealthServiceOptions {
   config: VigilConfig;
@@ -123,8 +123,6 @@ export class HealthService {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private summaryTimer: NodeJS.Timeout | undefined;
-  private flushScheduled = false;
-  private pending: NewEvent[] = [];
   private stopped = false;
   private window: Window;
   private readonly maxInFlight: number;
@@ -178,7 +176,7 @@ export class HealthService {
         s.abort = undefined;
       }
     }
-    this.flush();
+    this.recorder.recordQueued();
   }
 
   private initialReason(spec: CheckSpec): string {
@@ -281,21 +279,7 @@ export class HealthService {
 
   /** Transitions are written in batches, once per turn of the event loop (kept and appended late while the log refuses writes). */
   private record(events: NewEvent[]): void {
-    if (events.length === 0) return;
-    for (const e of events) this.pending.push(e);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
-    }
-  }
-
-  private flush(): void {
-    const events = this.pending;
-    this.pending = [];
-    this.recorder.recordAll(events);
+    this.recorder.soon(events);
   }
 
   private newWindow(): Window {

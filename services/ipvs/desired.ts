@@ -8,16 +8,12 @@
 //   virtual_server_group.
 // Pure: the shell feeds it the last health.changed of each check and the last quorum state.
 import { realServerTarget, virtualServices, type VigilConfig, type VirtualServerConfig } from '../../shared/config/index.js';
-import { nextQuorum, realServerState, type Health, type QuorumState } from '../../shared/quorum.js';
+import { quorumStep, realServerState, type Health, type QuorumMove, type QuorumState } from '../../shared/quorum.js';
 import { serviceKey, type Method, type RealServer, type ServiceId, type Table, type VirtualService } from './table.js';
 
-export interface QuorumChange {
-  vs: string;
+export interface QuorumChange extends QuorumMove {
+  /** The IPVS services of the virtual server ("TCP 10.0.0.31:80, ..."). */
   service: string;
-  state: 'lost' | 'regained';
-  upWeight: number;
-  quorum: number;
-  hysteresis: number;
   sorryServer?: string;
 }
 
@@ -49,26 +45,17 @@ export function desiredTable(config: VigilConfig, health: Health, previousQuorum
     const method = METHOD[vs.lb_kind];
     const live: RealServer[] = [];
     const inhibited: RealServer[] = [];
-    let upWeight = 0;
     for (const rs of vs.real_servers) {
       const { up, weight } = realServerState(name, vs, rs, health);
       const address = realServerTarget(vs, rs);
-      if (up) {
-        live.push({ address, method, weight });
-        upWeight += weight;
-      } else if (rs.inhibit_on_failure ?? vs.inhibit_on_failure) inhibited.push({ address, method, weight: 0 });
+      if (up) live.push({ address, method, weight });
+      else if (rs.inhibit_on_failure ?? vs.inhibit_on_failure) inhibited.push({ address, method, weight: 0 });
     }
-    const before = previousQuorum.get(name) ?? 'up';
-    const q = nextQuorum(before, upWeight, vs.quorum, vs.hysteresis);
+    const { state: q, move } = quorumStep(name, vs, health, previousQuorum.get(name) ?? 'up');
     quorum.set(name, q);
     const sorry = vs.sorry_server ? { address: realServerTarget(vs, vs.sorry_server), method, weight: 1 } : undefined;
     const ids = virtualServices(config, vs);
-    if (q !== before) {
-      quorumChanges.push({
-        vs: name, service: ids.map(serviceKey).join(', '), state: q === 'lost' ? 'lost' : 'regained', upWeight, quorum: vs.quorum, hysteresis: vs.hysteresis,
-        ...(sorry ? { sorryServer: sorry.address } : {}),
-      });
-    }
+    if (move) quorumChanges.push({ ...move, service: ids.map(serviceKey).join(', '), ...(sorry ? { sorryServer: sorry.address } : {}) });
     let servers: RealServer[];
     if (q === 'lost' && sorry) servers = [sorry];
     else {

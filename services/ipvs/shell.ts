@@ -5,21 +5,17 @@
 // made by hand. Between drift checks the table is known from the last successful batch,
 // so a reconcile costs one ipvsadm process.
 import type { VigilConfig } from '../../shared/config/index.js';
-import { nodeSubject, serviceSubject, subscribe, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { followLog, nodeSubject, serviceSubject, UNCONFIGURED_VIRTUAL_SERVER, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import type { Recorder } from '../../shared/recorder.js';
 import { recorderOf } from '../../shared/service.js';
-import type { QuorumState } from '../../shared/quorum.js';
-import { RealServerHealth } from '../health/projection.js';
+import { QuorumTracker } from '../../shared/health-record.js';
 import { desiredTable, type Desired } from './desired.js';
-import { recordedQuorum } from './projection.js';
 import { diffTables, type IpvsOp } from './diff.js';
 import { Ipvsadm } from './ipvsadm.js';
 import type { Table } from './table.js';
 
 const RETRY_MS = 1000;
-/** Subject of changes to services the configuration does not have (vigil owns the whole table). */
-const UNCONFIGURED = 'vs:unconfigured';
 
 export interface IpvsServiceOptions {
   config: VigilConfig;
@@ -32,8 +28,7 @@ export interface IpvsServiceOptions {
 export class IpvsService {
   readonly ipvsadm: Ipvsadm;
   private readonly recorder: Recorder;
-  private readonly servers = new RealServerHealth();
-  private quorum = new Map<string, QuorumState>();
+  private readonly quorum: QuorumTracker;
   /** The kernel's table as of our last read or successful batch; undefined: read it first. */
   private known: Table | undefined;
   private subscription: Subscription | undefined;
@@ -49,22 +44,20 @@ export class IpvsService {
   constructor(private readonly o: IpvsServiceOptions) {
     this.ipvsadm = o.ipvsadm ?? new Ipvsadm();
     this.recorder = recorderOf(o.log, o.logger);
+    this.quorum = new QuorumTracker(o.config, Object.keys(o.config.virtual_servers));
     this.stillUnavailable = throttledWarning(o.logger, 'the IPVS table still cannot be read or changed; retrying');
   }
 
   /** Rebuilds state from the log, reconciles once, then follows the log. */
   async start(): Promise<void> {
-    const { log, config } = this.o;
-    const upTo = log.lastSeq();
-    this.servers.load(log, config, this.o.node);
-    for (const name of Object.keys(config.virtual_servers)) {
-      const q = recordedQuorum(log, name, upTo);
-      if (q) this.quorum.set(name, q);
-    }
-    const [started] = log.query({ types: ['service.started'], subject: serviceSubject('ipvs'), toSeq: upTo, newest: true, limit: 1 });
-    await this.reconcile(started?.seq ?? null, true);
-    this.o.logger.info('following the log', { services: this.known?.size ?? null, ipvsadm_runs: this.ipvsadm.invocations });
-    this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => this.onEvents(batch));
+    const { log, config, logger } = this.o;
+    const rebuild = async (upTo: number) => {
+      this.quorum.load(log, upTo);
+      const [started] = log.query({ types: ['service.started'], subject: serviceSubject('ipvs'), toSeq: upTo, newest: true, limit: 1 });
+      await this.reconcile(started?.seq ?? null, true);
+      logger.info('following the log', { services: this.known?.size ?? null, ipvsadm_runs: this.ipvsadm.invocations });
+    };
+    this.subscription = await followLog(log, { logger, rebuild }, (batch) => this.onEvents(batch));
     this.driftTimer = setInterval(() => this.request(null, true), config.global_defs.ipvs_drift_check * 1000);
   }
 
@@ -90,7 +83,7 @@ export class IpvsService {
 
   private onEvents(batch: StoredEvent[]): void {
     let cause: number | undefined;
-    for (const e of batch) if (this.servers.apply(e)) cause = e.seq;
+    for (const e of batch) if (this.quorum.apply(e)) cause = e.seq;
     if (cause !== undefined) this.request(cause, false);
   }
 
@@ -108,7 +101,7 @@ export class IpvsService {
   }
 
   private async reconcile(cause: number | null, readFirst: boolean): Promise<void> {
-    const desired = desiredTable(this.o.config, this.servers.health, this.quorum);
+    const desired = desiredTable(this.o.config, this.quorum.health, this.quorum.states);
     try {
       const current = readFirst || !this.known ? await this.ipvsadm.read() : this.known;
       let ops = diffTables(current, desired.table);
@@ -169,7 +162,7 @@ export class IpvsService {
 
   private subjectOf(op: IpvsOp, desired: Desired): string {
     const vs = desired.owner.get(op.service);
-    return vs ? virtualServerSubject(vs) : UNCONFIGURED;
+    return vs ? virtualServerSubject(vs) : UNCONFIGURED_VIRTUAL_SERVER;
   }
 
   private recordDrift(ops: IpvsOp[], cause: number | null): number | null {
@@ -188,7 +181,7 @@ export class IpvsService {
         data: { service: q.service, state: q.state, up_weight: q.upWeight, quorum: q.quorum, hysteresis: q.hysteresis, ...(q.sorryServer ? { sorry_server: q.sorryServer } : {}) },
       });
     }
-    this.quorum = desired.quorum;
+    this.quorum.accept(desired.quorum);
   }
 
   private recordChanges(ops: IpvsOp[], desired: Desired, cause: number | null): void {

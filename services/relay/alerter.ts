@@ -3,10 +3,10 @@
 // transaction: an alert is recorded once however the relay stops), and wake up when an
 // alert is owed to time. The publisher then carries each relay.alert to its NATS subject.
 import { parseVipAddress, type VigilConfig } from '../../shared/config/index.js';
-import { subscribe, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { alertKindSubject, followLog, isEvent, replayLog, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { AlertRules, type AlertDraft } from './alerts.js';
-import { consumerStart, replay } from './consumer.js';
+import { consumerStart } from './consumer.js';
 
 export const ALERTS_CURSOR = 'relay:alerts';
 
@@ -35,16 +35,16 @@ export class Alerter {
     return new AlertRules({ node: this.o.node, vipUnownedMs: this.o.config.alerts.vip_unowned_ms, leaseDeniedMs: this.o.config.alerts.lease_denied_ms, groupAddresses });
   }
 
-  start(): void {
-    const cursor = consumerStart(this.o.log, ALERTS_CURSOR, 'end');
-    this.rebuild(cursor);
+  async start(): Promise<void> {
+    const { log, logger } = this.o;
     const onError = (err: unknown) => {
       // The rules may have seen events whose alerts are not recorded: rebuild them up to the
       // stored cursor; the subscription hands the same batch again at the next wake-up.
-      this.o.logger.error('cannot record alerts; retrying', { err });
-      this.rebuild(this.o.log.getCursor(ALERTS_CURSOR));
+      logger.error('cannot record alerts; retrying', { err });
+      this.rebuild(log.getCursor(ALERTS_CURSOR));
     };
-    this.subscription = subscribe(this.o.log, { after: cursor, onError }, (batch) => this.onBatch(batch));
+    const after = consumerStart(log, ALERTS_CURSOR, 'end');
+    this.subscription = await followLog(log, { logger, after, rebuild: (upTo) => this.rebuild(upTo), onError }, (batch) => this.onBatch(batch));
     this.owed();
   }
 
@@ -56,7 +56,7 @@ export class Alerter {
 
   private rebuild(cursor: number): void {
     this.rules = this.newRules();
-    replay(this.o.log, AlertRules.STATE_TYPES, cursor, (e) => void this.rules.apply(e));
+    replayLog(this.o.log, AlertRules.STATE_TYPES, cursor, (e) => void this.rules.apply(e));
   }
 
   private onBatch(batch: StoredEvent[]): void {
@@ -85,13 +85,13 @@ export class Alerter {
       return;
     }
     const events: NewEvent[] = drafts.map((a) => ({
-      type: 'relay.alert', source: 'relay', subject: `alert:${a.kind}`, causation: a.cause,
+      type: 'relay.alert', source: 'relay', subject: alertKindSubject(a.kind), causation: a.cause,
       data: { id: a.id, kind: a.kind, severity: a.severity, summary: a.summary, events: a.events, details: a.details },
     }));
     const stored = this.o.log.appendBatch(events, cursor === undefined ? undefined : { consumer: ALERTS_CURSOR, seq: cursor });
     for (const e of stored) {
-      const d = e.data as { severity: string; kind: string; summary: string };
-      this.o.logger.info('alert', { severity: d.severity, kind: d.kind, summary: d.summary, event: e.id });
+      if (!isEvent(e, 'relay.alert')) continue;
+      this.o.logger.info('alert', { severity: e.data.severity, kind: e.data.kind, summary: e.data.summary, event: e.id });
     }
   }
 }

@@ -8,7 +8,7 @@
 // Cluster-wide observations (a node leaving ZooKeeper, a lease without a holder) are seen
 // by every node's relay; only the "speaker" (the first live node in name order, named in
 // the observation itself) raises an alert for them, so that subscribers get one.
-import type { AlertSeverity, EventData, EventType, StoredEvent } from '../../shared/eventlog/index.js';
+import { SUBJECTS, typed, type AlertSeverity, type EventData, type EventType, type StoredEvent } from '../../shared/eventlog/index.js';
 import { RealServerStates } from './real-servers.js';
 
 export interface AlertDraft {
@@ -56,8 +56,6 @@ interface GroupView {
   released?: { epoch: number; at: Ref; alerted: boolean };
 }
 
-/** Events in the log were validated against the catalogue when they were appended. */
-const dataOf = <T extends EventType>(e: StoredEvent, _type: T) => e.data as EventData<T>;
 const ref = (e: StoredEvent): Ref => ({ id: e.id, seq: e.seq, ts: e.ts });
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 const lastLine = (text: string) => text.trimEnd().split('\n').pop()?.slice(0, 200) ?? '';
@@ -72,51 +70,52 @@ export class AlertRules {
   constructor(private readonly o: AlertRulesOptions) {}
 
   /** The event types whose history the rules need after a restart (replayed with apply, output dropped). */
-  static readonly STATE_TYPES = [
+  static readonly STATE_TYPES: readonly EventType[] = [
     'vrrp.state_changed', 'fence.lease_acquired', 'fence.lease_denied', 'fence.lease_candidate', 'fence.zk_state', 'vip.bound', 'vip.unbound',
     'relay.lease_observed', 'health.changed', 'relay.alert',
   ];
 
   apply(e: StoredEvent): AlertDraft[] {
-    switch (e.type) {
+    const t = typed(e);
+    switch (t?.type) {
       case 'vrrp.state_changed': {
-        const d = dataOf(e, 'vrrp.state_changed');
+        const d = t.data;
         this.instances.set(d.instance, { data: d, at: ref(e) });
         return [];
       }
       case 'fence.lease_acquired': {
-        const d = dataOf(e, 'fence.lease_acquired');
+        const d = t.data;
         const g = this.group(d.group);
         g.acquired = { epoch: d.epoch, previous: d.previous, at: ref(e) };
         g.denied = undefined;
         return [];
       }
       case 'fence.lease_candidate': {
-        const d = dataOf(e, 'fence.lease_candidate');
+        const d = t.data;
         if (d.action === 'left') this.group(d.group).denied = undefined;
         return [];
       }
       case 'vip.bound':
-        return this.bound(e, dataOf(e, 'vip.bound'));
+        return this.bound(e, t.data);
       case 'vip.unbound': {
-        const d = dataOf(e, 'vip.unbound');
+        const d = t.data;
         if (this.zkLost) this.group(d.group).released = { epoch: d.epoch, at: ref(e), alerted: false };
         return [];
       }
       case 'fence.zk_state':
-        return this.zookeeper(e, dataOf(e, 'fence.zk_state'));
+        return this.zookeeper(e, t.data);
       case 'fence.lease_denied': {
         // Raised by due() only if it lasts: most refusals are a preempting master waiting a
         // few ms for the old one to let go.
-        const d = dataOf(e, 'fence.lease_denied');
+        const d = t.data;
         const g = this.group(d.group);
         if (g.denied?.data.epoch !== d.epoch) g.denied = { data: d, at: ref(e), alerted: false };
         return [];
       }
       case 'relay.lease_observed':
-        return this.observed(e, dataOf(e, 'relay.lease_observed'));
+        return this.observed(e, t.data);
       case 'relay.node_changed': {
-        const d = dataOf(e, 'relay.node_changed');
+        const d = t.data;
         if (d.speaker !== this.o.node || d.node === this.o.node) return [];
         if (d.service === 'relay') {
           return d.change === 'left'
@@ -128,21 +127,21 @@ export class AlertRules {
           : [this.alert(e, 'node_back', 'info', `${d.node}:${e.id}`, `node ${d.node} joined ZooKeeper again`, [e.id], { node: d.node })];
       }
       case 'relay.service_lost': {
-        const d = dataOf(e, 'relay.service_lost');
+        const d = t.data;
         return [this.alert(e, 'service_gone', 'critical', `${d.service}:${d.pid}`,
           `the ${d.service} service of ${this.o.node} (pid ${d.pid}) stopped beating ${seconds(d.silent_ms)} ago without recording a stop (killed, hung or crashed)`,
           [e.id], { service: d.service, pid: d.pid, silent_ms: d.silent_ms })];
       }
       case 'service.stopped': {
-        const d = dataOf(e, 'service.stopped');
+        const d = t.data;
         if (d.reason !== 'error') return [];
         return [this.alert(e, 'service_gone', 'critical', `${d.service}:${d.pid}`, `the ${d.service} service of ${this.o.node} (pid ${d.pid}) stopped with an error: ${d.error ?? 'unknown'}`, [e.id], { service: d.service, pid: d.pid })];
       }
       case 'health.changed':
-        return this.health(e, dataOf(e, 'health.changed'));
+        return this.health(e, t.data);
       case 'ipvs.quorum_changed': {
-        const d = dataOf(e, 'ipvs.quorum_changed');
-        const vs = e.subject.slice('vs:'.length);
+        const d = t.data;
+        const vs = SUBJECTS.virtualServer.idOf(e.subject) ?? e.subject;
         return d.state === 'lost'
           ? [this.alert(e, 'quorum_lost', 'critical', `${vs}:${e.id}`,
               `virtual server ${vs} (${d.service}) lost its quorum: up weight ${d.up_weight} < quorum ${d.quorum}${d.sorry_server ? `; the sorry server ${d.sorry_server} takes the traffic` : '; no sorry server'}`,
@@ -151,7 +150,7 @@ export class AlertRules {
       }
       case 'relay.alert': {
         // Replayed after a restart: an alert owed to time (an unowned VIP, a lasting refusal) is not raised twice.
-        const d = dataOf(e, 'relay.alert');
+        const d = t.data;
         const group = d.details?.group;
         const g = typeof group === 'string' ? this.groups.get(group) : undefined;
         const owed = d.kind === 'vip_unowned' ? [g?.vacant, g?.released] : d.kind === 'lease_denied' ? [g?.denied] : [];
@@ -159,17 +158,17 @@ export class AlertRules {
         return [];
       }
       case 'ipvs.availability': {
-        const d = dataOf(e, 'ipvs.availability');
+        const d = t.data;
         return d.available
           ? [this.alert(e, 'ipvs_available', 'info', `${this.o.node}:${e.id}`, `the IPVS table of ${this.o.node} can be read and changed again`, [e.id], { node: this.o.node })]
           : [this.alert(e, 'ipvs_unavailable', 'critical', `${this.o.node}:${e.id}`, `the ipvs service of ${this.o.node} cannot read or change the kernel's IPVS table: ${d.error ?? 'unknown error'}; ${d.hint ?? ''}`.trim(), [e.id], { node: this.o.node, error: d.error ?? null, hint: d.hint ?? null })];
       }
       case 'relay.notify_ran': {
-        const d = dataOf(e, 'relay.notify_ran');
+        const d = t.data;
         if (d.exit_code === 0 && !d.timed_out && d.signal === null) return [];
         const how = d.timed_out ? `timed out after ${d.duration_ms} ms and was killed` : d.signal ? `was killed by ${d.signal}` : d.exit_code === null ? 'could not start' : `exited with status ${d.exit_code}`;
         const tail = lastLine(d.output_tail);
-        return [this.alert(e, 'notify_failed', 'warning', e.id, `${d.script} script ${d.argv[0]} for ${e.subject.slice('notify:'.length)} ${how}${tail ? `: ${tail}` : ''}`, [e.id],
+        return [this.alert(e, 'notify_failed', 'warning', e.id, `${d.script} script ${d.argv[0]} for ${SUBJECTS.notify.idOf(e.subject) ?? e.subject} ${how}${tail ? `: ${tail}` : ''}`, [e.id],
           { script: d.script, program: d.argv[0]!, exit_code: d.exit_code, signal: d.signal, timed_out: d.timed_out })];
       }
       default:
@@ -325,7 +324,7 @@ export class AlertRules {
   private health(e: StoredEvent, d: EventData<'health.changed'>): AlertDraft[] {
     const { before, after } = this.servers.apply(e.subject, d.check, d.to);
     if (before === after) return [];
-    const rs = e.subject.slice('rs:'.length);
+    const rs = SUBJECTS.realServer.idOf(e.subject) ?? e.subject;
     if (after === 'down') {
       return [this.alert(e, 'rs_down', 'warning', `${rs}:${e.id}`, `real server ${rs} is down: ${d.check}: ${d.reason}`, [e.id], { real_server: rs, check: d.check, reason: d.reason })];
     }

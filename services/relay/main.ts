@@ -1,6 +1,9 @@
 // vigil run relay: every event of this node's log to NATS JetStream exactly once, alert
 // rules over the log (their alerts published on NATS too), keepalived-style notify
 // scripts, and the watch of ZooKeeper and of this node's services that the alerts need.
+// Shape: rules, pure: alerts.ts (alerts from events and the clock), notify.ts (scripts
+// from events), decider.ts (where delivery resumes); alerter.ts, notifier.ts, observer.ts,
+// service-watch.ts and shell.ts (NATS delivery) are the I/O.
 import { runService } from '../../shared/service.js';
 import { Alerter } from './alerter.js';
 import { Notifier } from './notifier.js';
@@ -17,8 +20,8 @@ export function runRelay(argv: string[], stop: AbortSignal): Promise<number> {
     const notifier = new Notifier(ctx);
     const observer = new ClusterObserver(ctx);
     const services = new ServiceWatch({ log, logger, silentMs: config.alerts.service_silent_ms });
-    alerter.start();
-    if (notifier.needed) notifier.start();
+    await alerter.start();
+    if (notifier.needed) await notifier.start();
     observer.start();
     services.start();
     publisher?.start();

@@ -4,9 +4,9 @@
 // stream already holds (where a restarted relay resumes).
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { StoredEvent } from '../../shared/eventlog/index.js';
+import { isEvent, type StoredEvent } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { alertMessage, alertSubject, alertsWildcard, eventSubject, eventsWildcard, nodeEventsWildcard } from '../../shared/nats.js';
+import { alertMessage, alertMessageId, alertSubject, alertsWildcard, eventSubject, eventsWildcard, nodeEventsWildcard } from '../../shared/nats.js';
 
 /** How long JetStream remembers a message id (a re-published event inside it is dropped). */
 export const DUPLICATE_WINDOW_MS = 120_000;
@@ -104,10 +104,9 @@ export class NatsSink {
     const options = (msgID: string) => ({ msgID, timeout: PUBLISH_TIMEOUT_MS });
     const acks = events.flatMap((e) => {
       const event = this.js!.publish(eventSubject(this.o.cluster, e.node, e.type), JSON.stringify(e), options(e.id));
-      if (e.type !== 'relay.alert') return [event];
+      if (!isEvent(e, 'relay.alert')) return [event];
       const a = alertMessage(this.o.cluster, e);
-      // The alert's own id (not the event's): the same alert raised by two relays is kept once.
-      return [event, this.js!.publish(alertSubject(this.o.cluster, a.severity, a.kind), JSON.stringify(a), options(`alert:${a.id}`))];
+      return [event, this.js!.publish(alertSubject(this.o.cluster, a.severity, a.kind), JSON.stringify(a), options(alertMessageId(a)))];
     });
     const settled = await Promise.allSettled(acks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

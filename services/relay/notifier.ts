@@ -4,13 +4,13 @@
 // relay.notify_ran. The cursor "relay:notify" moves past an event only when all its
 // scripts have run: after a restart, nothing is skipped.
 import type { VigilConfig } from '../../shared/config/index.js';
-import { subscribe, type EventLog, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { followLog, notifySubject, type EventLog, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { runArgv, type RunningExec } from '../../shared/exec.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 import { NotifyRules, type NotifyJob } from './notify.js';
 import { Progress } from './progress.js';
-import { consumerStart, replay } from './consumer.js';
+import { consumerStart } from './consumer.js';
 
 export const NOTIFY_CURSOR = 'relay:notify';
 /** On the very first start, scripts run for the events of the last minute (not the log's whole history). */
@@ -45,13 +45,14 @@ export class Notifier {
     return this.rules.any;
   }
 
-  start(): void {
-    const cursor = consumerStart(this.o.log, NOTIFY_CURSOR, { lastMs: FIRST_START_WINDOW_MS });
-    replay(this.o.log, NotifyRules.STATE_TYPES, cursor, (e) => void this.rules.jobs(e));
-    this.progress = new Progress(cursor);
-    this.saved = cursor;
-    const onError = (err: unknown) => this.o.logger.error('cannot read the log; notify scripts wait for the next change', { err });
-    this.subscription = subscribe(this.o.log, { after: cursor, onError }, (batch) => this.read(batch));
+  async start(): Promise<void> {
+    const { log, logger } = this.o;
+    const after = consumerStart(log, NOTIFY_CURSOR, { lastMs: FIRST_START_WINDOW_MS });
+    this.progress = new Progress(after);
+    this.saved = after;
+    const onError = (err: unknown) => logger.error('cannot read the log; notify scripts wait for the next change', { err });
+    const replay = { types: NotifyRules.STATE_TYPES, apply: (e: StoredEvent) => void this.rules.jobs(e) };
+    this.subscription = await followLog(log, { logger, after, replay, onError }, (batch) => this.read(batch));
   }
 
   /** Kills scripts still running (their events are read again at the next start) and waits for their records. */
@@ -94,7 +95,7 @@ export class Notifier {
     this.running.delete(exec);
     if (r.spawnError) this.o.logger.warn('cannot start notify script', { script: job.script, argv: job.argv, error: r.spawnError });
     this.append({
-      type: 'relay.notify_ran', source: 'relay', subject: `notify:${job.key}`, causation: e.seq,
+      type: 'relay.notify_ran', source: 'relay', subject: notifySubject(job.key), causation: e.seq,
       data: {
         script: job.script, argv: job.argv, exit_code: r.code, signal: r.signal, timed_out: r.timedOut, duration_ms: Math.round(r.durationMs),
         output_tail: (r.spawnError ?? r.tail).slice(-TAIL_BYTES),

@@ -5,7 +5,7 @@
 // server (all of its checks) comes up or goes down; quorum_up/quorum_down when a virtual
 // server regains or loses its quorum. Pure: the shell runs the jobs.
 import { instancesForNode, realServerTarget, type VigilConfig } from '../../shared/config/index.js';
-import { realServerSubject, type EventData, type StoredEvent } from '../../shared/eventlog/index.js';
+import { realServerSubject, SUBJECTS, typed, type EventType, type StoredEvent } from '../../shared/eventlog/index.js';
 import { RealServerStates } from './real-servers.js';
 
 export interface NotifyJob {
@@ -49,34 +49,35 @@ export class NotifyRules {
   }
 
   /** The event types whose history is needed after a restart (real server states). */
-  static readonly STATE_TYPES = ['health.changed'];
+  static readonly STATE_TYPES: readonly EventType[] = ['health.changed'];
 
   jobs(e: StoredEvent): NotifyJob[] {
-    switch (e.type) {
+    const t = typed(e);
+    switch (t?.type) {
       case 'vrrp.state_changed': {
-        const d = e.data as EventData<'vrrp.state_changed'>;
+        const d = t.data;
         if (d.to === 'INIT') return [];
         return stateJobs(d.instance, this.instances.get(d.instance), d.to, ['INSTANCE', d.instance, STATE_ARG[d.to], String(d.priority)]);
       }
       case 'vrrp.group_changed': {
-        const d = e.data as EventData<'vrrp.group_changed'>;
+        const d = t.data;
         if (d.to === 'INIT') return [];
         // keepalived passes priority 0 for a group.
-        return stateJobs(`group ${d.group}`, this.groups.get(d.group), d.to, ['GROUP', d.group, STATE_ARG[d.to], '0']);
+        return stateJobs(`group:${d.group}`, this.groups.get(d.group), d.to, ['GROUP', d.group, STATE_ARG[d.to], '0']);
       }
       case 'health.changed': {
-        const d = e.data as EventData<'health.changed'>;
+        const d = t.data;
         const { before, after } = this.servers.apply(e.subject, d.check, d.to);
         const scripts = this.realServers.get(e.subject);
         if (!scripts || before === after || before === 'unknown') return [];
-        const key = e.subject.slice('rs:'.length);
+        const key = SUBJECTS.realServer.idOf(e.subject) ?? e.subject;
         if (after === 'down') return job(key, 'notify_down', scripts.notify_down);
         if (after === 'up') return job(key, 'notify_up', scripts.notify_up);
         return [];
       }
       case 'ipvs.quorum_changed': {
-        const d = e.data as EventData<'ipvs.quorum_changed'>;
-        const name = e.subject.slice('vs:'.length);
+        const d = t.data;
+        const name = SUBJECTS.virtualServer.idOf(e.subject) ?? e.subject;
         const scripts = this.virtualServers.get(name);
         if (!scripts) return [];
         return d.state === 'lost' ? job(name, 'quorum_down', scripts.quorum_down) : job(name, 'quorum_up', scripts.quorum_up);

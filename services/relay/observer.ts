@@ -5,11 +5,12 @@
 // the cluster. A lost session is reported and retried by ZkSession; changes made while it
 // was away are recorded at the next read.
 import type { VigilConfig } from '../../shared/config/index.js';
-import { nodeSubject, vipGroupSubject, type EventData, type EventLog } from '../../shared/eventlog/index.js';
+import { isEvent, nodeSubject, vipGroupSubject, type EventLog } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 import type { ZkClient } from '../../shared/zookeeper/client.js';
-import { readLock, zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
+import { zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
+import { holderOf, readLock } from '../../shared/zookeeper/lease.js';
 import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
 import { ZkSession } from '../../shared/zookeeper/session.js';
 
@@ -44,7 +45,7 @@ export class ClusterObserver {
   start(): void {
     for (const g of this.groups) {
       const [last] = this.o.log.query({ types: ['relay.lease_observed'], subject: vipGroupSubject(g), newest: true, limit: 1 });
-      this.holders.set(g, last ? (last.data as EventData<'relay.lease_observed'>).holder : null);
+      this.holders.set(g, last && isEvent(last, 'relay.lease_observed') ? last.data.holder : null);
     }
     const { zookeeper } = this.o.config;
     this.session = new ZkSession({
@@ -121,7 +122,7 @@ export class ClusterObserver {
 
   private async readGroup(client: ZkClient, group: string): Promise<void> {
     const candidates = await readLock(client, this.paths, group, () => this.again(client, () => this.readGroup(client, group)));
-    const low = candidates[0];
+    const low = holderOf(candidates);
     const holder: Holder = low ? { node: low.node, epoch: low.epoch } : null;
     const previous = this.holders.get(group) ?? null;
     if (holder?.node === previous?.node && holder?.epoch === previous?.epoch) return;

@@ -1,26 +1,19 @@
-// A real server is up when every one of its checks is up and down as soon as one is down
-// (keepalived's rule for several checkers); health.changed speaks per check.
-export type ServerState = 'up' | 'down' | 'unknown';
+// The real servers' health as the notify scripts see it: each check's last state, and the
+// server's by shared/quorum.ts's one rule (down when one check is down, up when all are up).
+// Unlike the IPVS table, a check without a result stays unknown here: no notify script
+// runs for the state keepalived assumes at start.
+import type { HealthState } from '../../shared/eventlog/index.js';
+import { serverHealth } from '../../shared/quorum.js';
 
 export class RealServerStates {
-  private readonly checks = new Map<string, Map<string, ServerState>>();
+  private readonly checks = new Map<string, Map<string, HealthState>>();
 
   /** Applies one check's new state; returns the real server's state before and after. */
-  apply(subject: string, check: string, to: ServerState): { before: ServerState; after: ServerState } {
-    const checks = this.checks.get(subject) ?? new Map<string, ServerState>();
+  apply(subject: string, check: string, to: HealthState): { before: HealthState; after: HealthState } {
+    const checks = this.checks.get(subject) ?? new Map<string, HealthState>();
     this.checks.set(subject, checks);
-    const before = aggregate(checks);
+    const before = serverHealth(checks.values());
     checks.set(check, to);
-    return { before, after: aggregate(checks) };
+    return { before, after: serverHealth(checks.values()) };
   }
-}
-
-function aggregate(checks: ReadonlyMap<string, ServerState>): ServerState {
-  if (checks.size === 0) return 'unknown';
-  let allUp = true;
-  for (const s of checks.values()) {
-    if (s === 'down') return 'down';
-    if (s !== 'up') allUp = false;
-  }
-  return allUp ? 'up' : 'unknown';
 }

@@ -2,7 +2,7 @@
 // (SIGKILL, a hang, a crash): a clean stop sets its heartbeat to 0 and records
 // service.stopped, so silence alone means something went wrong. Recorded once per
 // process (pid), also across restarts of the relay.
-import { serviceSubject, type EventLog } from '../../shared/eventlog/index.js';
+import { isEvent, serviceSubject, type EventLog } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 
@@ -41,7 +41,7 @@ export class ServiceWatch {
       if (this.reported.has(key)) continue;
       this.reported.add(key);
       const [last] = this.o.log.query({ types: ['relay.service_lost'], subject: serviceSubject(service), newest: true, limit: 1 });
-      if ((last?.data as { pid?: number } | undefined)?.pid === hb.pid) continue;
+      if (last && isEvent(last, 'relay.service_lost') && last.data.pid === hb.pid) continue;
       this.append({ type: 'relay.service_lost', source: 'relay', subject: serviceSubject(service), data: { service, pid: hb.pid, silent_ms: now - hb.ts } });
     }
   }

@@ -3,7 +3,7 @@
 // from it (or from the stream's own last event of this log, if that is further), and a
 // re-published event is dropped by JetStream's de-duplication: exactly once, in order.
 import type { VigilConfig } from '../../shared/config/index.js';
-import type { EventLog } from '../../shared/eventlog/index.js';
+import { relaySubject, type EventLog } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 import { delivered, onDeliveryFailed, resumeAfter, type RetryState } from './decider.js';
@@ -117,7 +117,7 @@ export class RelayService {
     const error = (err as Error)?.message ?? String(err);
     this.o.logger.warn('cannot deliver to NATS; will retry', { attempts: v.state.attempts, retry_in_ms: v.retryInMs, cursor: this.cursor, error });
     if (v.report) {
-      this.append({ type: 'relay.delivery_failed', source: 'relay', subject: `relay:${this.o.node}`, data: { sink: 'nats', error: error.slice(0, 4096), cursor: this.cursor, attempts: v.state.attempts } });
+      this.append({ type: 'relay.delivery_failed', source: 'relay', subject: relaySubject(this.o.node), data: { sink: 'nats', error: error.slice(0, 4096), cursor: this.cursor, attempts: v.state.attempts } });
     }
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

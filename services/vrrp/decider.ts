@@ -2,12 +2,10 @@
 // keepalived's additions: FAULT, tracked conditions with weights, preempt_delay,
 // down_timer_adverts. Pure: decide(command, state) -> events, evolve(state, event) ->
 // state. Time comes in with every command; the shell arms one timer for nextDeadline().
+import type { VrrpStateName, VrrpTransitionReason as TransitionReason } from '../../shared/eventlog/catalogue.js';
 import { ipv4ToNumber } from '../../shared/ipv4.js';
 
-export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOPPED';
-export type TransitionReason =
-  | 'startup' | 'master_down_timer' | 'higher_priority_advert' | 'preempted' | 'priority_zero_advert'
-  | 'fault' | 'fault_cleared' | 'shutdown' | 'address_owner' | 'sync_group';
+export type { VrrpStateName, TransitionReason };
 
 export interface TrackerConfig {
   /** keepalived: > 0 adds while OK, < 0 subtracts while failing, 0 = failing means FAULT. */

@@ -3,13 +3,11 @@
 import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
-import { subscribe, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { followLog, isEvent, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
-import { nextQuorum, upWeight, type QuorumState } from '../../shared/quorum.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
-import { RealServerHealth } from '../health/projection.js';
-import { recordedQuorum } from '../ipvs/projection.js';
+import { QuorumTracker } from '../../shared/health-record.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
 import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
@@ -57,13 +55,12 @@ const now = () => performance.now();
 
 /** Which tracker a log event speaks about, and whether it is OK now. */
 export function trackerUpdate(e: Pick<StoredEvent, 'type' | 'data'>): { name: string; ok: boolean; detail: string } | undefined {
-  const d = e.data as Record<string, unknown>;
-  if (e.type === 'track.changed' && typeof d.name === 'string') {
-    const name = isInterfaceTracker(d.name) ? d.name : scriptTracker(d.name);
-    return { name, ok: d.to === 'ok', detail: String(d.reason ?? '') };
+  if (isEvent(e, 'track.changed')) {
+    const d = e.data;
+    return { name: isInterfaceTracker(d.name) ? d.name : scriptTracker(d.name), ok: d.to === 'ok', detail: d.reason };
   }
   // Suspended keeps the lease until its deadline (a ZooKeeper leader election must not fail VIPs over); lost is FAULT.
-  if (e.type === 'fence.zk_state') return { name: FENCE_TRACKER, ok: d.state === 'connected' || d.state === 'suspended', detail: `ZooKeeper ${String(d.state)}` };
+  if (isEvent(e, 'fence.zk_state')) return { name: FENCE_TRACKER, ok: e.data.state === 'connected' || e.data.state === 'suspended', detail: `ZooKeeper ${e.data.state}` };
   return undefined;
 }
 
@@ -80,10 +77,8 @@ export class VrrpService {
   private zkConnected = false;
   private fenceAlive = false;
   private fenceTimer: NodeJS.Timeout | undefined;
-  /** Real-server health and the quorum of each tracked virtual server (track_virtual_server). */
-  private readonly servers = new RealServerHealth();
-  private readonly quorum = new Map<string, QuorumState>();
-  private trackedVirtualServers: string[] = [];
+  /** Real-server health and the quorum of each tracked virtual server (track_virtual_server); none without one. */
+  private quorum: QuorumTracker | undefined;
 
   /** The log is the record, not the control path: a failed append is reported, VRRP goes on. */
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
@@ -116,24 +111,26 @@ export class VrrpService {
 
     const tracked = <T>(of: (tracker: string) => T | undefined) => [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(of).filter((x) => x !== undefined)))];
     this.trackedInterfaces = tracked(trackedInterface);
-    this.trackedVirtualServers = tracked(trackedVirtualServer);
+    const trackedVirtualServers = tracked(trackedVirtualServer);
+    if (trackedVirtualServers.length > 0) this.quorum = new QuorumTracker(config, trackedVirtualServers);
 
-    // Rebuild tracked conditions from the log, then follow it.
-    const upTo = log.lastSeq();
-    for (const e of log.query({ types: ['track.changed', 'fence.zk_state'], toSeq: upTo })) {
+    // Rebuild tracked conditions from the log, start the instances, then follow the log.
+    const replay = (e: StoredEvent) => {
       const u = trackerUpdate(e);
-      if (!u) continue;
+      if (!u) return;
       if (u.name === FENCE_TRACKER) this.zkConnected = u.ok;
       else this.setTrackerSilently(u.name, u.ok);
-    }
-    this.loadQuorum(upTo);
-    this.fenceAlive = this.fenceLiveness().alive;
-    this.setTrackerSilently(FENCE_TRACKER, this.zkConnected && this.fenceAlive);
-    await this.pollLinks(false);
-    for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
-    this.subscription = subscribe(log, { after: upTo, onError: (err) => this.o.logger.error('event handling failed', { err }) }, (batch) => {
+    };
+    const rebuild = async (upTo: number) => {
+      this.loadQuorum(upTo);
+      this.fenceAlive = this.fenceLiveness().alive;
+      this.setTrackerSilently(FENCE_TRACKER, this.zkConnected && this.fenceAlive);
+      await this.pollLinks(false);
+      for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
+    };
+    this.subscription = await followLog(log, { logger: this.o.logger, replay: { types: ['track.changed', 'fence.zk_state'], apply: replay }, rebuild }, (batch) => {
       for (const e of batch) {
-        if (this.trackedVirtualServers.length > 0 && this.servers.apply(e)) {
+        if (this.quorum?.apply(e)) {
           this.followQuorum(e.seq);
           continue;
         }
@@ -155,29 +152,18 @@ export class VrrpService {
 
   /** Quorum as the IPVS service last recorded it (else up), brought up to date with the checks' last results. */
   private loadQuorum(upTo: number): void {
-    const tracked = this.trackedVirtualServers;
-    if (tracked.length === 0) return;
-    const { config, node, log } = this.o;
-    this.servers.load(log, config, node);
-    for (const name of tracked) {
-      const vs = config.virtual_servers[name]!;
-      const q = nextQuorum(recordedQuorum(log, name, upTo) ?? 'up', upWeight(name, vs, this.servers.health), vs.quorum, vs.hysteresis);
-      this.quorum.set(name, q);
-      this.setTrackerSilently(virtualServerTracker(name), q === 'up');
-    }
+    const q = this.quorum;
+    if (!q) return;
+    q.load(this.o.log, upTo);
+    q.advance();
+    for (const [name, state] of q.states) this.setTrackerSilently(virtualServerTracker(name), state === 'up');
   }
 
   /** After a health.changed: the tracked virtual servers whose quorum it changed. */
   private followQuorum(cause: number): void {
-    for (const name of this.trackedVirtualServers) {
-      const vs = this.o.config.virtual_servers[name]!;
-      const weight = upWeight(name, vs, this.servers.health);
-      const before = this.quorum.get(name) ?? 'up';
-      const q = nextQuorum(before, weight, vs.quorum, vs.hysteresis);
-      if (q === before) continue;
-      this.quorum.set(name, q);
-      const detail = `quorum ${q === 'up' ? 'regained' : 'lost'}: up weight ${weight}, quorum ${vs.quorum}${vs.hysteresis ? ` ± ${vs.hysteresis}` : ''}`;
-      this.applyTracker(virtualServerTracker(name), q === 'up', detail, cause);
+    for (const m of this.quorum?.advance() ?? []) {
+      const detail = `quorum ${m.state}: up weight ${m.upWeight}, quorum ${m.quorum}${m.hysteresis ? ` ± ${m.hysteresis}` : ''}`;
+      this.applyTracker(virtualServerTracker(m.vs), m.state === 'regained', detail, cause);
     }
   }
 

@@ -2,6 +2,7 @@
 // An event that is not described here, or does not match its description, is refused
 // at append time (see validate.ts).
 import { z } from 'zod';
+import { SUBJECTS, type SubjectKind } from './subjects.js';
 import type { EventsTable } from './tables.js';
 
 export const SOURCES = ['vrrp', 'fence', 'health', 'ipvs', 'relay', 'cli'] as const;
@@ -10,8 +11,29 @@ export type Source = (typeof SOURCES)[number];
 const name = z.string().min(1).max(128);
 const ipv4 = z.ipv4();
 const ms = z.number().int().nonnegative();
-const vrrpState = z.enum(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED']);
-const health = z.enum(['up', 'down', 'unknown']);
+
+// The enumerations the deciders speak in: their types are derived from these, so a
+// decider cannot produce a value the log would refuse, nor the log list one nobody makes.
+export const VRRP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED'] as const;
+export type VrrpStateName = (typeof VRRP_STATES)[number];
+export const VRRP_TRANSITION_REASONS = [
+  'startup', 'master_down_timer', 'higher_priority_advert', 'preempted', 'priority_zero_advert',
+  'fault', 'fault_cleared', 'shutdown', 'address_owner', 'sync_group',
+] as const;
+export type VrrpTransitionReason = (typeof VRRP_TRANSITION_REASONS)[number];
+export const HEALTH_STATES = ['up', 'down', 'unknown'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
+/** A check's result once known: a decider never reports 'unknown', which only says "no result yet". */
+export type CheckResult = Exclude<HealthState, 'unknown'>;
+export const TRACK_STATES = ['ok', 'fail', 'unknown'] as const;
+export const ZK_STATES = ['connected', 'suspended', 'lost', 'expired'] as const;
+export type ZkState = (typeof ZK_STATES)[number];
+export const QUORUM_CHANGES = ['lost', 'regained'] as const;
+export const IPVS_OPS = ['add_service', 'edit_service', 'del_service', 'add_server', 'edit_server', 'del_server'] as const;
+export type IpvsOpName = (typeof IPVS_OPS)[number];
+
+const vrrpState = z.enum(VRRP_STATES);
+const health = z.enum(HEALTH_STATES);
 export const alertSeverity = z.enum(['critical', 'warning', 'info']);
 export type AlertSeverity = z.infer<typeof alertSeverity>;
 const boundAddress = z.strictObject({ address: ipv4, prefix: z.number().int().min(0).max(32), interface: name });
@@ -21,26 +43,28 @@ const ipvsServer = z.string().min(1); // "10.0.0.29:80"
 interface Entry<S extends z.ZodType> {
   /** What an operator should read this event as. */
   doc: string;
-  /** The entity the event is about; `vigil log --subject` filters on it. */
+  /** The kind of entity the event is about (its builder and parser); `vigil log --subject` filters on it. */
+  subjectKind: SubjectKind;
+  /** What its subject must look like. */
   subject: RegExp;
   data: S;
 }
-const entry = <S extends z.ZodType>(doc: string, subject: RegExp, data: S): Entry<S> => ({ doc, subject, data });
+const entry = <S extends z.ZodType>(doc: string, subjectKind: SubjectKind, data: S): Entry<S> => ({ doc, subjectKind, subject: subjectKind.pattern, data });
 
 export const catalogue = {
   'operator.note': entry(
     'An annotation by an operator ("maintenance on lb2 started"), for postmortems.',
-    /^operator:[^\s]+$/,
+    SUBJECTS.operator,
     z.strictObject({ text: z.string().min(1).max(4096), author: name }),
   ),
   'service.started': entry(
     'A vigil service process started on this node.',
-    /^service:[a-z]+$/,
+    SUBJECTS.service,
     z.strictObject({ service: name, version: name, pid: z.number().int().positive() }),
   ),
   'service.stopped': entry(
     'A vigil service process stopped (signal, fatal error or normal end).',
-    /^service:[a-z]+$/,
+    SUBJECTS.service,
     z.strictObject({
       service: name,
       pid: z.number().int().positive(),
@@ -51,26 +75,23 @@ export const catalogue = {
   ),
   'service.signal': entry(
     'A vigil service received a signal that does not stop it (SIGHUP), and what it did about it.',
-    /^service:[a-z]+$/,
+    SUBJECTS.service,
     z.strictObject({ service: name, pid: z.number().int().positive(), signal: name, action: z.string().max(1024) }),
   ),
   'service.log_recovered': entry(
     'The event log accepts writes again after refusing them (a full or failing disk); the events kept meanwhile precede this one, each marked late.',
-    /^service:[a-z]+$/,
+    SUBJECTS.service,
     z.strictObject({ service: name, failing_since: ms, appended_late: ms, dropped: ms, error: z.string().max(1024) }),
   ),
 
   'vrrp.state_changed': entry(
     'A VRRP instance changed state, and why.',
-    /^vrrp:[^\s]+$/,
+    SUBJECTS.vrrp,
     z.strictObject({
       instance: name,
       from: vrrpState,
       to: vrrpState,
-      reason: z.enum([
-        'startup', 'master_down_timer', 'higher_priority_advert', 'preempted', 'priority_zero_advert',
-        'priority_changed', 'fault', 'fault_cleared', 'shutdown', 'address_owner', 'sync_group',
-      ]),
+      reason: z.enum(VRRP_TRANSITION_REASONS),
       detail: z.string().max(1024).optional(),
       priority: z.number().int().min(0).max(255),
       master: ipv4.optional(),
@@ -78,7 +99,7 @@ export const catalogue = {
   ),
   'vrrp.priority_changed': entry(
     'The effective priority of an instance changed (tracked script, interface, health or fence state).',
-    /^vrrp:[^\s]+$/,
+    SUBJECTS.vrrp,
     z.strictObject({
       instance: name,
       from: z.number().int().min(0).max(255),
@@ -88,12 +109,12 @@ export const catalogue = {
   ),
   'vrrp.higher_priority_seen': entry(
     'A master saw an advert from a peer with a higher priority (or the tie-break lost).',
-    /^vrrp:[^\s]+$/,
+    SUBJECTS.vrrp,
     z.strictObject({ instance: name, peer: ipv4, peer_priority: z.number().int().min(0).max(255), own_priority: z.number().int().min(0).max(255) }),
   ),
   'vrrp.group_changed': entry(
     'A vrrp_sync_group changed state: all its members MASTER, all BACKUP, FAULT (any member in fault) or STOPPED.',
-    /^vrrp_group:[^\s]+$/,
+    SUBJECTS.vrrpGroup,
     z.strictObject({
       group: name,
       from: vrrpState,
@@ -104,7 +125,7 @@ export const catalogue = {
   ),
   'vrrp.bad_packets': entry(
     'Summary of VRRP packets dropped in a time window, counted by reason (never one event per packet).',
-    /^vrrp:[^\s]+$/,
+    SUBJECTS.vrrp,
     z.strictObject({
       interface: name,
       window_ms: ms,
@@ -115,9 +136,9 @@ export const catalogue = {
 
   'fence.zk_state': entry(
     "This node's view of its ZooKeeper session (connected, suspended = lease deadline running, lost).",
-    /^node:[^\s]+$/,
+    SUBJECTS.node,
     z.strictObject({
-      state: z.enum(['connected', 'suspended', 'lost', 'expired']),
+      state: z.enum(ZK_STATES),
       session_id: z.string().optional(),
       session_timeout_ms: ms.optional(),
       deadline: ms.optional(),
@@ -128,32 +149,32 @@ export const catalogue = {
   ),
   'fence.lease_candidate': entry(
     'This node joined (or left) the lock of a VIP group because its VRRP instance became (or stopped being) MASTER.',
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({ group: name, action: z.enum(['joined', 'left']), candidate: z.string(), epoch: ms }),
   ),
   'fence.lease_acquired': entry(
     'This node holds the lease of a VIP group; epoch is the fencing token.',
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({ group: name, epoch: ms, previous: z.strictObject({ node: name, epoch: ms }).optional() }),
   ),
   'fence.lease_denied': entry(
     'This node is MASTER but another node holds the lease: a split brain averted.',
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({ group: name, epoch: ms, holder: name, holder_epoch: ms }),
   ),
   'fence.lease_lost': entry(
     'The lease of a VIP group was given up or lost (deadline passed, session expired, VRRP left MASTER).',
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({ group: name, epoch: ms, reason: z.string().max(1024) }),
   ),
   'fence.address_observed': entry(
     'An address of a VIP group appeared or vanished on an interface without this service doing it.',
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({ group: name, address: ipv4, interface: name, change: z.enum(['added', 'removed']), repaired: z.boolean(), detail: z.string().max(1024).optional() }),
   ),
   'vip.bound': entry(
     'The addresses of a VIP group were added on this node under a lease (after gratuitous ARP was sent).',
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({
       group: name, epoch: ms, addresses: z.array(boundAddress).min(1), valid_lft_s: z.number().int().positive(),
       /**
@@ -166,13 +187,13 @@ export const catalogue = {
   ),
   'vip.unbound': entry(
     'The addresses of a VIP group were removed from this node (gone_at: when, if earlier than this event: found gone after a crash).',
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({ group: name, epoch: ms, addresses: z.array(boundAddress), reason: z.string().max(1024), gone_at: ms.optional() }),
   ),
 
   'health.changed': entry(
     'A real server check changed state (transitions only), with a reason a person can act on.',
-    /^rs:[^\s]+$/,
+    SUBJECTS.realServer,
     z.strictObject({
       target: z.string(),
       check: z.string(),
@@ -184,7 +205,7 @@ export const catalogue = {
   ),
   'health.summary': entry(
     'Periodic compact summary of all checks on this node.',
-    /^node:[^\s]+$/,
+    SUBJECTS.node,
     z.strictObject({
       total: ms,
       up: ms,
@@ -205,15 +226,15 @@ export const catalogue = {
   ),
   'track.changed': entry(
     'A track script (keepalived vrrp_script) or tracked interface changed state.',
-    /^track:[^\s]+$/,
-    z.strictObject({ name, from: z.enum(['ok', 'fail', 'unknown']), to: z.enum(['ok', 'fail', 'unknown']), reason: z.string().max(1024) }),
+    SUBJECTS.track,
+    z.strictObject({ name, from: z.enum(TRACK_STATES), to: z.enum(TRACK_STATES), reason: z.string().max(1024) }),
   ),
 
   'ipvs.changed': entry(
     'One change applied to the kernel IPVS table.',
-    /^vs:[^\s]+$/,
+    SUBJECTS.virtualServer,
     z.strictObject({
-      op: z.enum(['add_service', 'edit_service', 'del_service', 'add_server', 'edit_server', 'del_server']),
+      op: z.enum(IPVS_OPS),
       service: ipvsService,
       server: ipvsServer.optional(),
       line: z.string().max(1024),
@@ -221,10 +242,10 @@ export const catalogue = {
   ),
   'ipvs.quorum_changed': entry(
     "A virtual server's up real servers fell below its quorum (lost: the sorry server takes over) or came back above quorum + hysteresis (regained).",
-    /^vs:[^\s]+$/,
+    SUBJECTS.virtualServer,
     z.strictObject({
       service: ipvsService,
-      state: z.enum(['lost', 'regained']),
+      state: z.enum(QUORUM_CHANGES),
       up_weight: ms,
       quorum: ms,
       hysteresis: ms,
@@ -233,23 +254,23 @@ export const catalogue = {
   ),
   'ipvs.availability': entry(
     "The kernel's IPVS table could not be read or changed (available false: no IPVS in the kernel, no ipvsadm, ...; what to do in hint), or can be again.",
-    /^node:[^\s]+$/,
+    SUBJECTS.node,
     z.strictObject({ available: z.boolean(), error: z.string().max(1024).optional(), hint: z.string().max(1024).optional() }),
   ),
   'ipvs.drift': entry(
     'The kernel IPVS table differed from the desired one without vigil changing it (someone ran ipvsadm).',
-    /^node:[^\s]+$/,
+    SUBJECTS.node,
     z.strictObject({ differences: z.array(z.string().max(1024)).min(1) }),
   ),
 
   'relay.delivery_failed': entry(
     'The relay could not deliver to a sink (NATS down, ...); it will retry, nothing is lost.',
-    /^relay:[^\s]+$/,
+    SUBJECTS.relay,
     z.strictObject({ sink: name, error: z.string().max(4096), cursor: ms, attempts: z.number().int().positive() }),
   ),
   'relay.alert': entry(
     'An alert raised by a rule over the log (published on vigil.<cluster>.alerts.<severity>.<kind>); events are the ids behind it.',
-    /^alert:[a-z_]+$/,
+    SUBJECTS.alert,
     z.strictObject({
       /** Stable for one occurrence, whichever node raises it (NATS drops a second copy). */
       id: z.string().min(1).max(512),
@@ -262,12 +283,12 @@ export const catalogue = {
   ),
   'relay.node_changed': entry(
     "A node's ZooKeeper node (kept by its fence service, or with service relay by its relay) appeared or vanished, as this node's relay saw it.",
-    /^node:[^\s]+$/,
+    SUBJECTS.node,
     z.strictObject({ node: name, change: z.enum(['joined', 'left']), speaker: name, service: z.enum(['fence', 'relay']).optional() }),
   ),
   'relay.lease_observed': entry(
     "The holder of a VIP group's lease (the lowest lock candidate) changed, as this node's relay saw it; holder null: nobody holds it.",
-    /^vip:[^\s]+$/,
+    SUBJECTS.vip,
     z.strictObject({
       group: name,
       holder: z.strictObject({ node: name, epoch: ms }).nullable(),
@@ -277,12 +298,12 @@ export const catalogue = {
   ),
   'relay.service_lost': entry(
     'A service of this node stopped beating without recording its stop (killed, hung or crashed).',
-    /^service:[a-z]+$/,
+    SUBJECTS.service,
     z.strictObject({ service: name, pid: z.number().int().positive(), silent_ms: ms }),
   ),
   'relay.notify_ran': entry(
     'A keepalived-style notify script ran: its argv, exit status, duration and the tail of its output.',
-    /^notify:[^\s]+$/,
+    SUBJECTS.notify,
     z.strictObject({
       /** The configuration key that named the script (notify_master, notify, notify_down, quorum_up, ...). */
       script: z.string().min(1).max(64),
@@ -334,8 +355,27 @@ export type NewEvent = {
   };
 }[EventType];
 
-/** A row of the log, as read back. data is parsed JSON (unvalidated on read). */
+/** A row of the log, as read back. data is parsed JSON, typed through isEvent() or typed(). */
 export type StoredEvent = Omit<EventsTable, 'data'> & { data: unknown };
+
+/** A stored event of one type, its data typed by the catalogue. */
+export type EventOf<T extends EventType> = T extends EventType ? Omit<StoredEvent, 'type' | 'data'> & { type: T; data: EventData<T> } : never;
+/** A stored event of any type this version knows: switch on its type to narrow its data. */
+export type TypedEvent = EventOf<EventType>;
+
+/**
+ * The read side of the catalogue. A stored event's data was checked against its type's
+ * schema when it was appended, and the log's triggers forbid changing it since, so its
+ * type is enough to know its shape (the catalogue only ever adds optional fields).
+ */
+export function isEvent<T extends EventType>(e: Pick<StoredEvent, 'type'>, ...types: T[]): e is EventOf<T> & typeof e {
+  return (types as string[]).includes(e.type);
+}
+
+/** The event typed by its type; undefined for a type this version does not know (written by a newer one). */
+export function typed(e: StoredEvent): TypedEvent | undefined {
+  return isEventType(e.type) ? (e as TypedEvent) : undefined;
+}
 
 /**
  * Event types named by shell-style patterns (`fence.lease*`, `vrrp.*`, `*.changed`, an

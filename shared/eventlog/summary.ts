@@ -1,49 +1,54 @@
-// One line a person can read, per event; the full payload is in --json.
-import type { StoredEvent } from './catalogue.js';
+// One line a person can read, per event; the full payload is in --json. Every type of the
+// catalogue has one (the compiler says when a new type lacks it), written against its
+// typed data; an event that does not have the shape its type says now (written by another
+// version) is shown as its raw payload.
+import type { EventData, EventType, StoredEvent } from './catalogue.js';
 
-type Data = Record<string, unknown>;
-const s = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
+type Summaries = { [T in EventType]: (d: EventData<T>) => string };
 
-const summaries: Record<string, (d: Data) => string> = {
-  'operator.note': (d) => `${s(d.author)}: ${s(d.text)}`,
-  'service.started': (d) => `${s(d.service)} ${s(d.version)} started (pid ${s(d.pid)})`,
-  'service.stopped': (d) => `${s(d.service)} stopped (${s(d.reason)}${d.signal ? ` ${s(d.signal)}` : ''}${d.error ? `: ${s(d.error)}` : ''})`,
-  'vrrp.state_changed': (d) => `${s(d.from)} -> ${s(d.to)} (${s(d.reason)}${d.detail ? `: ${s(d.detail)}` : ''}) prio ${s(d.priority)}`,
-  'vrrp.priority_changed': (d) => `priority ${s(d.from)} -> ${s(d.to)}: ${s(d.reason)}`,
-  'vrrp.higher_priority_seen': (d) => `${s(d.peer)} advertises ${s(d.peer_priority)} > own ${s(d.own_priority)}`,
-  'vrrp.bad_packets': (d) => `dropped on ${s(d.interface)} in ${s(d.window_ms)} ms: ${Object.entries((d.counts ?? {}) as Data).map(([k, v]) => `${k}=${s(v)}`).join(' ')}`,
-  'fence.zk_state': (d) => `ZooKeeper ${s(d.state)}${d.detail ? `: ${s(d.detail)}` : ''}`,
-  'fence.lease_candidate': (d) => `${s(d.action)} lock of ${s(d.group)} as ${s(d.candidate)}`,
-  'fence.lease_acquired': (d) => `lease of ${s(d.group)} held, epoch ${s(d.epoch)}`,
-  'fence.lease_denied': (d) => `lease of ${s(d.group)} denied: held by ${s(d.holder)} (epoch ${s(d.holder_epoch)})`,
-  'fence.lease_lost': (d) => `lease of ${s(d.group)} lost (epoch ${s(d.epoch)}): ${s(d.reason)}`,
-  'fence.address_observed': (d) => `${s(d.address)} ${s(d.change)} on ${s(d.interface)} by someone else${d.repaired ? ', repaired' : ''}`,
-  'vip.bound': (d) => `bound ${((d.addresses ?? []) as Data[]).map((a) => `${s(a.address)}/${s(a.prefix)} dev ${s(a.interface)}`).join(', ')} (epoch ${s(d.epoch)})`,
-  'vip.unbound': (d) => `unbound ${((d.addresses ?? []) as Data[]).map((a) => s(a.address)).join(', ')} (epoch ${s(d.epoch)}): ${s(d.reason)}`,
-  'health.changed': (d) => `${s(d.check)} ${s(d.target)} ${s(d.from)} -> ${s(d.to)}: ${s(d.reason)}`,
+const opt = (v: unknown, f: (v: string) => string): string => (v === undefined || v === null || v === '' ? '' : f(String(v)));
+const holder = (h: { node: string; epoch: number } | null) => (h ? `${h.node} (epoch ${h.epoch})` : 'nobody');
+
+const summaries: Summaries = {
+  'operator.note': (d) => `${d.author}: ${d.text}`,
+  'service.started': (d) => `${d.service} ${d.version} started (pid ${d.pid})`,
+  'service.stopped': (d) => `${d.service} stopped (${d.reason}${opt(d.signal, (x) => ` ${x}`)}${opt(d.error, (x) => `: ${x}`)})`,
+  'service.signal': (d) => `${d.service} (pid ${d.pid}) got ${d.signal}: ${d.action}`,
+  'service.log_recovered': (d) => `${d.service}: the log accepts writes again; ${d.appended_late} events appended late, ${d.dropped} dropped (${d.error})`,
+  'vrrp.state_changed': (d) => `${d.from} -> ${d.to} (${d.reason}${opt(d.detail, (x) => `: ${x}`)}) prio ${d.priority}`,
+  'vrrp.priority_changed': (d) => `priority ${d.from} -> ${d.to}: ${d.reason}`,
+  'vrrp.higher_priority_seen': (d) => `${d.peer} advertises ${d.peer_priority} > own ${d.own_priority}`,
+  'vrrp.group_changed': (d) => `group ${d.group} ${d.from} -> ${d.to}: ${d.detail}`,
+  'vrrp.bad_packets': (d) => `dropped on ${d.interface} in ${d.window_ms} ms: ${Object.entries(d.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+  'fence.zk_state': (d) => `ZooKeeper ${d.state}${opt(d.detail, (x) => `: ${x}`)}`,
+  'fence.lease_candidate': (d) => `${d.action} lock of ${d.group} as ${d.candidate}`,
+  'fence.lease_acquired': (d) => `lease of ${d.group} held, epoch ${d.epoch}`,
+  'fence.lease_denied': (d) => `lease of ${d.group} denied: held by ${d.holder} (epoch ${d.holder_epoch})`,
+  'fence.lease_lost': (d) => `lease of ${d.group} lost (epoch ${d.epoch}): ${d.reason}`,
+  'fence.address_observed': (d) => `${d.address} ${d.change} on ${d.interface} by someone else${d.repaired ? ', repaired' : ''}`,
+  'vip.bound': (d) => `bound ${d.addresses.map((a) => `${a.address}/${a.prefix} dev ${a.interface}`).join(', ')} (epoch ${d.epoch})`,
+  'vip.unbound': (d) => `unbound ${d.addresses.map((a) => a.address).join(', ')} (epoch ${d.epoch}): ${d.reason}`,
+  'health.changed': (d) => `${d.check} ${d.target} ${d.from} -> ${d.to}: ${d.reason}`,
   'health.summary': (d) =>
-    `${s(d.total)} checks: ${s(d.up)} up, ${s(d.down)} down, ${s(d.unknown)} unknown` +
-    (d.probes !== undefined ? `; ${s(d.probes)} probes (${s(d.failed)} failed, ${s(d.timed_out)} timed out) in ${s(d.window_ms)} ms, late p99 ${s(d.late_p99_ms)} ms` : ''),
-  'track.changed': (d) => `${s(d.name)} ${s(d.from)} -> ${s(d.to)}: ${s(d.reason)}`,
-  'ipvs.changed': (d) => s(d.line),
-  'ipvs.drift': (d) => `drift: ${((d.differences ?? []) as unknown[]).map(s).join('; ')}`,
-  'relay.delivery_failed': (d) => `delivery to ${s(d.sink)} failed (attempt ${s(d.attempts)}): ${s(d.error)}`,
-  'ipvs.quorum_changed': (d) => `quorum ${s(d.state)}: up weight ${s(d.up_weight)}, quorum ${s(d.quorum)} (hysteresis ${s(d.hysteresis)})${d.sorry_server ? `, sorry server ${s(d.sorry_server)}` : ''}`,
-  'relay.alert': (d) => `${s(d.severity)} ${s(d.kind)}: ${s(d.summary)}`,
-  'relay.node_changed': (d) => `node ${s(d.node)} ${s(d.change)} ZooKeeper`,
-  'relay.lease_observed': (d) => {
-    const who = (h: unknown) => (h ? `${s((h as Data).node)} (epoch ${s((h as Data).epoch)})` : 'nobody');
-    return `lease of ${s(d.group)}: ${who(d.previous)} -> ${who(d.holder)}`;
-  },
-  'relay.service_lost': (d) => `${s(d.service)} (pid ${s(d.pid)}) silent for ${s(d.silent_ms)} ms without a recorded stop`,
-  'relay.notify_ran': (d) => `${s(d.script)}: ${((d.argv ?? []) as unknown[]).map(s).join(' ')} -> ${d.timed_out ? 'timed out' : d.signal ? s(d.signal) : `exit ${s(d.exit_code)}`} in ${s(d.duration_ms)} ms`,
+    `${d.total} checks: ${d.up} up, ${d.down} down, ${d.unknown} unknown` +
+    (d.probes !== undefined ? `; ${d.probes} probes (${d.failed ?? 0} failed, ${d.timed_out ?? 0} timed out) in ${d.window_ms} ms, late p99 ${d.late_p99_ms ?? 0} ms` : ''),
+  'track.changed': (d) => `${d.name} ${d.from} -> ${d.to}: ${d.reason}`,
+  'ipvs.changed': (d) => d.line,
+  'ipvs.quorum_changed': (d) => `quorum ${d.state}: up weight ${d.up_weight}, quorum ${d.quorum} (hysteresis ${d.hysteresis})${opt(d.sorry_server, (x) => `, sorry server ${x}`)}`,
+  'ipvs.availability': (d) => (d.available ? 'the IPVS table can be read and changed again' : `the IPVS table cannot be read or changed: ${d.error ?? 'unknown error'}${opt(d.hint, (x) => ` (${x})`)}`),
+  'ipvs.drift': (d) => `drift: ${d.differences.join('; ')}`,
+  'relay.delivery_failed': (d) => `delivery to ${d.sink} failed (attempt ${d.attempts}): ${d.error}`,
+  'relay.alert': (d) => `${d.severity} ${d.kind}: ${d.summary}`,
+  'relay.node_changed': (d) => `${d.service === 'relay' ? 'the relay of ' : 'node '}${d.node} ${d.change} ZooKeeper`,
+  'relay.lease_observed': (d) => `lease of ${d.group}: ${holder(d.previous)} -> ${holder(d.holder)}`,
+  'relay.service_lost': (d) => `${d.service} (pid ${d.pid}) silent for ${d.silent_ms} ms without a recorded stop`,
+  'relay.notify_ran': (d) => `${d.script}: ${d.argv.join(' ')} -> ${d.timed_out ? 'timed out' : d.signal ? d.signal : `exit ${d.exit_code}`} in ${d.duration_ms} ms`,
 };
 
 export function summarize(e: Pick<StoredEvent, 'type' | 'data'>): string {
-  const f = summaries[e.type];
-  const data = (typeof e.data === 'object' && e.data !== null ? e.data : {}) as Data;
+  const f = (summaries as Record<string, ((d: unknown) => string) | undefined>)[e.type];
   try {
-    if (f) return f(data);
+    if (f && typeof e.data === 'object' && e.data !== null) return f(e.data);
   } catch {
     // fall through to the raw payload
   }

@@ -1,7 +1,9 @@
 // The fence's decisions without I/O: given the facts about a VIP group, the next step.
 import { describe, expect, it } from 'vitest';
 import { MIN_LEASE_LEFT_MS, mayRenew, nextStep, type GroupFacts } from '../../services/fence/decider.js';
-import { parseCandidate, zkPaths } from '../../shared/zookeeper/layout.js';
+import { zkPaths } from '../../shared/zookeeper/layout.js';
+import { lockView, parseCandidate, previousTenure, type Candidate } from '../../shared/zookeeper/lease.js';
+import { judgeAddressChange } from '../../services/fence/repair.js';
 import { addressLines, planGroups } from '../../services/fence/plan.js';
 import { parseConfig } from '../../shared/config/index.js';
 import { parseAddressMonitorLine } from '../../shared/iproute.js';
@@ -59,6 +61,70 @@ describe('fence decider: the next step', () => {
   it('renews lifetimes only with enough lease left', () => {
     expect(mayRenew(MIN_LEASE_LEFT_MS)).toBe(true);
     expect(mayRenew(MIN_LEASE_LEFT_MS - 1)).toBe(false);
+  });
+});
+
+describe('fence: the lease recipe\'s rules', () => {
+  const c = (node: string, epoch: number): Candidate => ({ name: `c-${node}-${String(epoch).padStart(10, '0')}`, node, epoch });
+  const lock = [c('lb2', 3), c('lb1', 5), c('lb1', 8), c('lb3', 9)];
+
+  it('the lowest candidate holds the lease; ours when it is our candidate of this session', () => {
+    expect(lockView(lock, 'lb3', c('lb3', 9).name, false).holder).toEqual({ node: 'lb2', epoch: 3, ours: false });
+    expect(lockView([c('lb1', 8), c('lb3', 9)], 'lb1', c('lb1', 8).name, false).holder).toEqual({ node: 'lb1', epoch: 8, ours: true });
+    expect(lockView([], 'lb1', undefined, false)).toEqual({ stale: [], mineGone: false, holder: undefined });
+  });
+
+  it('our candidates of earlier sessions are stale and do not count, so that the lease is not waited for in vain', () => {
+    const v = lockView([c('lb1', 5), c('lb1', 8), c('lb3', 9)], 'lb1', c('lb1', 8).name, false);
+    expect(v.stale.map((x) => x.epoch)).toEqual([5]);
+    expect(v.holder).toEqual({ node: 'lb1', epoch: 8, ours: true });
+    expect(lockView([c('lb1', 5), c('lb3', 9)], 'lb1', undefined, false).stale.map((x) => x.epoch)).toEqual([5]);
+  });
+
+  it('while bound, touches none of ours (the holder\'s own candidate is never taken for stale)', () => {
+    const v = lockView(lock, 'lb1', c('lb1', 8).name, true);
+    expect(v.stale).toEqual([]);
+    expect(v.holder).toEqual({ node: 'lb2', epoch: 3, ours: false });
+  });
+
+  it('says when our candidate is gone (deleted by hand, or the session that made it ended)', () => {
+    expect(lockView(lock, 'lb1', 'c-lb1-0000000004', false).mineGone).toBe(true);
+    expect(lockView(lock, 'lb1', c('lb1', 8).name, false).mineGone).toBe(false);
+    expect(lockView(lock, 'lb1', undefined, false).mineGone).toBe(false);
+  });
+
+  it('the last tenure: when its addresses went, and how; nothing when it is this very tenure', () => {
+    expect(previousTenure({ node: 'lb2', epoch: 3, valid_until: 5_000, gone_at: 4_200 }, 8, 9_000)).toEqual({ node: 'lb2', epoch: 3, gone_at: 4_200, how: 'unbound' });
+    expect(previousTenure({ node: 'lb2', epoch: 3, valid_until: 5_000 }, 8, 9_000)).toEqual({ node: 'lb2', epoch: 3, gone_at: 5_000, how: 'lifetime' });
+    expect(previousTenure({ node: 'lb2', epoch: 3, valid_until: 12_000 }, 8, 9_000)?.gone_at).toBe(9_000);
+    expect(previousTenure({ node: 'lb1', epoch: 8, valid_until: 5_000 }, 8, 9_000)).toBeUndefined();
+    expect(previousTenure(undefined, 8, 9_000)).toBeUndefined();
+  });
+});
+
+describe('fence: addresses changed by someone else', () => {
+  const held = { expected: true, session: 'connected' as const, changing: false, bound: true };
+  const free = { expected: false, session: 'connected' as const, changing: false, bound: false };
+
+  it('takes what it did itself for an echo', () => {
+    expect(judgeAddressChange({ ...held, change: 'added' }).kind).toBe('echo');
+    expect(judgeAddressChange({ ...free, change: 'removed' }).kind).toBe('echo');
+  });
+
+  it('removes an address this node holds no lease for, whatever the session', () => {
+    expect(judgeAddressChange({ ...free, change: 'added' }).kind).toBe('remove');
+    expect(judgeAddressChange({ ...free, session: 'lost', change: 'added' }).kind).toBe('remove');
+  });
+
+  it('adds back an address of a lease it holds, only with a session and no change of the lease under way', () => {
+    expect(judgeAddressChange({ ...held, change: 'removed' })).toEqual({ kind: 'restore', detail: 'this node holds the lease: added back' });
+    expect(judgeAddressChange({ ...held, changing: true, change: 'removed' })).toEqual({ kind: 'leave', detail: 'a change of the lease is in progress' });
+    expect(judgeAddressChange({ ...held, bound: false, change: 'removed' }).kind).toBe('leave');
+    for (const session of ['suspended', 'lost', 'expired', undefined] as const) {
+      const v = judgeAddressChange({ ...held, session, change: 'removed' });
+      expect(v.kind, String(session)).toBe('leave');
+      expect(v.kind === 'leave' && v.detail).toMatch(/kernel lifetime ran out/);
+    }
   });
 });
 

@@ -4,23 +4,12 @@ import { AlertRules, type AlertDraft } from '../../services/relay/alerts.js';
 import { NotifyRules } from '../../services/relay/notify.js';
 import { Progress } from '../../services/relay/progress.js';
 import { parseConfig } from '../../shared/config/index.js';
-import type { EventData, EventType, StoredEvent } from '../../shared/eventlog/index.js';
-
-/** A scripted log of node n2: each call appends one event, one second after the previous. */
-function script(node = 'n2') {
-  let seq = 0;
-  return <T extends EventType>(type: T, subject: string, data: EventData<T>, extra: { causation?: number; ts?: number } = {}): StoredEvent => {
-    seq += 1;
-    return {
-      seq, id: `${node}:log:${seq}`, ts: extra.ts ?? 1_000_000 + seq * 1000, node, source: 'relay', type, subject,
-      data, causation: extra.causation ?? null, correlation: null, hash: '',
-    };
-  };
-}
+import type { StoredEvent } from '../../shared/eventlog/index.js';
+import { given, scriptedLog as script } from '../harness/events.js';
 
 const rules = (node = 'n2', vipUnownedMs = 3000) => new AlertRules({ node, vipUnownedMs, leaseDeniedMs: 3000, groupAddresses: new Map([['web', ['10.0.0.31/24']]]) });
 const kinds = (alerts: AlertDraft[]) => alerts.map((a) => `${a.severity}/${a.kind}`);
-const applyAll = (r: AlertRules, events: StoredEvent[]) => events.flatMap((e) => r.apply(e));
+const applyAll = (r: AlertRules, events: StoredEvent[]) => given(events, (e) => r.apply(e));
 
 describe('alert rules', () => {
   it('a failover says who, from whom, why and how long the VIP was unowned, with the events behind it', () => {
@@ -279,8 +268,8 @@ describe('notify rules (keepalived arguments)', () => {
     const n = new NotifyRules(notifyConfig, 'n1');
     const group = (from: 'INIT' | 'MASTER', to: 'BACKUP' | 'FAULT' | 'INIT' | 'STOPPED') => ev('vrrp.group_changed', 'vrrp_group:G1', { group: 'G1', from, to, members: { VI_1: to }, detail: 'x' });
     expect(n.jobs(group('MASTER', 'FAULT'))).toEqual([
-      { key: 'group G1', script: 'notify_fault', argv: ['/bin/gfault'] },
-      { key: 'group G1', script: 'notify', argv: ['/bin/gnotify', 'GROUP', 'G1', 'FAULT', '0'] },
+      { key: 'group:G1', script: 'notify_fault', argv: ['/bin/gfault'] },
+      { key: 'group:G1', script: 'notify', argv: ['/bin/gnotify', 'GROUP', 'G1', 'FAULT', '0'] },
     ]);
     expect(n.jobs(group('INIT', 'BACKUP')).map((j) => j.argv)).toEqual([['/bin/gnotify', 'GROUP', 'G1', 'BACKUP', '0']]);
     expect(n.jobs(group('MASTER', 'STOPPED')).map((j) => j.argv)).toEqual([['/bin/gnotify', 'GROUP', 'G1', 'STOP', '0']]);

@@ -1,11 +1,73 @@
-// The lease recipe on ZooKeeper (as Curator's lock): ephemeral-sequential candidates
-// under <base>/vips/<group>/lock, the lowest holds the lease, and its sequence number is
-// the epoch. The holder also publishes <base>/vips/<group>/owner (ephemeral, JSON) for
-// operators with zkCli.sh. Everything here is one request or one transaction.
-import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
+// The lease recipe on ZooKeeper (as Curator's lock recipe, kept apart from the client):
+// ephemeral-sequential candidates under <base>/vips/<group>/lock, the lowest holds the
+// lease, and its sequence number is the epoch (the fencing token). The holder also
+// publishes <base>/vips/<group>/owner (ephemeral, JSON) for operators with zkCli.sh, and
+// keeps <base>/vips/<group>/tenure (persistent) saying when its addresses are gone. The
+// rules (who holds, which candidates are stale, what the last tenure says) are pure
+// functions; every I/O here is one request or one transaction.
 import { z } from 'zod';
-import { parseCandidate, type ZkPaths } from '../../shared/zookeeper/layout.js';
-import { deleteIfExists } from '../../shared/zookeeper/nodes.js';
+import { isZkError, type ZkClient } from './client.js';
+import type { ZkPaths } from './layout.js';
+import { deleteIfExists } from './nodes.js';
+
+export interface Candidate {
+  /** Its znode name, "c-<node>-<10-digit sequence>". */
+  name: string;
+  node: string;
+  epoch: number;
+}
+
+/** Lock candidates are named "c-<node>-<10-digit sequence>"; the sequence is the epoch (fencing token). */
+export function parseCandidate(name: string): { node: string; epoch: number } | undefined {
+  const m = /^c-([A-Za-z0-9][A-Za-z0-9_.-]*)-(\d{10})$/.exec(name);
+  return m ? { node: m[1]!, epoch: Number(m[2]) } : undefined;
+}
+
+/** The candidates, lowest epoch first (names that are not candidates are ignored); watch fires once at the next change. */
+export async function readLock(client: ZkClient, paths: ZkPaths, group: string, watch?: () => void): Promise<Candidate[]> {
+  const names = await client.getChildren(paths.lock(group), watch);
+  return names
+    .flatMap((name) => {
+      const c = parseCandidate(name);
+      return c ? [{ name, ...c }] : [];
+    })
+    .sort((a, b) => a.epoch - b.epoch);
+}
+
+/** Who holds the lease: the lowest candidate (candidates sorted as readLock returns them); undefined: nobody. */
+export function holderOf(candidates: readonly Candidate[]): Candidate | undefined {
+  return candidates[0];
+}
+
+export interface LockView {
+  /** Candidates of this node's earlier sessions (a restart, a lost session), to delete. */
+  stale: Candidate[];
+  /** Our candidate (of this session) is no longer in the lock. */
+  mineGone: boolean;
+  /** The holder once the stale candidates are gone; ours: it is our candidate. */
+  holder: { node: string; epoch: number; ours: boolean } | undefined;
+}
+
+/**
+ * What the lock means to one node. Its candidates of earlier sessions only delay everyone
+ * (this node holds nothing then: its addresses are removed at start-up and on loss), so
+ * they are stale, unless the node is bound now (then nothing of ours is touched).
+ */
+export function lockView(candidates: readonly Candidate[], node: string, mine: string | undefined, bound: boolean): LockView {
+  const stale = bound ? [] : candidates.filter((c) => c.node === node && c.name !== mine);
+  const left = candidates.filter((c) => !stale.includes(c));
+  const low = holderOf(left);
+  return {
+    stale,
+    mineGone: mine !== undefined && !left.some((c) => c.name === mine),
+    holder: low ? { node: low.node, epoch: low.epoch, ours: low.name === mine } : undefined,
+  };
+}
+
+/** Deletes candidates (stale ones of this node); one already gone is no error. */
+export async function removeCandidates(client: ZkClient, paths: ZkPaths, group: string, candidates: readonly Candidate[]): Promise<void> {
+  for (const c of candidates) await deleteIfExists(client, `${paths.lock(group)}/${c.name}`);
+}
 
 export interface OwnerData {
   node: string;
