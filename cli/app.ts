@@ -7,11 +7,14 @@ import { ServiceStartRefused } from '../shared/service.js';
 import { UsageError, type Io } from './common.js';
 import { alertsCommand, alertsUsage } from './commands/alerts.js';
 import { configCommand, configUsage } from './commands/config.js';
+import { demoCommand, demoUsage } from './commands/demo.js';
 import { healthCommand, healthUsage } from './commands/health.js';
 import { logCommand, logUsage } from './commands/log.js';
 import { runCommand, runUsage } from './commands/run.js';
 
 const usage = `vigil — highly available VIPs and IPVS with fencing and an event log
+
+${demoUsage}
 
 ${runUsage}
 
@@ -38,6 +41,8 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return healthCommand(rest, io);
       case 'alerts':
         return await alertsCommand(rest, io, stop);
+      case 'demo':
+        return await demoCommand(rest, io, stop);
       case undefined:
       case 'help':
       case '--help':

@@ -13,7 +13,14 @@
 # then this exits.
 set -u
 export LC_ALL=C
-coproc IPB { exec ip -force -batch -; }
+
+# ip is started at the first arm, not at once: the fence raises this process's priority
+# right after starting it, and ip inherits it only if it is started after that.
+started=0
+start_ip() {
+  coproc IPB { exec ip -force -batch -; }
+  started=1
+}
 
 deadline=0
 lines=""
@@ -33,6 +40,7 @@ fire() {
 handle() {
   case "$1" in
     "arm "*)
+      (( started )) || start_ip
       local rest=${1#arm }
       deadline=${rest%% *}
       lines=${rest#* }
@@ -65,5 +73,5 @@ while :; do
     if IFS= read -r cmd; then handle "$cmd"; else eof=1; fi
   fi
 done
-exec {IPB[1]}>&-
+if (( started )); then exec {IPB[1]}>&-; fi
 wait

@@ -5,7 +5,7 @@
 // seconds), so the time the fence records is when the addresses will be gone, to a few ms.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { ipComplaints } from '../../shared/iproute.js';
+import { hurry, ipComplaints } from '../../shared/iproute.js';
 import { packageRoot } from '../../shared/paths.js';
 
 /** How long before the kernel's earliest removal (lifetime - 20 ms) the switch fires. */
@@ -39,6 +39,7 @@ export class DeadmanSwitch {
   private start(): void {
     // Not tied to our life (no pdeathsig): outliving a killed fence is its job.
     const c = spawn('bash', [join(packageRoot(), 'native', 'deadman.sh')], { stdio: ['pipe', 'ignore', 'pipe'] });
+    hurry(c);
     this.child = c;
     c.stdin!.on('error', () => {});
     ipComplaints(c.stderr!, this.onTrouble);

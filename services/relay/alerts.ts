@@ -64,6 +64,8 @@ export class AlertRules {
   private readonly groups = new Map<string, GroupView>();
   private readonly instances = new Map<string, { data: EventData<'vrrp.state_changed'>; at: Ref }>();
   private readonly servers = new RealServerStates();
+  /** Nodes (fence:<node>) and relays (relay:<node>) seen leaving ZooKeeper and not back yet. */
+  private readonly gone = new Set<string>();
   /** Since when this node's fence has lost ZooKeeper (not a start or stop of the fence); alerted at once. */
   private zkLost: Ref | undefined;
 
@@ -72,7 +74,7 @@ export class AlertRules {
   /** The event types whose history the rules need after a restart (replayed with apply, output dropped). */
   static readonly STATE_TYPES: readonly EventType[] = [
     'vrrp.state_changed', 'fence.lease_acquired', 'fence.lease_denied', 'fence.lease_candidate', 'fence.zk_state', 'vip.bound', 'vip.unbound',
-    'relay.lease_observed', 'health.changed', 'relay.alert',
+    'relay.lease_observed', 'relay.node_changed', 'health.changed', 'relay.alert',
   ];
 
   apply(e: StoredEvent): AlertDraft[] {
@@ -116,7 +118,13 @@ export class AlertRules {
         return this.observed(e, t.data);
       case 'relay.node_changed': {
         const d = t.data;
+        // A join is news only after a leave (a node or relay starting for the first time is not "back").
+        const key = `${d.service ?? 'fence'}:${d.node}`;
+        const wasGone = this.gone.has(key);
+        if (d.change === 'left') this.gone.add(key);
+        else this.gone.delete(key);
         if (d.speaker !== this.o.node || d.node === this.o.node) return [];
+        if (d.change === 'joined' && !wasGone) return [];
         if (d.service === 'relay') {
           return d.change === 'left'
             ? [this.alert(e, 'relay_gone', 'critical', `${d.node}:${e.id}`, `the relay of ${d.node} is gone (its ZooKeeper session ended: killed, crashed, or cut off): ${d.node}'s events and alerts are not delivered, its notify scripts do not run, and failures of its services go unreported`, [e.id], { node: d.node })]

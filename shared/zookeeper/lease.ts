@@ -78,8 +78,18 @@ export interface OwnerData {
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
-/** The owner node of an earlier session (ours after a restart, or the last holder's) is still there: it goes when that session expires. */
+/** The owner node of another node's session is still there: it goes when that session expires. */
 export class OwnerOfAnotherSession extends Error {}
+
+/** The node an owner znode names; undefined if it is not what vigil writes there. */
+function ownerNode(raw: Buffer): string | undefined {
+  try {
+    const r = z.object({ node: z.string() }).safeParse(JSON.parse(raw.toString('utf8')));
+    return r.success ? r.data.node : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Creates our candidate; resolves with its path and epoch. */
 export async function joinLock(client: ZkClient, paths: ZkPaths, group: string, node: string): Promise<{ path: string; epoch: number }> {
@@ -99,10 +109,18 @@ export async function publishOwner(client: ZkClient, paths: ZkPaths, group: stri
     ]);
   } catch (err) {
     if (!isZkError(err, 'NODE_EXISTS')) throw err;
-    // Ours from a moment ago in this session (a retried bind): refresh it; anyone else's is a bug to report.
-    const { stat } = await client.getData(owner);
-    if (stat.ephemeralOwner !== client.sessionId) throw new OwnerOfAnotherSession(`${owner} exists and belongs to session ${stat.ephemeralOwner}, not ours (it goes when that session expires)`);
-    await client.setData(owner, json(data));
+    const { data: raw, stat } = await client.getData(owner);
+    // Ours from a moment ago in this session (a retried bind): refresh it.
+    if (stat.ephemeralOwner === client.sessionId) return void (await client.setData(owner, json(data)));
+    // This node's, from an earlier session (ZooKeeper restarted and restored it, or the fence
+    // restarted): replace it now rather than wait a session timeout for it to expire. We hold
+    // the lock, and that session's candidate is gone (lockView: stale). Another node's is waited for.
+    if (ownerNode(raw) !== data.node) throw new OwnerOfAnotherSession(`${owner} exists and belongs to session ${stat.ephemeralOwner}, not ours (it goes when that session expires)`);
+    await client.multi([
+      { op: 'check', path: candidatePath },
+      { op: 'delete', path: owner, version: stat.version },
+      { op: 'create', path: owner, data: json(data), mode: 'ephemeral' },
+    ]);
   }
 }
 

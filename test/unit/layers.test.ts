@@ -1,5 +1,6 @@
-// The house's floors, read from the import statements: cli and bench over services over
-// shared; a service imports no other service (what two services share lives in shared/).
+// The house's floors, read from the import statements: cli and bench over services and
+// lab (real components on one machine: namespaces, ZooKeeper, NATS; for the demo and the
+// tests) over shared; a service imports no other service (what two share is in shared/).
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +28,10 @@ function importsOf(text: string): string[] {
 function violation(file: string, target: string): string | undefined {
   const [floor, service] = file.split('/');
   const [tFloor, tService] = target.split('/');
-  if (floor === 'shared' && (tFloor === 'services' || tFloor === 'cli')) return 'shared/ imports nothing above it';
-  if (floor === 'services' && tFloor === 'cli') return 'services/ do not import the CLI';
+  if (floor === 'shared' && (tFloor === 'services' || tFloor === 'cli' || tFloor === 'lab')) return 'shared/ imports nothing above it';
+  if ((floor === 'services' || floor === 'lab') && (tFloor === 'cli' || tFloor === 'test')) return `${floor}/ imports neither the CLI nor the tests`;
+  if (floor === 'services' && tFloor === 'lab') return 'services/ do not import the lab';
+  if (floor === 'lab' && tFloor === 'services') return 'lab/ runs services as processes, it does not import them';
   if (floor === 'services' && tFloor === 'services' && tService !== service) return `services/${service} imports services/${tService}: move what they share to shared/`;
   return undefined;
 }
@@ -65,9 +68,11 @@ describe('layers', () => {
     expect(violation('services/vrrp/shell.ts', 'shared/quorum.js')).toBeUndefined();
     expect(violation('shared/quorum.ts', 'services/ipvs/desired.js')).toMatch(/shared/);
     expect(violation('cli/commands/health.ts', 'services/health/plan.js')).toBeUndefined();
+    expect(violation('lab/netns.ts', 'test/harness/state.js')).toMatch(/lab/);
+    expect(violation('cli/commands/demo.ts', 'lab/netns.js')).toBeUndefined();
   });
 
-  it('holds in the code: no service imports another, shared/ imports no service and no CLI', () => {
-    expect(broken([...sources('services'), ...sources('shared')])).toEqual([]);
+  it('holds in the code: no service imports another, shared/ nothing above it, lab/ only shared/', () => {
+    expect(broken([...sources('services'), ...sources('shared'), ...sources('lab')])).toEqual([]);
   });
 });

@@ -1,0 +1,36 @@
+// Removes whatever an interrupted run (of the tests or of vigil demo) left: the processes
+// the lab started (by recorded PID, only if the PID still names the same process), network
+// namespaces named vg* (or $VIGIL_TEST_NS_PREFIX*, itself starting with vg), and temporary
+// folders (after unmounting the small disks mounted in them). `npm run test:clean` and
+// `vigil demo --clean` run it.
+import { rmSync } from 'node:fs';
+import { unmountUnder } from './disk.js';
+import { deleteNamespace, listOurNamespaces, PREFIX } from './netns.js';
+import { forgetDir, forgetProcess, processStartTime, recordedDirs, recordedProcesses } from './state.js';
+
+/** Cleans the registry this process uses (lab/state.ts) and the namespaces named prefix* (default: $VIGIL_TEST_NS_PREFIX, else every vg*). */
+export async function cleanAll(log: (line: string) => void = () => {}, namespacePrefix?: string): Promise<void> {
+  for (const p of recordedProcesses()) {
+    if (processStartTime(p.pid) === p.starttime) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+        log(`killed ${p.pid} (${p.argv.slice(0, 3).join(' ')} ...)`);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    forgetProcess(p.pid);
+  }
+  const prefix = namespacePrefix ?? (process.env.VIGIL_TEST_NS_PREFIX || PREFIX);
+  if (!prefix.startsWith(PREFIX)) throw new Error(`VIGIL_TEST_NS_PREFIX must start with ${PREFIX}`);
+  for (const ns of (await listOurNamespaces()).filter((n) => n.startsWith(prefix))) {
+    await deleteNamespace(ns);
+    log(`deleted network namespace ${ns}`);
+  }
+  for (const dir of recordedDirs()) {
+    unmountUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+    forgetDir(dir);
+    log(`removed ${dir}`);
+  }
+}

@@ -1,0 +1,282 @@
+// A vigil cluster on one machine, in network namespaces: director nodes running vigil's
+// services as separate processes (as in production), ZooKeeper (and NATS) on a
+// coordination host, a client host and any other hosts asked for; an independent observer
+// per director that samples its interfaces every few ms (no vigil code involved), and a
+// client that keeps connecting to the VIP. Faults are made with signals, nftables and link
+// state inside the namespaces. Used by `vigil demo` and by the tests.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { EventLog, type EventType, type StoredEvent } from '../shared/eventlog/index.js';
+import { smallDisk, type SmallDisk } from './disk.js';
+import { startNats, type Nats } from './nats.js';
+import { createTopology, type Topology } from './netns.js';
+import { waitFor, type Child } from './process.js';
+import { tempDir, type TempDir } from './tmp.js';
+import { startZooKeeper, type ZooKeeper } from './zookeeper.js';
+
+export type ServiceName = 'vrrp' | 'fence' | 'relay' | 'health' | 'ipvs';
+/** The coordination host (ZooKeeper, NATS) and the client host. */
+export const COORDINATOR = 'zk';
+export const CLIENT = 'cl';
+
+/** A time range (unix ms, fractional) during which an observer saw the VIP on a node. */
+export interface Presence {
+  node: string;
+  from: number;
+  /** Last sample that still saw it (Infinity while it is there). */
+  to: number;
+}
+
+export interface Answer {
+  t: number;
+  answer: string | null;
+}
+
+export interface LabContext {
+  t: Topology;
+  zk: ZooKeeper;
+  nats: Nats | undefined;
+  /** The cluster's folder: configuration, logs of its processes, event logs under <node>/. */
+  dir: string;
+}
+
+export interface LabOptions {
+  /** Director nodes (1-6 lower-case letters or digits). */
+  nodes: string[];
+  /** Other hosts on the switch (real servers, ...), after the directors. */
+  extraHosts?: string[];
+  zkServers?: 1 | 3;
+  nats?: boolean;
+  /** The topology's id (a prefix of every name; "vg" and a random id by default). */
+  id?: string;
+  /** Prefix of the temporary folder's name. */
+  folder?: string;
+  /** The VIP the observers watch and the client asks, and the TCP port they answer it on. */
+  vip: string;
+  vipPort: number;
+  /** Observers' sampling interval (ms). */
+  sampleMs?: number;
+  /** The configuration file's text, once the hosts and coordination services exist. */
+  config(ctx: LabContext): string;
+  /** Nodes whose event log lives on a small disk of its own (16 MiB tmpfs) that can be filled. */
+  smallDisks?: string[];
+  /** The built CLI (dist/cli/main.js) and the lab's entry scripts (dist/lab). */
+  cli: string;
+  labDist: string;
+  cwd: string;
+}
+
+export interface LabCluster {
+  t: Topology;
+  zk: ZooKeeper;
+  nats: Nats | undefined;
+  nodes: string[];
+  configFile: string;
+  start(node: string, which?: ServiceName[]): void;
+  /** Waits until the node's fence has a ZooKeeper session. */
+  fenceReady(node: string): Promise<void>;
+  /** Sends a signal to services of a node and waits until they are gone; how each ended. */
+  signal(node: string, which: ServiceName[], signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }[]>;
+  /** The small disk of a node's log (smallDisks). */
+  disk(node: string): SmallDisk;
+  /** Path of a node's event log. */
+  logPath(node: string): string;
+  running(node: string, which: ServiceName): boolean;
+  /** The PID of a running service (to send it signals that do not end it). */
+  pid(node: string, which: ServiceName): number | undefined;
+  /** Service processes that ended without the lab stopping or signalling them. */
+  deaths(): { node: string; service: ServiceName; code: number | null; signal: string | null }[];
+  /** The folder of the cluster's files (config, service logs). */
+  dir: string;
+  /** Presence intervals per node, as sampled by the observers. */
+  presence(): Presence[];
+  /** The node(s) where the VIP is now, per the observers. */
+  holders(): string[];
+  /** Times at which two nodes were both seen holding the VIP. */
+  overlaps(): { a: Presence; b: Presence; ms: number }[];
+  answers(): Answer[];
+  /** The largest gap between two samples of any observer (ms): what "every few ms" was. */
+  maxSampleGapMs(): number;
+  /**
+   * The largest gap (ms) between a sample that saw a VIP come or go and the sample before
+   * it: how much longer than observed a presence may have lasted, so the longest overlap
+   * that overlaps() could miss.
+   */
+  transitionUncertaintyMs(): number;
+  /** Waits until exactly one node (this one, if given) holds the VIP and the client gets answers from it. */
+  settled(node?: string, timeoutMs?: number): Promise<string>;
+  /** Applies nftables rules in a node's namespace (input and output chains); returns how to remove them. */
+  firewall(node: string, rules: { input?: string[]; output?: string[] }): Promise<() => Promise<void>>;
+  events(node: string, types: readonly string[]): StoredEvent[];
+  destroy(): Promise<void>;
+}
+
+/** Events of these types in the log at `db` (none if it does not exist yet), read as an operator tool would. */
+export function readEvents(db: string, types: readonly string[]): StoredEvent[] {
+  try {
+    const log = EventLog.open({ path: db, readOnly: true });
+    try {
+      return log.query({ types: types as EventType[] });
+    } finally {
+      log.close();
+    }
+  } catch {
+    return [];
+  }
+}
+
+export async function startLab(o: LabOptions): Promise<LabCluster> {
+  const tmp: TempDir = tempDir(o.folder ?? 'lab');
+  let t: Topology | undefined;
+  let zk: ZooKeeper | undefined;
+  let nats: Nats | undefined;
+  const stopAll = async () => {
+    await nats?.stop();
+    await zk?.stop();
+    await t?.destroy();
+    tmp.remove();
+  };
+  try {
+    t = await createTopology({ hosts: [...o.nodes, ...(o.extraHosts ?? []), COORDINATOR, CLIENT], ...(o.id ? { id: o.id } : {}) });
+    const place = { ns: t.hosts[COORDINATOR]!.ns, host: t.hosts[COORDINATOR]!.address };
+    zk = await startZooKeeper({ servers: o.zkServers ?? 1, place });
+    if (o.nats) nats = await startNats({ place });
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const topology = t;
+  const configFile = join(tmp.path, 'vigil.yaml');
+  const disks: Record<string, SmallDisk> = {};
+  for (const n of o.nodes) {
+    if (o.smallDisks?.includes(n)) disks[n] = smallDisk(join(tmp.path, n), 16);
+    mkdirSync(join(tmp.path, n), { recursive: true });
+  }
+  writeFileSync(configFile, o.config({ t: topology, zk, nats, dir: tmp.path }));
+
+  const services = new Map<string, Child>();
+  const expectedEnd = new Set<Child>();
+  const deaths: { node: string; service: ServiceName; code: number | null; signal: string | null }[] = [];
+  const key = (node: string, s: ServiceName) => `${node}/${s}`;
+  const start = (node: string, which: ServiceName[] = ['fence', 'vrrp']) => {
+    for (const s of which) {
+      if (services.get(key(node, s))?.isRunning()) continue;
+      const child = topology.spawn(node, [process.execPath, o.cli, 'run', s, '--config', configFile, '--node', node], { logFile: join(tmp.path, `${node}-${s}.log`), cwd: o.cwd });
+      services.set(key(node, s), child);
+      void child.exited.then(({ code, signal }) => {
+        if (!expectedEnd.has(child)) deaths.push({ node, service: s, code, signal });
+      });
+    }
+  };
+
+  const presence: Presence[] = [];
+  const open = new Map<string, Presence>();
+  let maxGap = 0;
+  let maxTransitionGap = 0;
+  const answers: Answer[] = [];
+  const readyPromises: Promise<void>[] = [];
+  const lines = (child: Child, onLine: (m: Record<string, unknown>) => void) =>
+    new Promise<void>((ready) => {
+      createInterface({ input: child.proc.stdout! }).on('line', (l) => {
+        const msg = JSON.parse(l) as Record<string, unknown>;
+        if (msg.ready) ready();
+        else onLine(msg);
+      });
+    });
+  for (const node of o.nodes) {
+    // At the highest priority short of real-time (which starves the kernel's own work here),
+    // so that its samples stay a few ms apart while other work loads both cores.
+    const w = topology.spawn(node, ['nice', '-n', '-20', process.execPath, join(o.labDist, 'vip-watch.js'), node, String(o.vipPort), String(o.sampleMs ?? 2), o.vip], { stdio: ['ignore', 'pipe', 'inherit'], cwd: o.cwd });
+    readyPromises.push(lines(w, (m) => {
+      if (m.stats) {
+        maxGap = Math.max(maxGap, Number((m.stats as { maxGapMs: number }).maxGapMs));
+        return;
+      }
+      if (m.present !== undefined) maxTransitionGap = Math.max(maxTransitionGap, Number(m.t) - Number(m.before));
+      if (m.present === true) {
+        const p = { node, from: Number(m.t), to: Infinity };
+        presence.push(p);
+        open.set(node, p);
+      } else if (m.present === false) {
+        const p = open.get(node);
+        if (p) p.to = Number(m.before);
+        open.delete(node);
+      }
+    }));
+  }
+  const client = topology.spawn(CLIENT, [process.execPath, join(o.labDist, 'vip-client.js'), o.vip, String(o.vipPort), '5', '40'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: o.cwd });
+  readyPromises.push(lines(client, (m) => answers.push({ t: Number(m.t), answer: (m.answer as string | null) ?? null })));
+  await Promise.all(readyPromises);
+
+  const cluster: LabCluster = {
+    t: topology,
+    zk,
+    nats,
+    nodes: o.nodes,
+    configFile,
+    start,
+    async signal(node, which, signal) {
+      return Promise.all(which.flatMap((s) => {
+        const child = services.get(key(node, s));
+        if (!child) return [];
+        expectedEnd.add(child);
+        return [child.kill(signal).then(() => child.exited)];
+      }));
+    },
+    disk(node) {
+      const d = disks[node];
+      if (!d) throw new Error(`${node} has no small disk (smallDisks option)`);
+      return d;
+    },
+    logPath: (node) => join(tmp.path, node, 'events.db'),
+    async fenceReady(node) {
+      await waitFor(`the fence of ${node} to connect to ZooKeeper`, () => {
+        const last = cluster.events(node, ['fence.zk_state']).at(-1);
+        return (last?.data as { state?: string } | undefined)?.state === 'connected' ? true : undefined;
+      });
+    },
+    running: (node, which) => services.get(key(node, which))?.isRunning() ?? false,
+    deaths: () => [...deaths],
+    pid: (node, which) => {
+      const c = services.get(key(node, which));
+      return c?.isRunning() ? c.pid : undefined;
+    },
+    dir: tmp.path,
+    presence: () => presence.map((p) => ({ ...p })),
+    holders: () => [...open.keys()],
+    overlaps() {
+      const out: { a: Presence; b: Presence; ms: number }[] = [];
+      for (const [i, a] of presence.entries()) {
+        for (const b of presence.slice(i + 1)) {
+          if (a.node === b.node) continue;
+          const ms = Math.min(a.to, b.to) - Math.max(a.from, b.from);
+          if (ms >= 0) out.push({ a, b, ms });
+        }
+      }
+      return out;
+    },
+    answers: () => [...answers],
+    maxSampleGapMs: () => maxGap,
+    transitionUncertaintyMs: () => maxTransitionGap,
+    async settled(node, timeoutMs = 20_000) {
+      return waitFor(`${node ?? 'one node'} alone holding the VIP, answering the client`, () => {
+        const h = [...open.keys()];
+        const last = answers.at(-1);
+        return h.length === 1 && (node === undefined || h[0] === node) && last?.answer === h[0] ? h[0] : undefined;
+      }, timeoutMs, 10);
+    },
+    async firewall(node, rules) {
+      const chain = (name: string, hook: string, body: string[] = []) => `add chain inet vgcut ${name} { type filter hook ${hook} priority -10; policy accept; }\n${body.map((r) => `add rule inet vgcut ${name} ${r}`).join('\n')}`;
+      await topology.exec(node, ['nft', `add table inet vgcut\n${chain('in', 'input', rules.input)}\n${chain('out', 'output', rules.output)}`]);
+      return async () => void (await topology.exec(node, ['nft', 'delete table inet vgcut'], { allowFail: true }));
+    },
+    events: (node, types) => readEvents(join(tmp.path, node, 'events.db'), types),
+    async destroy() {
+      for (const c of services.values()) expectedEnd.add(c);
+      await Promise.all([...services.values()].map((c) => c.stop(3000)));
+      await stopAll();
+    },
+  };
+  return cluster;
+}
