@@ -15,7 +15,7 @@ import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type Fe
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
 import {
-  joinLock, leaveLock, lockView, OwnerOfAnotherSession, previousTenure, publishOwner, readLock, readTenure, removeCandidates, tenureData, writeTenure,
+  joinLock, leaveLock, lockView, OwnerOfAnotherSession, previousTenure, publishOwner, readLock, readTenure, removeCandidates, removeEarlierSessions, tenureData, writeTenure,
 } from '../../shared/zookeeper/lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
 import { judgeAddressChange } from './repair.js';
@@ -221,6 +221,16 @@ export class FenceService {
     for (const g of this.groups) await client.mkdirp(this.paths.lock(g.plan.name));
     const path = this.paths.node(this.o.node);
     await createOwnEphemeral(client, path, Buffer.from(JSON.stringify({ node: this.o.node, version: packageVersion(), pid: process.pid, since: new Date().toISOString(), session: client.sessionId })));
+    for (const g of this.groups) {
+      if (g.bound) continue; // its lease rests on the candidate it has
+      try {
+        const removed = await removeEarlierSessions(client, this.paths, g.plan.name, this.o.node);
+        if (removed.length > 0) this.o.logger.info('removed what earlier sessions of this node left in the lock', { group: g.plan.name, removed });
+      } catch (err) {
+        // Only a shortcut: they go anyway when their session expires.
+        this.o.logger.warn('cannot remove what earlier sessions of this node left in the lock', { group: g.plan.name, err });
+      }
+    }
   }
 
   private onSessionState(r: SessionReport): void {

@@ -64,6 +64,40 @@ export function lockView(candidates: readonly Candidate[], node: string, mine: s
   };
 }
 
+/**
+ * At the start of a new session: this node's candidates and owner znode left by its earlier
+ * sessions (ZooKeeper restores sessions when it restarts; a restarted fence leaves its old
+ * session behind). They hold the lock for nobody, and would keep every node waiting a
+ * session timeout. Only for a group this node does not hold now. Returns what was removed.
+ */
+export async function removeEarlierSessions(client: ZkClient, paths: ZkPaths, group: string, node: string): Promise<string[]> {
+  const removed: string[] = [];
+  const ofEarlierSession = async (path: string): Promise<number | undefined> => {
+    const stat = await client.exists(path);
+    return stat && stat.ephemeralOwner !== client.sessionId ? stat.version : undefined;
+  };
+  for (const c of (await readLock(client, paths, group)).filter((x) => x.node === node)) {
+    const path = `${paths.lock(group)}/${c.name}`;
+    if ((await ofEarlierSession(path)) === undefined) continue;
+    await deleteIfExists(client, path);
+    removed.push(path);
+  }
+  const owner = paths.owner(group);
+  const version = await ofEarlierSession(owner);
+  if (version !== undefined) {
+    const { data } = await client.getData(owner).catch(() => ({ data: Buffer.alloc(0) }));
+    if (ownerNode(data) === node) {
+      try {
+        await client.multi([{ op: 'delete', path: owner, version }]);
+        removed.push(owner);
+      } catch (err) {
+        if (!isZkError(err, 'NO_NODE') && !isZkError(err, 'BAD_VERSION')) throw err;
+      }
+    }
+  }
+  return removed;
+}
+
 /** Deletes candidates (stale ones of this node); one already gone is no error. */
 export async function removeCandidates(client: ZkClient, paths: ZkPaths, group: string, candidates: readonly Candidate[]): Promise<void> {
   for (const c of candidates) await deleteIfExists(client, `${paths.lock(group)}/${c.name}`);

@@ -132,7 +132,9 @@ export class ZkSession {
     if (this.stopped) return;
     this.failures += 1;
     this.report({ state: 'lost', sessionId: undefined, sessionTimeoutMs: undefined, deadline: undefined, detail }, true);
-    const delay = Math.min(2000, 100 * 2 ** Math.min(this.failures - 1, 5));
+    // Short: an attempt already tries every 50 ms for connectTimeoutMs, so a long pause between
+    // attempts only delays the session (and the VIP) once ZooKeeper is back (up to 2 s, measured).
+    const delay = Math.min(250, 100 * 2 ** Math.min(this.failures - 1, 5));
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 

@@ -3,6 +3,7 @@
 // observer per node and a client that keeps connecting to the VIP.
 import { join } from 'node:path';
 import { startLab, type LabCluster, type LabContext, type ServiceName } from '../../lab/cluster.js';
+import { summarize } from '../../shared/eventlog/index.js';
 import { CLI, ROOT } from './node.js';
 
 export type { Answer, Presence, ServiceName } from '../../lab/cluster.js';
@@ -74,4 +75,14 @@ export async function startSettledCluster(o: FencedClusterOptions = {}, services
     throw err;
   }
   return c;
+}
+
+/** What the nodes recorded and who held the VIP, in ms after `at`: where the time went when a bound is missed (for failure messages). */
+export function timeline(k: FencedCluster, at: number): string {
+  const rel = (t: number) => Math.round(t - at);
+  const steps = (n: string) => k.events(n, ['fence.zk_state', 'vrrp.state_changed', 'fence.lease_candidate', 'fence.lease_denied', 'fence.lease_acquired', 'vip.bound', 'vip.unbound'])
+    .filter((e) => e.ts >= at)
+    .map((e) => `${n} @${rel(e.ts)} ${e.type}: ${summarize(e)}`);
+  const presence = k.presence().filter((p) => p.to >= at).map((p) => `${p.node} holds ${p.from < at ? 'before' : `@${rel(p.from)}`}..${Number.isFinite(p.to) ? `@${rel(p.to)}` : 'now'}`);
+  return [...k.nodes.flatMap(steps), ...presence].join('; ');
 }

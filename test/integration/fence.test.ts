@@ -5,7 +5,7 @@
 // hold the lease, the VIP answers again from it within session_timeout + 1 s (session
 // expiry of the old holder, VRRP master-down and the bind run in parallel).
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFencedCluster, startSettledCluster, VIP, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
+import { startFencedCluster, startSettledCluster, timeline, VIP, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
 import { waitFor } from '../harness/process.js';
 import { waitForQuorum } from '../harness/zookeeper.js';
 import { LATE_KEY, summarize } from '../../shared/eventlog/index.js';
@@ -40,15 +40,6 @@ async function failsOver(k: FencedCluster, from: string, faultAt: number): Promi
   return { node, ms };
 }
 
-/** The failover's steps on both nodes, in ms after the fault: where the time went when a bound is missed. */
-function timeline(k: FencedCluster, at: number): string {
-  const rel = (t: number) => Math.round(t - at);
-  const steps = (n: string) => k.events(n, ['fence.zk_state', 'vrrp.state_changed', 'fence.lease_candidate', 'fence.lease_denied', 'fence.lease_acquired', 'vip.bound', 'vip.unbound'])
-    .filter((e) => e.ts >= at)
-    .map((e) => `${n} @${rel(e.ts)} ${e.type}: ${summarize(e)}`);
-  const presence = k.presence().filter((p) => p.to >= at).map((p) => `${p.node} holds ${p.from < at ? 'before' : `@${rel(p.from)}`}..${Number.isFinite(p.to) ? `@${rel(p.to)}` : 'now'}`);
-  return [...steps('n1'), ...steps('n2'), ...presence].join('; ');
-}
 
 /** The longest time since `from` during which the client got no answer at all (ms). */
 function longestOutage(k: FencedCluster, from: number): number {
