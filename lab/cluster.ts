@@ -221,7 +221,12 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
         const child = services.get(key(node, s));
         if (!child) return [];
         expectedEnd.add(child);
-        return [child.kill(signal).then(() => child.exited)];
+        // A service that does not end within 20 s of a signal that ends it is a fault to name, not a hang.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${node}/${s} (pid ${child.pid}) did not end within 20 s of ${signal}; its log: ${join(tmp.path, `${node}-${s}.log`)}`)), 20_000);
+        });
+        return [Promise.race([child.kill(signal).then(() => child.exited), late]).finally(() => clearTimeout(timer))];
       }));
     },
     disk(node) {

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { isEvent } from '../shared/eventlog/index.js';
+import { CLIENT } from './cluster.js';
+import { ZKCLI } from './zookeeper.js';
 import { DIRECTOR_NAMES, REAL_SERVER_NAMES, DEMO_VIP, RS_PORT, startDemoCluster, type DemoCluster, type DemoOptions } from './demo.js';
 
 export const CONTROL_SOCKET = join(tmpdir(), 'vigil-demo.sock');
@@ -105,6 +107,13 @@ export function demoView(c: DemoCluster): string[] {
   for (const e of k.events(checker, ['health.changed'])) if (isEvent(e, 'health.changed')) health.set(e.data.target, e.data.to);
   lines.push('', `real servers (as ${checker} checks them): ${REAL_SERVER_NAMES.map((rs) => `${rs} ${health.get(`${k.t.hosts[rs]!.address}:${RS_PORT}`) ?? 'not checked yet'}`).join(', ')}`);
   lines.push('', 'act on it from another terminal: vigil demo kill d1 | start d1 | cut d1 d2 | heal | down rs1 | up rs1 | stop   (or Ctrl-C here)');
+  // From the client's namespace, which reaches ZooKeeper and NATS on the demo's network.
+  const inClient = `ip netns exec ${k.t.hosts[CLIENT]!.ns}`;
+  lines.push(
+    `look inside: ${inClient} ${ZKCLI} -server ${k.zk.connectString.split(',')[0]} ls /vigil/demo/vips/web/lock`,
+    `             ${inClient} ${process.execPath} ${process.argv[1] ?? 'vigil'} alerts --config ${k.configFile} --node d1`,
+    `             ${process.execPath} ${process.argv[1] ?? 'vigil'} log --db ${k.logPath('d1')} --follow`,
+  );
   return lines;
 }
 

@@ -118,9 +118,13 @@ export async function demoCommand(argv: string[], io: Io, stop: AbortSignal): Pr
     if (values.keep) {
       say('vigil demo --keep: building the network and starting ZooKeeper, NATS and 3 directors');
       let lastView = '';
+      let hinted = false;
       const view = (lines: string[]) => {
         if (tty) return io.out(`\u001b[H\u001b[2J${lines.join('\n')}\n`);
-        const text = lines.filter((l) => l !== '' && !l.startsWith('act on it')).join(' | ');
+        // Without a terminal: the commands once, then the state on each change.
+        if (!hinted) for (const l of lines.filter((x) => /^(act on it|look inside|\s)/.test(x))) line(l);
+        hinted = true;
+        const text = lines.filter((l) => l !== '' && !/^(act on it|look inside|\s)/.test(l)).join(' | ');
         if (text !== lastView) line(text);
         lastView = text;
       };
@@ -150,6 +154,7 @@ Everything the demo started is gone; its record is kept in ${k}:
   cat ${k}/notify.log                                    the notify scripts' runs
   ls ${k}/logs                                           each service's own log (JSON lines)
   cat ${k}/vigil.yaml                                    the configuration it ran
+With --keep the cluster stays up: its view names the commands for zkCli.sh and vigil alerts.
 `);
     return 0;
   } catch (err) {
