@@ -54,7 +54,8 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 1000, at?
 }
 
 export async function zkMode(port: number, at?: ZkPlace): Promise<string | undefined> {
-  const answer = await fourLetterWord(port, 'srvr', 500, at);
+  // 2 s: a JVM on a busy machine can take longer than half a second to answer.
+  const answer = await fourLetterWord(port, 'srvr', 2000, at);
   return /^Mode: (\w+)/m.exec(answer)?.[1];
 }
 

@@ -33,7 +33,9 @@ async function failsOver(k: FencedCluster, from: string, faultAt: number): Promi
   const node = await waitFor(`the VIP to answer from a node other than ${from}`, () => {
     const a = k.answers().find((x) => x.t >= faultAt && x.answer !== null && x.answer !== from);
     return a?.answer ?? undefined;
-  }, LIVENESS_BOUND_MS + 2000, 10);
+  }, LIVENESS_BOUND_MS + 2000, 10).catch((err: Error) => {
+    throw new Error(`${err.message}; what happened when: ${timeline(k, faultAt)}`);
+  });
   const first = k.answers().find((x) => x.t >= faultAt && x.answer === node)!;
   const ms = first.t - faultAt;
   expect(ms, `VIP answering again (ms after the fault); what happened when: ${timeline(k, faultAt)}`).toBeLessThan(LIVENESS_BOUND_MS);
