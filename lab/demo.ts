@@ -178,21 +178,12 @@ export async function startDemoCluster(o: Omit<DemoOptions, 'step'>): Promise<De
     await k.settled('d1', 30_000);
     o.doing?.('starting the services of d2 and d3');
     for (const d of DIRECTORS.slice(1)) k.start(d, services);
-    for (const d of DIRECTORS.slice(1)) await waitStoppable(o, `the fence of ${d} to connect`, () => (lastOf(k, d, 'fence.zk_state') === 'connected' ? true : undefined));
+    for (const d of DIRECTORS.slice(1)) await k.fenceReady(d);
     return { k, services, ipvs: withIpvs, started, close };
   } catch (err) {
     await close();
     throw err;
   }
-}
-
-/** The state a node's last event of this type says (vrrp.state_changed: to; fence.zk_state: state). */
-function lastOf(k: LabCluster, node: string, type: 'vrrp.state_changed' | 'fence.zk_state'): string | undefined {
-  const e = k.events(node, [type]).at(-1);
-  if (!e) return undefined;
-  if (isEvent(e, 'vrrp.state_changed')) return e.data.to;
-  if (isEvent(e, 'fence.zk_state')) return e.data.state;
-  return undefined;
 }
 
 /** The longest time (ms) the client got no answer in [from, to], from its record (a line per change of answer). */
