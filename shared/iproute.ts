@@ -1,8 +1,8 @@
 // Reading interfaces with iproute2's JSON output (validated: it is an edge like any other).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { setChildPriority } from './priority.js';
 
 const run = promisify(execFile);
 
@@ -118,13 +118,9 @@ const endingWithUs = (argv: string[]) => ['setpriv', '--pdeathsig', 'KILL', '--'
  * ordinary priority waits tens of ms for a CPU, and its times with it. Without the
  * privilege it keeps its ordinary priority.
  */
+const HELPER_NICE = -10;
 export function hurry(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    setPriority(child.pid, -10);
-  } catch {
-    // no CAP_SYS_NICE (a container's default): ordinary priority
-  }
+  setChildPriority(child.pid, HELPER_NICE);
 }
 
 /** Calls onLine with each whole line of a stream (a line split across chunks is joined). */

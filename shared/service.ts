@@ -7,6 +7,7 @@ import { EventLog, serviceSubject, type NewEvent, type Source, type StoredEvent 
 import { UsageError } from './errors.js';
 import { createLogger, throttledWarning, type Logger } from './logger.js';
 import { packageVersion } from './paths.js';
+import { setOwnPriority } from './priority.js';
 import { Recorder } from './recorder.js';
 
 /** How often every service records that it is alive. */
@@ -85,6 +86,9 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const { config } = loadConfig(file);
   const node = resolveNode(nodeNames(config), values.node);
   const logger = createLogger({ service: name, node });
+  const nice = name === 'vrrp' || name === 'fence' ? config.global_defs.vrrp_priority : name === 'health' ? config.global_defs.checker_priority : 0;
+  const refused = setOwnPriority(nice);
+  if (refused) logger.warn('cannot change this service\'s priority (it needs CAP_SYS_NICE): it runs at ordinary priority, its timers late on a busy machine', { nice, error: refused });
   const subject = serviceSubject(name);
   const path = logPathForNode(config, node, file);
   let log: EventLog;

@@ -7,6 +7,8 @@ const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must b
 const ipv4 = z.ipv4({ error: 'must be an IPv4 address' });
 const port = z.number().int().min(1).max(65535);
 const seconds = z.number().positive();
+/** A nice value, as nice(1) and keepalived take it. */
+const nice = z.number().int().min(-20).max(19);
 const argv = z.array(z.string().min(1)).min(1, 'must be an argv list, e.g. ["/usr/local/bin/notify", "arg"] (never a shell string)');
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
 
@@ -243,8 +245,16 @@ export const configSchema = z.strictObject({
       notify_timeout: seconds.default(30),
       /** Seconds between reads of the kernel's IPVS table looking for changes made by hand (drift), which are recorded and repaired. */
       ipvs_drift_check: seconds.default(10),
+      /**
+       * Nice value (-20..19) of the vrrp and fence services, whose timers are the VIP's
+       * (keepalived's vrrp_priority). Below 0 needs CAP_SYS_NICE; without it the service
+       * says so and keeps its priority.
+       */
+      vrrp_priority: nice.default(-10),
+      /** Nice value of the health service and its probes (keepalived's checker_priority). */
+      checker_priority: nice.default(0),
     })
-    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096, notify_timeout: 30, ipvs_drift_check: 10 }),
+    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096, notify_timeout: 30, ipvs_drift_check: 10, vrrp_priority: -10, checker_priority: 0 }),
   fence: z
     .strictObject({
       /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */

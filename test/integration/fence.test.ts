@@ -4,6 +4,7 @@
 // Liveness bound (documented in the README): after a fault that leaves some node able to
 // hold the lease, the VIP answers again from it within session_timeout + 1 s (session
 // expiry of the old holder, VRRP master-down and the bind run in parallel).
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFencedCluster, startSettledCluster, timeline, VIP, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
 import { waitFor } from '../harness/process.js';
@@ -23,6 +24,12 @@ afterEach(async () => {
 async function cluster(o: FencedClusterOptions = {}): Promise<FencedCluster> {
   c = await startSettledCluster({ sessionTimeout: SESSION_S, ...o });
   return c;
+}
+
+/** The distinct nice values of a process's threads (field 19 of /proc/PID/task/TID/stat). */
+function threadNices(pid: number): number[] {
+  const nices = readdirSync(`/proc/${pid}/task`).map((tid) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[16]));
+  return [...new Set(nices)];
 }
 
 const zkAddress = (k: FencedCluster) => k.t.hosts.zk!.address;
@@ -114,6 +121,8 @@ describe('fence: leases and binding', () => {
     expect(bound.correlation).toBe(`vip:web@${String(owner.epoch)}`);
     // the other node is BACKUP and never joined
     expect(k.events('n2', ['vip.bound'])).toEqual([]);
+    // vrrp and fence run ahead of ordinary processes (global_defs.vrrp_priority, -10), every thread of them
+    for (const s of ['vrrp', 'fence'] as const) expect(threadNices(k.pid('n1', s)!), `${s}'s threads' nice values`).toEqual([-10]);
     expectSafe(k);
   }, 60_000);
 

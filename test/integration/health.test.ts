@@ -9,9 +9,9 @@ import { createLogger } from '../../shared/logger.js';
 import { HealthService } from '../../services/health/shell.js';
 import { startDnsResponder, type DnsResponder } from '../harness/dns.js';
 import { readEvents } from '../harness/log.js';
-import { spawnVigil, vigil } from '../harness/node.js';
+import { CLI, spawnVigil, vigil } from '../harness/node.js';
 import { freePort } from '../harness/ports.js';
-import { waitFor } from '../harness/process.js';
+import { startChild, waitFor } from '../harness/process.js';
 import { teardown } from '../harness/teardown.js';
 import type { TempDir } from '../harness/tmp.js';
 import { startWebServer, TLS_CERT, type WebServer } from '../harness/web.js';
@@ -453,6 +453,31 @@ ${virtualServer([
     expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
       { subject: `rs:web/127.0.0.2:${w.port}`, check: 'HTTP_GET#0', state: 'down', since: expect.any(Number), weight: null, reason: `HTTP 404 on GET /gone from 127.0.0.1:${w.port} (expected 200)` },
     ]);
+  });
+
+  it('runs at checker_priority where it may; without CAP_SYS_NICE it says so once and runs at ordinary priority', async () => {
+    const d = dir();
+    const file = join(d.path, 'vigil.yaml');
+    writeFileSync(file, `${yamlHead}log: { path: events.db }
+global_defs: { checker_priority: -5 }
+track_scripts:
+  chk_true: { script: [/bin/true], interval: 0.1 }
+vrrp_instances:
+  VI_1: { interface: lo, virtual_router_id: 9, track_script: [chk_true] }
+`);
+    const db = join(d.path, 'events.db');
+    const nice = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[16]);
+    for (const [argv, expected] of [[[], -5], [['setpriv', '--bounding-set', '-sys_nice', '--'], 0]] as const) {
+      const logFile = join(d.path, `health${argv.length}.log`);
+      const child = startChild([...argv, process.execPath, CLI, 'run', 'health', '--config', file], { logFile });
+      cleanups.push(() => child.stop());
+      await until('the service started', () => readEvents(db, ['service.started']).length === (argv.length ? 2 : 1) && child.isRunning());
+      expect(nice(child.pid), `nice value of the health service (${argv.join(' ') || 'as root'})`).toBe(expected);
+      await child.stop();
+      expect((await child.exited).code).toBe(0);
+      const warnings = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('cannot change this service'));
+      expect(warnings, readFileSync(logFile, 'utf8')).toHaveLength(argv.length ? 1 : 0);
+    }
   });
 
   it('refuses to start with a check it cannot set up, and `config check` refuses a bad regex, each naming where it is', async () => {
