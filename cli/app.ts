@@ -10,6 +10,7 @@ import { configCommand, configUsage } from './commands/config.js';
 import { demoCommand, demoUsage } from './commands/demo.js';
 import { healthCommand, healthUsage } from './commands/health.js';
 import { logCommand, logUsage } from './commands/log.js';
+import { postmortemCommand, postmortemUsage } from './commands/postmortem.js';
 import { runCommand, runUsage } from './commands/run.js';
 
 const usage = `vigil — highly available VIPs and IPVS with fencing and an event log
@@ -19,6 +20,8 @@ ${demoUsage}
 ${runUsage}
 
 ${logUsage}
+
+${postmortemUsage}
 
 ${healthUsage}
 
@@ -39,6 +42,8 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return configCommand(rest, io);
       case 'health':
         return healthCommand(rest, io);
+      case 'postmortem':
+        return await postmortemCommand(rest, io);
       case 'alerts':
         return await alertsCommand(rest, io, stop);
       case 'demo':

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from '../shared/config/index.js';
 import { configFile, DEFAULT_CONFIG, resolveNode } from '../shared/config/node.js';
 import { EventLog } from '../shared/eventlog/index.js';
+import { parseTime, TimeParseError } from '../shared/time.js';
 
 import { UsageError } from '../shared/errors.js';
 
@@ -25,6 +26,17 @@ export const commonOptions = {
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
+
+/** A time option (--since 10m, --at 03:12:07, ...) as unix ms; a usage error naming the option when it cannot be read. */
+export function timeOption(name: string, v: string | undefined, now: number): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseTime(v, now);
+  } catch (err) {
+    if (err instanceof TimeParseError) throw new UsageError(`--${name}: ${err.message}`);
+    throw err;
+  }
+}
 
 export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
   try {

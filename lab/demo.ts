@@ -145,7 +145,8 @@ export interface DemoCluster {
 }
 
 /** The demo's network, coordination services and three directors running, d1 holding the VIP. */
-export async function startDemoCluster(o: Omit<DemoOptions, 'step'>): Promise<DemoCluster> {
+/** id: the topology's prefix (the demo's own by default; a test passes its own, so that it never meets a demo). */
+export async function startDemoCluster(o: Omit<DemoOptions, 'step'> & { id?: string }): Promise<DemoCluster> {
   const started = clock();
   const withIpvs = kernelHasIpvs();
   const rsChildren: Child[] = [];
@@ -156,7 +157,7 @@ export async function startDemoCluster(o: Omit<DemoOptions, 'step'>): Promise<De
   };
   try {
     lab = await startLab({
-      nodes: [...DIRECTORS], extraHosts: [...REAL_SERVERS], zkServers: o.ensemble ? 3 : 1, nats: true, id: DEMO_ID, folder: 'demo',
+      nodes: [...DIRECTORS], extraHosts: [...REAL_SERVERS], zkServers: o.ensemble ? 3 : 1, nats: true, id: o.id ?? DEMO_ID, folder: 'demo',
       vip: DEMO_VIP, vipPort: DEMO_PORT, cli: o.cli, labDist: o.labDist, cwd: o.cwd,
       config: (ctx) => {
         writeFileSync(join(ctx.dir, 'notify.sh'), `#!/bin/sh\necho "$(date +%T.%3N) $*" >> "${join(ctx.dir, 'notify.log')}"\n`);

@@ -1,10 +1,10 @@
 import { userInfo } from 'node:os';
 import { eventMatches, expandTypePatterns, operatorSubject, subscribe, UnknownEventType, summarize, verifyLog, type EventFilter, type EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
-import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
+import { isoTime } from '../../shared/time.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { configFile } from '../../shared/config/node.js';
 import { compareWithStream, type StreamCheck } from '../../shared/nats-witness.js';
-import { commonOptions, openLog, parse, UsageError, type Io } from '../common.js';
+import { commonOptions, openLog, parse, timeOption as time, UsageError, type Io } from '../common.js';
 
 export const logUsage = `vigil log [filters] [--follow] [--json]        show events, oldest first
   --since T --until T      ISO 8601 (2026-11-23T03:12:07Z), ago (90s, 10m, 2h, 1d), today's clock (03:12) or @unix
@@ -40,15 +40,6 @@ function int(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function time(name: string, v: string | undefined, now: number): number | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return parseTime(v, now);
-  } catch (err) {
-    if (err instanceof TimeParseError) throw new UsageError(`--${name}: ${err.message}`);
-    throw err;
-  }
-}
 
 export function formatEvent(e: StoredEvent): string {
   const corr = e.correlation ? ` [${e.correlation}]` : '';

@@ -35,6 +35,8 @@ interface Group {
   bound: { epoch: number } | undefined;
   /** Until when the kernel keeps the addresses, as last recorded (keepLifetime). */
   validUntil: number | undefined;
+  /** When the monitor saw the bound addresses vanish without us (lifetime ran out, dead man's switch), until they are back. */
+  goneSeen: number | undefined;
   deadman: DeadmanSwitch;
   /** Last holder reported in fence.lease_denied (reported once per holder). */
   deniedBy: LockHolder | undefined;
@@ -94,7 +96,7 @@ export class FenceService {
     this.lifetimeNotKept = throttledWarning(o.logger, 'the addresses\' lifetime was not recorded (local log or ZooKeeper): outage figures may be less exact');
     this.paths = zkPaths(o.config);
     this.groups = planGroups(o.config, o.node).map((plan) => ({
-      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined,
+      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined, goneSeen: undefined,
       deadman: new DeadmanSwitch((m) => o.logger.warn("dead man's switch", { group: plan.name, message: m })),
       deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined,
     }));
@@ -484,7 +486,10 @@ export class FenceService {
     // "Cannot assign requested address": already gone (kernel lifetime, someone else); that is fine.
     const real = failed.filter((f) => !/Cannot assign requested address/.test(f.message));
     // Gone already (the lifetime ran out first, as it does when the lease deadline passes): then, not now.
-    const goneAt = failed.length > 0 && real.length === 0 && g.validUntil !== undefined ? Math.min(removal.at, g.validUntil) : removal.at;
+    // The monitor's time when it saw them go, else the end of their lifetime if that came first.
+    const alreadyGone = failed.length > 0 && real.length === 0;
+    const goneAt = alreadyGone ? g.goneSeen ?? (g.validUntil !== undefined ? Math.min(removal.at, g.validUntil) : removal.at) : removal.at;
+    g.goneSeen = undefined;
     if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
     const epoch = g.bound?.epoch ?? 0;
     if (g.bound) {
@@ -589,8 +594,10 @@ export class FenceService {
     const verdict = judgeAddressChange({
       change: c.change, expected: this.expected.get(c.address) ?? false, session: this.session?.state, changing: g.running !== undefined, bound: g.bound !== undefined,
     });
+    if (c.change === 'added') g.goneSeen = undefined;
     if (verdict.kind === 'echo') return this.echoed(g, c);
     const repaired = verdict.kind !== 'leave';
+    if (!repaired && c.change === 'removed' && g.bound) g.goneSeen ??= c.at;
     this.o.logger.warn('VIP changed by someone else', { group: g.plan.name, address: c.address, interface: c.ifname, change: c.change, repaired, detail: verdict.detail });
     this.append({
       type: 'fence.address_observed', source: 'fence', subject: g.subject, causation: null, correlation: g.correlation ?? null,

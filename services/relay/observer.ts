@@ -73,7 +73,7 @@ export class ClusterObserver {
     await this.announce(client);
     await this.readNodes(client);
     await this.readRelays(client);
-    for (const g of this.groups) await this.readGroup(client, g);
+    for (const g of this.groups) await this.readGroup(client, g, 'session_start');
   }
 
   /** This relay's ephemeral node: the other relays alert when it vanishes (this node's alerting is gone). */
@@ -120,13 +120,14 @@ export class ClusterObserver {
     this.append({ type: 'relay.node_changed', source: 'relay', subject: nodeSubject(node), data: { node, change, speaker, ...(service ? { service } : {}) } });
   }
 
-  private async readGroup(client: ZkClient, group: string): Promise<void> {
-    const candidates = await readLock(client, this.paths, group, () => this.again(client, () => this.readGroup(client, group)));
+  /** how: a watch fired (the change as it happened), or a session's first read (a change that may be long past). */
+  private async readGroup(client: ZkClient, group: string, how: 'watch' | 'session_start'): Promise<void> {
+    const candidates = await readLock(client, this.paths, group, () => this.again(client, () => this.readGroup(client, group, 'watch')));
     const low = holderOf(candidates);
     const holder: Holder = low ? { node: low.node, epoch: low.epoch } : null;
     const previous = this.holders.get(group) ?? null;
     if (holder?.node === previous?.node && holder?.epoch === previous?.epoch) return;
     this.holders.set(group, holder);
-    this.append({ type: 'relay.lease_observed', source: 'relay', subject: vipGroupSubject(group), data: { group, holder, previous, speaker: this.speaker } });
+    this.append({ type: 'relay.lease_observed', source: 'relay', subject: vipGroupSubject(group), data: { group, holder, previous, speaker: this.speaker, seen: how } });
   }
 }

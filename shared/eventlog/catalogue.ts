@@ -294,6 +294,12 @@ export const catalogue = {
       holder: z.strictObject({ node: name, epoch: ms }).nullable(),
       previous: z.strictObject({ node: name, epoch: ms }).nullable(),
       speaker: name,
+      /**
+       * watch: recorded as ZooKeeper told of the change (every relay within milliseconds:
+       * postmortems measure the nodes' clocks with it); session_start: found at a session's
+       * first read (the change may be long past).
+       */
+      seen: z.enum(['watch', 'session_start']).optional(),
     }),
   ),
   'relay.service_lost': entry(

@@ -25,7 +25,7 @@ const summaries: Summaries = {
   'fence.lease_acquired': (d) => `lease of ${d.group} held, epoch ${d.epoch}`,
   'fence.lease_denied': (d) => `lease of ${d.group} denied: held by ${d.holder} (epoch ${d.holder_epoch})`,
   'fence.lease_lost': (d) => `lease of ${d.group} lost (epoch ${d.epoch}): ${d.reason}`,
-  'fence.address_observed': (d) => `${d.address} ${d.change} on ${d.interface} by someone else${d.repaired ? ', repaired' : ''}`,
+  'fence.address_observed': (d) => `${d.address} ${d.change} on ${d.interface}, not by this fence${opt(d.detail, (x) => `: ${x}`)}${d.repaired && !d.detail ? ', repaired' : ''}`,
   'vip.bound': (d) => `bound ${d.addresses.map((a) => `${a.address}/${a.prefix} dev ${a.interface}`).join(', ')} (epoch ${d.epoch})`,
   'vip.unbound': (d) => `unbound ${d.addresses.map((a) => a.address).join(', ')} (epoch ${d.epoch}): ${d.reason}`,
   'health.changed': (d) => `${d.check} ${d.target} ${d.from} -> ${d.to}: ${d.reason}`,

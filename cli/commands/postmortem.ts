@@ -1,0 +1,106 @@
+// vigil postmortem: one cluster timeline from every node's log (copies of the files, or the
+// JetStream stream the relays publish into): who held a VIP at a moment and why, every
+// change of holder with its why, the windows without a holder, any with two.
+import { existsSync, writeFileSync } from 'node:fs';
+import { loadConfig, logPathForNode, nodeNames } from '../../shared/config/index.js';
+import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
+import { buildHistory } from '../../shared/postmortem/history.js';
+import { answerAt, buildReport } from '../../shared/postmortem/report.js';
+import { parse, timeOption, UsageError, type Io } from '../common.js';
+import { reportHtml } from '../postmortem/html.js';
+import { loadDbFiles, loadStream, type Loaded } from '../postmortem/sources.js';
+import { answerText, reportText } from '../postmortem/text.js';
+
+export const postmortemUsage = `vigil postmortem [--vip GROUP] [--at T | --since T --until T] [--json] [--html FILE]
+                                   one timeline from every node's log: who held a VIP and why,
+                                   every change of holder, how long nobody (or two) held it
+  --db PATH                a node's log file, or a folder of them (copies taken from the nodes); repeat
+  --stream                 read the JetStream stream the relays publish into (NATS from --config)
+                           (neither: the logs --config names, those this machine has)
+  --vip GROUP --at T       who held GROUP at T, since when, and the chain of causes
+  --since T --until T      every change of holder, windows without one, alerts, notify scripts, notes,
+                           services, real servers, quorum (default: the whole record)
+  --html FILE              also write a self-contained HTML timeline (a lane per node; click an event for its chain)
+  T: ISO 8601, ago (90s, 10m, 2h), today's clock (03:12:07) or @unix
+Exit status 1 when the logs show two nodes holding a VIP at once.`;
+
+const options = {
+  config: { type: 'string', short: 'c' },
+  db: { type: 'string', multiple: true },
+  stream: { type: 'boolean', default: false },
+  vip: { type: 'string' },
+  at: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  html: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export async function postmortemCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, options);
+  if (values.help) {
+    io.out(postmortemUsage + '\n');
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${postmortemUsage}`);
+  const now = Date.now();
+  const at = timeOption('at', values.at, now);
+  const since = timeOption('since', values.since, now);
+  const until = timeOption('until', values.until, now);
+  if (at !== undefined && (since !== undefined || until !== undefined)) throw new UsageError('--at asks about one moment; --since/--until about a window: give one or the other');
+  if (since !== undefined && until !== undefined && until < since) throw new UsageError('--until is before --since');
+  if (values.stream && values.db) throw new UsageError('read either the stream (--stream) or log files (--db), not both');
+
+  const window = at !== undefined ? { until: at } : { since, until };
+  let loaded: Loaded;
+  try {
+    loaded = await load(values, window);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    io.err(`vigil: cannot read the record: ${(err as Error).message}\n`);
+    return 1;
+  }
+  try {
+    for (const n of loaded.notes) io.err(`vigil: ${n}\n`);
+    if (loaded.skipped.count > 0) io.err(`vigil: skipped ${loaded.skipped.count} message(s) that are not events, the first: ${loaded.skipped.first}\n`);
+    if (loaded.events.length === 0) {
+      io.err('vigil: no events in the record read\n');
+      return 1;
+    }
+    const history = buildHistory(loaded.events, loaded.lookup);
+    if (values.vip !== undefined && !history.groups.includes(values.vip)) {
+      throw new UsageError(`no VIP group "${values.vip}" was ever bound in this record (groups: ${history.groups.join(', ') || 'none'})`);
+    }
+    if (at !== undefined) {
+      const group = values.vip ?? (history.groups.length === 1 ? history.groups[0]! : undefined);
+      if (group === undefined) throw new UsageError(`--at needs --vip GROUP (groups: ${history.groups.join(', ')})`);
+      const answer = answerAt(history, group, at);
+      io.out(values.json ? JSON.stringify(answer) + '\n' : answerText(answer));
+      return 0;
+    }
+    const report = buildReport(history, loaded.events, { since, until, group: values.vip });
+    io.out(values.json ? JSON.stringify({ ...report, origins: loaded.origins }) + '\n' : reportText(report, loaded.origins));
+    if (values.html !== undefined) {
+      writeFileSync(values.html, reportHtml(report, history, loaded.events));
+      if (!values.json) io.out(`HTML timeline: ${values.html}\n`);
+    }
+    return report.groups.some((g) => g.overlaps.length > 0) ? 1 : 0;
+  } finally {
+    loaded.close();
+  }
+}
+
+async function load(values: { config?: string | undefined; db?: string[] | undefined; stream: boolean }, window: { since?: number | undefined; until?: number | undefined }): Promise<Loaded> {
+  if (values.db) return loadDbFiles(values.db, window);
+  const file = configFile(values.config);
+  if (file === undefined) throw new UsageError(`give --db PATH (a node's log file or a folder of them), or --config FILE (no ${DEFAULT_CONFIG})`);
+  const { config } = loadConfig(file);
+  if (values.stream) {
+    if (!config.nats) throw new UsageError('the configuration has no nats section: there is no stream to read (give --db files)');
+    return loadStream({ servers: config.nats.servers, stream: config.nats.stream, cluster: config.cluster }, window);
+  }
+  const paths = nodeNames(config).map((n) => logPathForNode(config, n, file)).filter((p) => existsSync(p));
+  if (paths.length === 0) throw new UsageError(`none of the logs ${file} names is on this machine: give --db PATH (copies from the nodes) or --stream`);
+  return loadDbFiles(paths, window);
+}

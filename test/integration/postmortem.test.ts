@@ -1,0 +1,182 @@
+// vigil postmortem against what really happened: a scripted incident on three directors in
+// namespaces with real ZooKeeper and NATS (the demo's cluster: a crash of the holder, its
+// return, a partition, a real server failing, a graceful move), then the postmortem read
+// from the nodes' log files and from the JetStream stream, compared with the observers'
+// record of the interfaces (every 2 ms, independent of vigil).
+import { randomBytes } from 'node:crypto';
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoCluster, REAL_SERVER_NAMES, RS_PORT, type DemoCluster } from '../../lab/demo.js';
+import { COORDINATOR, type Presence } from '../../lab/cluster.js';
+import { isEvent } from '../../shared/eventlog/index.js';
+import type { AtAnswer, Report, TenureView } from '../../shared/postmortem/report.js';
+import { CLI, ROOT, vigil } from '../harness/node.js';
+import { waitFor } from '../harness/process.js';
+
+/** How far a time in the record may be from the observers' (ms): their sampling, and the record's own timing on a busy machine. */
+const TOLERANCE_MS = 50;
+
+const now = () => performance.timeOrigin + performance.now();
+let c: DemoCluster | undefined;
+let from = 0;
+let until = 0;
+const marks: Record<string, number> = {};
+let dbDirs: string[] = [];
+
+async function answeringFrom(k: DemoCluster['k'], other: string): Promise<string> {
+  return waitFor(`the VIP to answer from a node other than ${other}`, () => {
+    const h = k.holders();
+    const last = k.answers().at(-1);
+    return h.length === 1 && h[0] !== other && last?.answer === h[0] ? h[0] : undefined;
+  }, 30_000, 10);
+}
+
+beforeAll(async () => {
+  c = await startDemoCluster({ cli: CLI, labDist: join(ROOT, 'dist/lab'), cwd: ROOT, ensemble: false, stop: new AbortController().signal, say: () => undefined, id: `vg${randomBytes(2).toString('hex')}` });
+  const { k, services } = c;
+  from = now();
+  // 1. the holder crashes, and comes back (it preempts)
+  marks.crash = now();
+  await k.signal('d1', services, 'SIGKILL');
+  await answeringFrom(k, 'd1');
+  marks.return = now();
+  k.start('d1', services);
+  await k.settled('d1', 30_000);
+  // 2. a partition between the directors: both sides VRRP master, one lease
+  marks.partition = now();
+  const peers = (d: string) => ['d1', 'd2', 'd3'].filter((x) => x !== d).map((x) => k.t.hosts[x]!.address);
+  const heals = [
+    await k.firewall('d1', { input: peers('d1').map((a) => `ip saddr ${a} drop`) }),
+    ...(await Promise.all(['d2', 'd3'].map((d) => k.firewall(d, { input: [`ip saddr ${k.t.hosts.d1!.address} drop`] })))),
+  ];
+  await waitFor('a lease refused on the other side', () => (['d2', 'd3'].some((d) => k.events(d, ['fence.lease_denied']).some((e) => e.ts >= marks.partition!)) ? true : undefined), 20_000);
+  for (const h of heals) await h();
+  await k.settled('d1', 30_000); // the others hear d1 again: BACKUP, out of the lock
+  // 3. a real server fails its check, and recovers
+  marks.rs = now();
+  const rs = REAL_SERVER_NAMES[0];
+  const target = `${k.t.hosts[rs]!.address}:${RS_PORT}`;
+  const seen = (to: string, since: number) => ['d1', 'd2', 'd3'].every((d) => k.events(d, ['health.changed']).some((e) => e.ts >= since && isEvent(e, 'health.changed') && e.data.target === target && e.data.to === to));
+  writeFileSync(join(k.dir, `${rs}.down`), '');
+  await waitFor(`${rs} seen down by every director`, () => (seen('down', marks.rs!) ? true : undefined), 20_000);
+  rmSync(join(k.dir, `${rs}.down`));
+  await waitFor(`${rs} seen up by every director`, () => (seen('up', marks.rs!) ? true : undefined), 20_000);
+  // 4. a graceful move: every service of the holder stopped
+  marks.graceful = now();
+  await k.signal('d1', services, 'SIGTERM');
+  await answeringFrom(k, 'd1');
+  await new Promise((r) => setTimeout(r, 500));
+  until = now();
+  // the relays publish within milliseconds; give them a second
+  await new Promise((r) => setTimeout(r, 1500));
+  dbDirs = ['d1', 'd2', 'd3'].map((d) => join(k.dir, d));
+}, 240_000);
+
+afterAll(async () => {
+  await c?.close();
+});
+
+const window = () => ['--since', `@${(from / 1000).toFixed(3)}`, '--until', `@${(until / 1000).toFixed(3)}`];
+
+async function reportFromDb(): Promise<Report> {
+  const r = await vigil(['postmortem', ...dbDirs.flatMap((d) => ['--db', d]), ...window(), '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Report;
+}
+
+/** The observers' presence intervals within the window. */
+function observed(): Presence[] {
+  return c!.k.presence().filter((p) => p.to >= from && p.from <= until);
+}
+
+describe('vigil postmortem', () => {
+  it('from the log files: holders, unowned windows and no overlap agree with the observers; each move says why', async () => {
+    const r = await reportFromDb();
+    const g = r.groups.find((x) => x.group === 'web')!;
+    const seen = observed();
+    const timeline = `observers: ${seen.map((p) => `${p.node} ${(p.from - from).toFixed(0)}..${Number.isFinite(p.to) ? (p.to - from).toFixed(0) : 'open'}`).join(', ')}; postmortem: ${g.tenures.map((t) => `${t.node}/e${t.epoch} ${(t.from - from).toFixed(0)}..${t.to === null ? 'open' : (t.to - from).toFixed(0)}`).join(', ')}`;
+    expect(c!.k.overlaps(), 'the observers saw two holders at once').toEqual([]);
+    expect(g.overlaps, timeline).toEqual([]);
+    expect(g.orderConflicts, timeline).toEqual([]);
+    // every presence is one tenure, same node, same start and end to the tolerance
+    expect(g.tenures.map((t) => t.node), timeline).toEqual(seen.map((p) => p.node));
+    seen.forEach((p, i) => {
+      const t = g.tenures[i]!;
+      if (p.from >= from) expect(Math.abs(t.from - p.from), `start of ${p.node}'s tenure; ${timeline}`).toBeLessThan(TOLERANCE_MS);
+      if (p.to <= until) expect(Math.abs(t.to! - p.to), `end of ${p.node}'s tenure; ${timeline}`).toBeLessThan(TOLERANCE_MS);
+      else expect(t.to === null || t.to > until, timeline).toBe(true);
+    });
+    // the windows without a holder are the observers' gaps
+    const gaps = seen.slice(1).map((p, i) => p.from - seen[i]!.to);
+    const windows = g.unowned.filter((u) => u.to !== null && u.to <= until && u.from >= from);
+    expect(windows.length, timeline).toBe(gaps.length);
+    windows.forEach((u, i) => expect(Math.abs(u.ms - gaps[i]!), `window ${i}; ${timeline}`).toBeLessThan(2 * TOLERANCE_MS));
+
+    // why each move happened
+    const [crash, back, graceful] = g.moves;
+    expect(g.moves).toHaveLength(3);
+    expect(crash!.from).toMatchObject({ node: 'd1', end: { how: 'lifetime' } });
+    expect(crash!.why.map((l) => l.type)).toEqual(['vip.bound', 'fence.lease_acquired', 'vrrp.state_changed']);
+    expect(crash!.why[2]!.summary).toMatch(/master_down_timer/);
+    expect(back!.to.node).toBe('d1');
+    expect(back!.why[2]!.summary).toMatch(/preempted/);
+    expect(back!.previousEnd[0]).toMatchObject({ type: 'vip.unbound' });
+    expect(back!.previousEnd.map((l) => l.summary).join(' ')).toMatch(/higher_priority_advert/);
+    expect(graceful!.from).toMatchObject({ node: 'd1', end: { how: 'unbound', reason: expect.stringMatching(/stopping/) } });
+    expect(graceful!.why[2]!.summary).toMatch(/priority_zero_advert/);
+    expect(graceful!.around.some((l) => l.type === 'service.stopped' && l.node === 'd1')).toBe(true);
+
+    // the rest of what an operator asks
+    expect(r.denied.some((d) => d.node !== 'd1' && d.at >= marks.partition! && d.at <= marks.rs!), 'a master refused the lease during the partition').toBe(true);
+    expect(r.realServers.filter((e) => /-> down/.test(e.summary) && e.at >= marks.rs!).map((e) => e.node).sort()).toEqual(['d1', 'd2', 'd3']);
+    expect(r.alerts.map((a) => a.kind)).toEqual(expect.arrayContaining(['failover', 'node_gone', 'rs_down']));
+    expect(r.services.filter((e) => e.node === 'd1' && e.type === 'service.stopped').length).toBeGreaterThanOrEqual(c!.services.length);
+    expect(r.notify.length).toBeGreaterThan(0);
+
+    // the same answers as text
+    const text = await vigil(['postmortem', ...dbDirs.flatMap((d) => ['--db', d]), ...window()]);
+    expect(text.stdout).toMatch(/two holders at once: never, per the logs/);
+    expect(text.stdout).toMatch(/d1 \(epoch \d+\) -> d[23] \(epoch \d+\), nobody held it for/);
+    expect(text.stdout).toMatch(/the kernel dropped its addresses/);
+  });
+
+  it('--vip --at: the holder at a moment of the crash window, as the observers saw it, with its chain', async () => {
+    const seen = observed();
+    const afterCrash = seen.find((p) => p.from > marks.crash! && p.node !== 'd1')!;
+    const at = afterCrash.from + (Math.min(afterCrash.to, until) - afterCrash.from) / 2;
+    const r = await vigil(['postmortem', ...dbDirs.flatMap((d) => ['--db', d]), '--vip', 'web', '--at', `@${(at / 1000).toFixed(3)}`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const a = JSON.parse(r.stdout) as AtAnswer;
+    expect(a.holder!.to.node).toBe(afterCrash.node);
+    expect(Math.abs(a.holder!.to.from - afterCrash.from)).toBeLessThan(TOLERANCE_MS);
+    expect(a.holder!.from).toMatchObject({ node: 'd1', end: { how: 'lifetime' } });
+    const gap = observed().filter((p) => p.to <= afterCrash.from).at(-1)!;
+    const text = await vigil(['postmortem', ...dbDirs.flatMap((d) => ['--db', d]), '--vip', 'web', '--at', `@${(at / 1000).toFixed(3)}`]);
+    expect(text.stdout).toMatch(new RegExp(`^web at .*: held by ${afterCrash.node} \\(epoch \\d+\\)`));
+    expect(text.stdout, text.stdout).toMatch(/<- .*vrrp\.state_changed {2}BACKUP -> MASTER \(master_down_timer/);
+    // the unowned time it names is the observers' gap
+    expect(Math.abs(a.holder!.unownedMs - (afterCrash.from - gap.to))).toBeLessThan(2 * TOLERANCE_MS);
+    // in the middle of that gap: nobody
+    const inGap = await vigil(['postmortem', ...dbDirs.flatMap((d) => ['--db', d]), '--vip', 'web', '--at', `@${((gap.to + afterCrash.from) / 2000).toFixed(3)}`, '--json']);
+    expect((JSON.parse(inGap.stdout) as AtAnswer).holder).toBeNull();
+  });
+
+  it('from the JetStream stream: the same history as from the files', async () => {
+    const k = c!.k;
+    const file = k.configFile;
+    const r = await k.t.exec(COORDINATOR, [process.execPath, CLI, 'postmortem', '--stream', '--config', file, ...window(), '--json'], { allowFail: true });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Report;
+    const d = await reportFromDb();
+    // A node's events recorded after its relay stopped (d1's last ones, at the graceful stop)
+    // are not in the stream: a tenure they close is closed there by the next holder's record
+    // of it, at the same time (the old holder's own, read in ZooKeeper).
+    const tenure = (t: TenureView) => ({ node: t.node, epoch: t.epoch, from: t.from, to: t.to, how: t.end?.how });
+    const view = (x: Report) => x.groups.map((g) => ({ tenures: g.tenures.map(tenure), unowned: g.unowned.map((u) => [u.from, u.to, u.ms]), overlaps: g.overlaps, moves: g.moves.map((m) => m.why.map((l) => `${l.node}#${l.seq}`)) }));
+    expect(view(s)).toEqual(view(d));
+    const before = (x: Report) => x.alerts.filter((a) => a.at < marks.graceful!).map((a) => a.id);
+    expect(before(s)).toEqual(before(d));
+    expect(r.stderr).toMatch(/d1's relay stopped at .* \(as d[23] saw it\) and was not back: what d1 recorded after it is not in the stream/);
+  });
+});
