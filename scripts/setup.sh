@@ -11,6 +11,7 @@ PACKAGES="
   ipvsadm keepalived tshark
   qemu-system-x86 busybox-static kmod cpio xz-utils zstd
   sqlite3
+  chromium
   python3 make g++
 "
 

@@ -147,6 +147,8 @@ export async function demoCommand(argv: string[], io: Io, stop: AbortSignal): Pr
     const k = result.kept;
     io.out(`
 Everything the demo started is gone; its record is kept in ${k}:
+  vigil postmortem --db ${k}                             the three directors as one timeline: who held the VIP, why, how long nobody did
+  vigil postmortem --db ${k} --html ${k}/timeline.html   the same as a page to open in a browser (a lane per director)
   vigil log --db ${k}/d1/events.db                       every event of d1, in order, with why
   vigil log --db ${k}/d2/events.db --type 'fence.*' --type 'vip.*'
   vigil log --db ${k}/d1/events.db --type relay.alert    the alerts d1's relay raised (published on NATS)

@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadConfig, logPathForNode, nodeNames } from '../../shared/config/index.js';
 import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
-import { buildHistory } from '../../shared/postmortem/history.js';
+import { buildHistory, holderAt, unownedAt } from '../../shared/postmortem/history.js';
 import { answerAt, buildReport } from '../../shared/postmortem/report.js';
 import { parse, timeOption, UsageError, type Io } from '../common.js';
 import { reportHtml } from '../postmortem/html.js';
@@ -55,7 +55,7 @@ export async function postmortemCommand(argv: string[], io: Io): Promise<number>
   const window = at !== undefined ? { until: at } : { since, until };
   let loaded: Loaded;
   try {
-    loaded = await load(values, window);
+    loaded = await load(values, window, at !== undefined);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     io.err(`vigil: cannot read the record: ${(err as Error).message}\n`);
@@ -75,7 +75,14 @@ export async function postmortemCommand(argv: string[], io: Io): Promise<number>
     if (at !== undefined) {
       const group = values.vip ?? (history.groups.length === 1 ? history.groups[0]! : undefined);
       if (group === undefined) throw new UsageError(`--at needs --vip GROUP (groups: ${history.groups.join(', ')})`);
-      const answer = answerAt(history, group, at);
+      // The history was read alone; the causes and context of this one answer are read now,
+      // from the end of the tenure before (3 s earlier: what happened to its holder) to T.
+      const t = holderAt(history, group, at);
+      const list = history.tenures.get(group) ?? [];
+      const before = t ? list[list.indexOf(t) - 1] : unownedAt(history, group, at)?.before;
+      const since = Math.min(before?.to ?? before?.from ?? t?.from ?? at, t?.from ?? at) - 3000;
+      loaded.widen({ since, until: at });
+      const answer = answerAt(buildHistory(loaded.events, loaded.lookup), group, at);
       io.out(values.json ? JSON.stringify(answer) + '\n' : answerText(answer));
       return 0;
     }
@@ -91,8 +98,8 @@ export async function postmortemCommand(argv: string[], io: Io): Promise<number>
   }
 }
 
-async function load(values: { config?: string | undefined; db?: string[] | undefined; stream: boolean }, window: { since?: number | undefined; until?: number | undefined }): Promise<Loaded> {
-  if (values.db) return loadDbFiles(values.db, window);
+async function load(values: { config?: string | undefined; db?: string[] | undefined; stream: boolean }, window: { since?: number | undefined; until?: number | undefined }, historyOnly: boolean): Promise<Loaded> {
+  if (values.db) return loadDbFiles(values.db, window, { historyOnly });
   const file = configFile(values.config);
   if (file === undefined) throw new UsageError(`give --db PATH (a node's log file or a folder of them), or --config FILE (no ${DEFAULT_CONFIG})`);
   const { config } = loadConfig(file);
@@ -102,5 +109,5 @@ async function load(values: { config?: string | undefined; db?: string[] | undef
   }
   const paths = nodeNames(config).map((n) => logPathForNode(config, n, file)).filter((p) => existsSync(p));
   if (paths.length === 0) throw new UsageError(`none of the logs ${file} names is on this machine: give --db PATH (copies from the nodes) or --stream`);
-  return loadDbFiles(paths, window);
+  return loadDbFiles(paths, window, { historyOnly });
 }

@@ -68,6 +68,13 @@ function lanes(h: History, events: readonly StoredEvent[]): { vrrp: Segment[]; s
   const openVrrp = new Map<string, Segment>();
   const services: Segment[] = [];
   const openService = new Map<string, Segment>();
+  const endVrrp = (node: string, at: number) => {
+    for (const [k, seg] of openVrrp) {
+      if (seg.n !== node) continue;
+      seg.b = at;
+      openVrrp.delete(k);
+    }
+  };
   for (const e of sorted) {
     const at = h.time(e.node, e.ts);
     if (isEvent(e, 'vrrp.state_changed')) {
@@ -85,10 +92,20 @@ function lanes(h: History, events: readonly StoredEvent[]): { vrrp: Segment[]; s
         o.b = at;
         openService.delete(k);
       }
+      if (name === 'vrrp' && e.type !== 'service.started') endVrrp(e.node, at);
       if (e.type === 'service.started') {
+        if (name === 'vrrp') endVrrp(e.node, at); // a restart after a crash: the old states ended unrecorded
         const s = { n: e.node, a: at, b: null, v: name };
         services.push(s);
         openService.set(k, s);
+      }
+    } else if (isEvent(e, 'relay.node_changed') && e.data.change === 'left' && e.node !== e.data.node) {
+      // a peer saw this node's fence (or relay) session end: a crash the node could not record
+      const k = `${e.data.node}|${e.data.service ?? 'fence'}`;
+      const o = openService.get(k);
+      if (o) {
+        o.b = at;
+        openService.delete(k);
       }
     }
   }

@@ -20,6 +20,8 @@ export interface Loaded {
   skipped: { count: number; first: string | undefined };
   /** What the reader should know about the record (printed on stderr). */
   notes: string[];
+  /** Reads the rest of the events (not only the history's) of this window, where the source was read for the history alone. */
+  widen(w: Window): void;
   close(): void;
 }
 
@@ -55,14 +57,32 @@ export function dbFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-export function loadDbFiles(paths: readonly string[], w: Window): Loaded {
+export function loadDbFiles(paths: readonly string[], w: Window, o: { historyOnly?: boolean } = {}): Loaded {
   const logs = new Map<string, EventLog>();
   const origins: Record<string, string> = {};
-  const seen = new Set<string>();
   const events: StoredEvent[] = [];
   const close = () => {
     for (const l of logs.values()) l.close();
   };
+  // The queries below read disjoint types or windows: only a second copy of a node's log repeats events.
+  const take = (list: StoredEvent[]) => {
+    for (const e of list) events.push(e);
+  };
+  const copied = new Map<string, Set<string>>();
+  const takeCopy = (node: string, list: StoredEvent[]) => {
+    let ids = copied.get(node);
+    if (!ids) copied.set(node, (ids = new Set(events.filter((e) => e.node === node).map((e) => e.id))));
+    for (const e of list) {
+      if (ids.has(e.id)) continue;
+      ids.add(e.id);
+      events.push(e);
+    }
+  };
+  const others = WANTED.filter((t) => !ALWAYS.includes(t));
+  const widen = (x: Window) => {
+    for (const log of logs.values()) take(log.query({ types: others, ...(x.since !== undefined ? { since: x.since - LEAD_MS } : {}), ...(x.until !== undefined ? { until: x.until } : {}) }));
+  };
+  const copies: { node: string; log: EventLog }[] = [];
   try {
     for (const path of dbFiles(paths)) {
       const log = EventLog.open({ path, readOnly: true });
@@ -72,29 +92,28 @@ export function loadDbFiles(paths: readonly string[], w: Window): Loaded {
         continue; // an empty log: no node appended to it yet
       }
       if (logs.has(node)) {
-        // A second copy of one node's log: its events count once (by id).
         origins[node] += `, ${path}`;
-      } else {
-        logs.set(node, log);
-        origins[node] = path;
+        copies.push({ node, log });
+        continue;
       }
-      const take = (list: StoredEvent[]) => {
-        for (const e of list) {
-          if (seen.has(e.id)) continue;
-          seen.add(e.id);
-          events.push(e);
-        }
-      };
+      logs.set(node, log);
+      origins[node] = path;
       take(log.query({ types: [...ALWAYS] }));
-      take(log.query({ types: WANTED.filter((t) => !ALWAYS.includes(t)), ...(w.since !== undefined ? { since: w.since - LEAD_MS } : {}), ...(w.until !== undefined ? { until: w.until } : {}) }));
-      if (logs.get(node) !== log) log.close();
+    }
+    if (!o.historyOnly) widen(w);
+    // A second copy of a node's log: what it has that the first has not (by id).
+    for (const { node, log } of copies) {
+      takeCopy(node, log.query({ types: [...ALWAYS] }));
+      if (!o.historyOnly) takeCopy(node, log.query({ types: others, ...(w.since !== undefined ? { since: w.since - LEAD_MS } : {}), ...(w.until !== undefined ? { until: w.until } : {}) }));
     }
   } catch (err) {
     close();
     throw err;
+  } finally {
+    for (const { log } of copies) log.close();
   }
   const lookup: Lookup = (node, seq) => logs.get(node)?.query({ fromSeq: seq, toSeq: seq })[0];
-  return { events, lookup, origins, skipped: { count: 0, first: undefined }, notes: [], close };
+  return { events, lookup, origins, skipped: { count: 0, first: undefined }, notes: [], widen, close };
 }
 
 const streamedEvent = z.strictObject({
@@ -145,7 +164,7 @@ export async function loadStream(s: StreamSource, w: Window): Promise<Loaded> {
   } finally {
     await nc.close();
   }
-  return { events, lookup: () => undefined, origins, skipped, notes: relaysStopped(events), close: () => undefined };
+  return { events, lookup: () => undefined, origins, skipped, notes: relaysStopped(events), widen: () => undefined, close: () => undefined };
 }
 
 /**

@@ -9,13 +9,18 @@ const hms = (ms: number) => iso(ms).slice(11, 23);
 export const duration = (ms: number) => (Math.abs(ms) < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
 const holder = (t: TenureView | null) => (t ? `${t.node} (epoch ${t.epoch})` : 'nobody');
 
+/** Appends without spreading (a whole month's report has more lines than a call takes arguments). */
+function append(lines: string[], more: readonly string[]): void {
+  for (const l of more) lines.push(l);
+}
+
 function chain(links: readonly Link[], indent: string): string[] {
   return links.map((l, i) => `${indent}${i === 0 ? '   ' : '<- '}${hms(l.at)}  ${l.node} #${l.seq}  ${l.type}  ${l.summary}`);
 }
 
 function ending(t: TenureView): string {
   if (!t.end) return `${t.node}'s tenure (epoch ${t.epoch}) has no recorded end`;
-  return `${t.node}'s tenure (epoch ${t.epoch}) ended ${t.to !== null ? hms(t.to) : '?'}: ${t.end.how === 'lifetime' ? 'the kernel dropped its addresses' : 'unbound'}: ${t.end.reason}${t.end.by !== t.node ? ` (as ${t.end.by} read it in ZooKeeper)` : ''}`;
+  return `${t.node}'s tenure (epoch ${t.epoch}) ended ${t.to !== null ? hms(t.to) : '?'}: ${t.end.how === 'lifetime' ? `the kernel dropped its addresses (when their lifetime ran out; the kernel may remove an expired address up to ${t.end.lateUpToMs} ms later)` : 'unbound'}: ${t.end.reason}${t.end.by !== t.node ? ` (as ${t.end.by} read it in ZooKeeper)` : ''}`;
 }
 
 function move(m: Move): string[] {
@@ -51,7 +56,7 @@ function group(g: GroupReport): string[] {
   const lines = [`VIP group ${g.group}`];
   lines.push(`  when the window opened: ${g.atStart ? `held by ${holder(g.atStart)} since ${iso(g.atStart.from)}` : 'held by nobody'}`);
   if (g.moves.length === 0) lines.push('  no change of holder in the window');
-  for (const m of g.moves) lines.push(...move(m));
+  for (const m of g.moves) append(lines, move(m));
   const u = g.unowned;
   lines.push(`  without a holder: ${u.length === 0 ? 'never in the window' : `${u.length} window${u.length === 1 ? '' : 's'}, ${duration(g.totals.unownedMs)} in all, the longest ${duration(g.totals.longestUnownedMs)}`}`);
   for (const w of u) lines.push(`      ${hms(w.from)} .. ${w.to !== null ? hms(w.to) : 'the end of the record'}  ${duration(w.ms).padStart(9)}  after ${holder(w.before)}${w.after ? `, before ${holder(w.after)}` : ''}`);
@@ -65,26 +70,37 @@ function group(g: GroupReport): string[] {
   return lines;
 }
 
+/** Lines of a section at most; a longer one shows its first and last lines (--json has every item). */
+export const SECTION_LINES = 200;
+
 function section<T>(title: string, items: readonly T[], line: (x: T) => string): string[] {
   if (items.length === 0) return [`${title}: none`];
-  return [`${title} (${items.length}):`, ...items.map((x) => `  ${line(x)}`)];
+  const head = `${title} (${items.length.toLocaleString('en')}):`;
+  if (items.length <= SECTION_LINES) return [head, ...items.map((x) => `  ${line(x)}`)];
+  const half = SECTION_LINES / 2;
+  return [
+    head,
+    ...items.slice(0, half).map((x) => `  ${line(x)}`),
+    `  ... ${(items.length - SECTION_LINES).toLocaleString('en')} more (all of them with --json; or narrow --since/--until) ...`,
+    ...items.slice(-half).map((x) => `  ${line(x)}`),
+  ];
 }
 
 export function reportText(r: Report, origins: Record<string, string>): string {
   const lines: string[] = [];
   lines.push(`Postmortem ${iso(r.window.from)} .. ${iso(r.window.to)} (${duration(r.window.to - r.window.from)}); times below are UTC`);
-  lines.push(`Nodes (${r.nodes.length}):`, ...nodesText(r.nodes, origins));
-  lines.push(...clocksText(r.clocks), '');
+  append(lines, [`Nodes (${r.nodes.length}):`, ...nodesText(r.nodes, origins)]);
+  append(lines, [...clocksText(r.clocks), '']);
   if (r.groups.length === 0) lines.push('No VIP group was ever bound in this record.', '');
-  for (const g of r.groups) lines.push(...group(g), '');
+  for (const g of r.groups) append(lines, [...group(g), '']);
   const item = (x: { at: number; node: string; summary: string }) => `${hms(x.at)}  ${x.node.padEnd(8)} ${x.summary}`;
-  lines.push(...section('Alerts', r.alerts, (a) => `${hms(a.at)}  ${a.severity.toUpperCase().padEnd(8)} ${a.kind.padEnd(16)} ${a.summary} (raised by ${a.raisedBy.join(', ')})`));
-  lines.push(...section('Leases refused to a VRRP master (two masters, one holder: split brain averted)', r.denied, item));
-  lines.push(...section('Notify scripts run', r.notify, item));
-  lines.push(...section('Operator notes', r.notes, item));
-  lines.push(...section('Services started, stopped, lost', r.services, item));
-  lines.push(...section('Real servers (health changes)', r.realServers, item));
-  lines.push(...section('IPVS quorum', r.quorum, item));
+  append(lines, section('Alerts', r.alerts, (a) => `${hms(a.at)}  ${a.severity.toUpperCase().padEnd(8)} ${a.kind.padEnd(16)} ${a.summary} (raised by ${a.raisedBy.join(', ')})`));
+  append(lines, section('Leases refused to a VRRP master (two masters, one holder: split brain averted)', r.denied, item));
+  append(lines, section('Notify scripts run', r.notify, item));
+  append(lines, section('Operator notes', r.notes, item));
+  append(lines, section('Services started, stopped, lost', r.services, item));
+  append(lines, section('Real servers (health changes)', r.realServers, item));
+  append(lines, section('IPVS quorum', r.quorum, item));
   lines.push(`VRRP state changes: ${r.vrrp.length} (listed with --json; drawn per node with --html)`);
   return lines.join('\n') + '\n';
 }

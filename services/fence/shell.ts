@@ -470,7 +470,7 @@ export class FenceService {
     const previous = previousTenure(before, epoch, boundAt);
     this.append({
       type: 'vip.bound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: boundAt,
-      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), valid_lft_s: ADDRESS_LIFETIME_S, ...(previous ? { previous } : {}) },
+      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), valid_lft_s: ADDRESS_LIFETIME_S, ...(previous ? { previous } : {}), bound_at: Math.round(boundAt) },
     });
   }
 
@@ -488,7 +488,8 @@ export class FenceService {
     // Gone already (the lifetime ran out first, as it does when the lease deadline passes): then, not now.
     // The monitor's time when it saw them go, else the end of their lifetime if that came first.
     const alreadyGone = failed.length > 0 && real.length === 0;
-    const goneAt = alreadyGone ? g.goneSeen ?? (g.validUntil !== undefined ? Math.min(removal.at, g.validUntil) : removal.at) : removal.at;
+    const how = !alreadyGone ? 'removed' : g.goneSeen !== undefined ? 'vanished' : 'expired';
+    const goneAt = Math.round(how === 'removed' ? removal.at : how === 'vanished' ? g.goneSeen! : g.validUntil !== undefined ? Math.min(removal.at, g.validUntil) : removal.at);
     g.goneSeen = undefined;
     if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
     const epoch = g.bound?.epoch ?? 0;
@@ -502,7 +503,7 @@ export class FenceService {
     this.o.logger.info('VIP group unbound', { group: plan.name, epoch, reason });
     this.append({
       type: 'vip.unbound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: goneAt,
-      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), reason },
+      data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), reason, gone_at: goneAt, how },
     });
   }
 
@@ -540,7 +541,7 @@ export class FenceService {
       const open = last && isEvent(last, 'vip.bound') ? { epoch: last.data.epoch, correlation: last.correlation } : undefined;
       const meta = { source: 'fence' as const, subject: g.subject, correlation: open?.correlation ?? null };
       if (list.length > 0) {
-        this.append({ type: 'vip.unbound', ...meta, ts: goneAt, data: { group: g.plan.name, epoch: open?.epoch ?? 0, addresses: list.map(bound), reason: 'start-up: this node holds no lease' } });
+        this.append({ type: 'vip.unbound', ...meta, ts: goneAt, data: { group: g.plan.name, epoch: open?.epoch ?? 0, addresses: list.map(bound), reason: 'start-up: this node holds no lease', gone_at: goneAt, how: 'removed' } });
         continue;
       }
       if (!open) continue;
@@ -553,7 +554,7 @@ export class FenceService {
           reason: known !== undefined
             ? 'found gone at start-up: the kernel dropped the addresses when their lifetime ran out (the fence was not running to renew it)'
             : 'found gone at start-up, at an unknown time (no lifetime was recorded for this tenure)',
-          ...(known !== undefined ? { gone_at: known } : {}),
+          ...(known !== undefined ? { gone_at: known, how: 'expired' as const } : {}),
         },
       });
     }

@@ -291,7 +291,8 @@ export class AlertRules {
     // What clients saw: from the old holder's addresses really gone (removed, or dropped by
     // the kernel at the end of their lifetime) to this bind. Without the old tenure's end
     // (an older peer), the gap between the leases is a lower bound of it.
-    const unownedMs = tenure ? Math.max(0, e.ts - tenure.gone_at) : sameLease ? Math.max(0, e.ts - ended.at.ts) : null;
+    const boundAt = d.bound_at ?? e.ts;
+    const unownedMs = tenure ? Math.max(0, boundAt - tenure.gone_at) : sameLease ? Math.max(0, boundAt - ended.at.ts) : null;
     const vrrp = this.causeOf(e.causation);
     const why = vrrp ? `${vrrp.data.instance} became MASTER (${vrrp.data.reason.replaceAll('_', ' ')}${vrrp.data.detail ? `: ${vrrp.data.detail}` : ''})` : 'its VRRP instance became MASTER';
     const gone = tenure ? (tenure.how === 'unbound' ? `${previous.node} removed them` : `the kernel of ${previous.node} dropped them when their lifetime ran out`) : undefined;

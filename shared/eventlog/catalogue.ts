@@ -183,12 +183,23 @@ export const catalogue = {
        * From there to this event, no node had them: the outage clients saw.
        */
       previous: z.strictObject({ node: name, epoch: ms, gone_at: ms, how: z.enum(['unbound', 'lifetime']) }).optional(),
+      /** When the addresses went on (the kernel's echo); the event's ts is later when the log's time had moved past it (it never goes back). */
+      bound_at: ms.optional(),
     }),
   ),
   'vip.unbound': entry(
     'The addresses of a VIP group were removed from this node (gone_at: when, if earlier than this event: found gone after a crash).',
     SUBJECTS.vip,
-    z.strictObject({ group: name, epoch: ms, addresses: z.array(boundAddress), reason: z.string().max(1024), gone_at: ms.optional() }),
+    z.strictObject({
+      group: name, epoch: ms, addresses: z.array(boundAddress), reason: z.string().max(1024), gone_at: ms.optional(),
+      /**
+       * How they went: removed by this fence (gone_at is the kernel's echo); vanished before it
+       * removed them (gone_at is when its monitor saw it: lifetime, dead man's switch, someone
+       * else); expired unseen (gone_at is the lifetime's end: a crashed fence; the kernel
+       * removes an expired address at its next check, up to 250 ms later).
+       */
+      how: z.enum(['removed', 'vanished', 'expired']).optional(),
+    }),
   ),
 
   'health.changed': entry(

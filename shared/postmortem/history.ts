@@ -14,7 +14,15 @@ export interface TenureEnd {
   reason: string;
   /** The node whose record says so (the holder itself, or the next holder). */
   by: string;
+  /**
+   * How late the real end may be after the recorded one (ms): 0 for an unbind (timed by the
+   * kernel's echo); for a lifetime, the kernel removes an expired address at its next
+   * check, which it may put off by up to a quarter of a second (ADDRCONF_TIMER_FUZZ).
+   */
+  lateUpToMs: number;
 }
+
+export const KERNEL_EXPIRY_LATE_MS = 250;
 
 export interface Tenure {
   group: string;
@@ -114,7 +122,8 @@ export function buildHistory(events: readonly StoredEvent[], lookup?: Lookup): H
   }
   const nodes = [...perNode.values()].sort((a, b) => a.node.localeCompare(b.node));
   const clocks = estimateClocks(nodes.map((n) => n.node), events);
-  const time = (node: string, ts: number) => ts - correction(clocks, node);
+  const shift = new Map(nodes.map((n) => [n.node, correction(clocks, n.node)]));
+  const time = [...shift.values()].every((x) => x === 0) ? (_node: string, ts: number) => ts : (node: string, ts: number) => ts - (shift.get(node) ?? 0);
   const start = Math.min(...nodes.map((n) => time(n.node, n.first)));
   const end = Math.max(...nodes.map((n) => time(n.node, n.last)));
   context.sort((a, b) => time(a.node, a.ts) - time(b.node, b.ts));
@@ -133,13 +142,16 @@ export function buildHistory(events: readonly StoredEvent[], lookup?: Lookup): H
     const current = open.get(k);
     if (e.type === 'vip.bound') {
       if (current && current.epoch === e.data.epoch) continue; // bound again in the same tenure
-      const t: Tenure = { group: e.data.group, node: e.node, epoch: e.data.epoch, from: time(e.node, e.ts), to: undefined, end: undefined, bound: e, unbound: undefined };
+      const boundAt = (e as EventOf<'vip.bound'>).data.bound_at ?? e.ts;
+      const t: Tenure = { group: e.data.group, node: e.node, epoch: e.data.epoch, from: time(e.node, boundAt), to: undefined, end: undefined, bound: e, unbound: undefined };
       open.set(k, t);
       add(t);
     } else if (current && (e.data.epoch === current.epoch || e.data.epoch === 0)) {
-      const goneAt = (e as EventOf<'vip.unbound'>).data.gone_at;
-      current.to = time(e.node, goneAt ?? e.ts);
-      current.end = { how: goneAt !== undefined && goneAt < e.ts ? 'lifetime' : 'unbound', reason: e.data.reason, by: e.node };
+      const d = (e as EventOf<'vip.unbound'>).data;
+      current.to = time(e.node, d.gone_at ?? e.ts);
+      // Records without `how` (older versions): a gone_at before the event was a lifetime found run out.
+      const how = d.how ?? (d.gone_at !== undefined && d.gone_at < e.ts ? 'expired' : 'removed');
+      current.end = { how: how === 'removed' ? 'unbound' : 'lifetime', reason: d.reason, by: e.node, lateUpToMs: how === 'expired' ? KERNEL_EXPIRY_LATE_MS : 0 };
       current.unbound = e;
       open.delete(k);
     }
@@ -152,7 +164,7 @@ export function buildHistory(events: readonly StoredEvent[], lookup?: Lookup): H
     const before = all.find((x) => x.group === t.group && x.node === p.node && x.epoch === p.epoch);
     if (before && before.to === undefined) {
       before.to = time(p.node, p.gone_at);
-      before.end = { how: p.how, reason: p.how === 'lifetime' ? `its addresses' lifetime ran out (${p.node} stopped renewing them)` : 'unbound', by: t.node };
+      before.end = { how: p.how, reason: p.how === 'lifetime' ? `its addresses' lifetime ran out (${p.node} stopped renewing them)` : 'unbound', by: t.node, lateUpToMs: p.how === 'lifetime' ? KERNEL_EXPIRY_LATE_MS : 0 };
     }
   }
 

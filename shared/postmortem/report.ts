@@ -3,7 +3,7 @@
 // a holder, any with two, and what else happened that an operator asks about.
 import { isEvent, summarize, type StoredEvent } from '../eventlog/index.js';
 import type { Clocks } from './clocks.js';
-import { holderAt, unownedAt, type History, type NodeRecord, type Tenure } from './history.js';
+import { holderAt, unownedAt, type History, type NodeRecord, type Tenure, type TenureEnd } from './history.js';
 import { whyHeld } from './why.js';
 
 export interface Link {
@@ -20,7 +20,7 @@ export interface TenureView {
   epoch: number;
   from: number;
   to: number | null;
-  end: { how: 'unbound' | 'lifetime'; reason: string; by: string } | null;
+  end: TenureEnd | null;
 }
 
 export interface Move {
@@ -156,7 +156,7 @@ export function buildReport(h: History, events: readonly StoredEvent[], o: Repor
       group, atStart: start ? tenureView(start) : null,
       tenures: all.filter((t) => t.from <= to && (t.to === undefined || t.to >= from)).map(tenureView),
       moves, unowned, overlaps, orderConflicts,
-      totals: { unownedMs: clipped.reduce((a, b) => a + b, 0), longestUnownedMs: Math.max(0, ...clipped), windows: unowned.length, moves: moves.length },
+      totals: { unownedMs: clipped.reduce((a, b) => a + b, 0), longestUnownedMs: clipped.reduce((a, b) => Math.max(a, b), 0), windows: unowned.length, moves: moves.length },
     };
   });
 

@@ -86,7 +86,7 @@ describe('postmortem: who held a VIP, and why', () => {
     const move = r.groups[0]!.moves[1]!;
     expect(move.unownedMs).toBe(400);
     expect(move.around.map((l) => `${l.node} ${l.type}`)).toEqual(['n1 vrrp.state_changed', 'n1 service.started', 'n2 relay.node_changed']);
-    expect(reportText(r, {})).toMatch(/n1's tenure \(epoch 1\) ended .*the kernel dropped its addresses: its addresses' lifetime ran out \(n1 stopped renewing them\) \(as n2 read it in ZooKeeper\)/);
+    expect(reportText(r, {})).toMatch(/n1's tenure \(epoch 1\) ended .*the kernel dropped its addresses \(when their lifetime ran out; the kernel may remove an expired address up to 250 ms later\): its addresses' lifetime ran out \(n1 stopped renewing them\) \(as n2 read it in ZooKeeper\)/);
   });
 
   it('two nodes bound at once per the logs (same clocks): reported as an overlap, loudly', () => {
