@@ -111,6 +111,8 @@ export interface AddressWatcher {
 /** argv run so that the kernel ends it with this process, even a SIGKILLed one (setpriv, util-linux). */
 const endingWithUs = (argv: string[]) => ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
 
+const HELPER_NICE = -10;
+
 /**
  * Runs a helper ahead of ordinary processes (nice -10) where we may (root with
  * CAP_SYS_NICE): the address monitor, whose timestamps are what the record says about when
@@ -118,7 +120,6 @@ const endingWithUs = (argv: string[]) => ['setpriv', '--pdeathsig', 'KILL', '--'
  * ordinary priority waits tens of ms for a CPU, and its times with it. Without the
  * privilege it keeps its ordinary priority.
  */
-const HELPER_NICE = -10;
 export function hurry(child: ChildProcess): void {
   setChildPriority(child.pid, HELPER_NICE);
 }

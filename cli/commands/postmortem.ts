@@ -2,7 +2,7 @@
 // JetStream stream the relays publish into): who held a VIP at a moment and why, every
 // change of holder with its why, the windows without a holder, any with two.
 import { existsSync, writeFileSync } from 'node:fs';
-import { loadConfig, logPathForNode, nodeNames } from '../../shared/config/index.js';
+import { ConfigError, loadConfig, logPathForNode, nodeNames } from '../../shared/config/index.js';
 import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { buildHistory, holderAt, unownedAt } from '../../shared/postmortem/history.js';
 import { answerAt, buildReport } from '../../shared/postmortem/report.js';
@@ -57,7 +57,7 @@ export async function postmortemCommand(argv: string[], io: Io): Promise<number>
   try {
     loaded = await load(values, window, at !== undefined);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
+    if (err instanceof UsageError || err instanceof ConfigError) throw err; // exit 2, as every command
     io.err(`vigil: cannot read the record: ${(err as Error).message}\n`);
     return 1;
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { EVENT_TYPES, EventLog, isEvent, isEventType, type EventOf, type EventType, type StoredEvent } from '../../shared/eventlog/index.js';
+import { catalogue, EVENT_TYPES, EventLog, isEvent, isEventType, SUBJECTS, type EventOf, type EventType, type StoredEvent } from '../../shared/eventlog/index.js';
 import { drainConsumer, eventsWildcard } from '../../shared/nats.js';
 import type { Lookup } from '../../shared/postmortem/history.js';
 
@@ -33,8 +33,13 @@ export interface Window {
 /** Types a postmortem never reads (periodic summaries, per-packet noise, the IPVS table line by line). */
 const NOISE: readonly EventType[] = ['health.summary', 'vrrp.bad_packets', 'ipvs.changed', 'relay.delivery_failed'];
 const WANTED = EVENT_TYPES.filter((t) => !NOISE.includes(t));
-/** Read over the whole record whatever the window: what tenures and clocks are built from (few events). */
+/**
+ * Read over the whole record whatever the window: what tenures and clocks are built from
+ * (few events). All are about a VIP group, so the subject index finds them without a scan.
+ */
 const ALWAYS: readonly EventType[] = ['vip.bound', 'vip.unbound', 'fence.lease_acquired', 'relay.lease_observed'];
+if (!ALWAYS.every((t) => catalogue[t].subjectKind === SUBJECTS.vip)) throw new Error('a type the postmortem reads by its vip: subject has another subject kind');
+const history = (log: EventLog) => log.query({ types: [...ALWAYS], subject: `${SUBJECTS.vip.of('')}*` });
 /** How far before --since events are read, so that a tenure starting in the window has its causes. */
 const LEAD_MS = 60_000;
 
@@ -98,12 +103,12 @@ export function loadDbFiles(paths: readonly string[], w: Window, o: { historyOnl
       }
       logs.set(node, log);
       origins[node] = path;
-      take(log.query({ types: [...ALWAYS] }));
+      take(history(log));
     }
     if (!o.historyOnly) widen(w);
     // A second copy of a node's log: what it has that the first has not (by id).
     for (const { node, log } of copies) {
-      takeCopy(node, log.query({ types: [...ALWAYS] }));
+      takeCopy(node, history(log));
       if (!o.historyOnly) takeCopy(node, log.query({ types: others, ...(w.since !== undefined ? { since: w.since - LEAD_MS } : {}), ...(w.until !== undefined ? { until: w.until } : {}) }));
     }
   } catch (err) {

@@ -188,7 +188,7 @@ export const catalogue = {
     }),
   ),
   'vip.unbound': entry(
-    'The addresses of a VIP group were removed from this node (gone_at: when, if earlier than this event: found gone after a crash).',
+    'The addresses of a VIP group were removed from this node, or found gone (gone_at: when they went; older records have it only when found gone after a crash).',
     SUBJECTS.vip,
     z.strictObject({
       group: name, epoch: ms, addresses: z.array(boundAddress), reason: z.string().max(1024), gone_at: ms.optional(),

@@ -75,10 +75,11 @@ describe('vigil demo', () => {
     expect(by('partition').holder).toBe('d1');
     // A partition between directors by itself costs clients nothing. (A director whose services
     // were starved past their liveness timeout goes FAULT, by design, and that may: the demo
-    // then reports the outage the client saw, which is checked below.)
+    // then reports the outage the client saw, which is checked below; a FAULT just before the
+    // step moves the VIP during it: seen in CI, d1's fence starved 17 ms before the cut.)
     const p = by('partition');
     const faults = ['d1', 'd2', 'd3'].flatMap((n) => readEvents(join(KEPT, n, 'events.db'), ['vrrp.state_changed']))
-      .filter((e) => e.ts >= p.from && e.ts <= p.to && (e.data as { to: string }).to === 'FAULT');
+      .filter((e) => e.ts >= p.from - 2000 && e.ts <= p.to && (e.data as { to: string }).to === 'FAULT');
     if (faults.length === 0) expect(p.outage_ms, 'a partition between directors costs clients nothing').toBe(0);
     expect(by('graceful stop').holder).not.toBe('d1');
     expect(by('ZooKeeper down').holder).not.toBeNull();
