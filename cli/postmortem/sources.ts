@@ -40,6 +40,8 @@ const WANTED = EVENT_TYPES.filter((t) => !NOISE.includes(t));
 const ALWAYS: readonly EventType[] = ['vip.bound', 'vip.unbound', 'fence.lease_acquired', 'relay.lease_observed'];
 if (!ALWAYS.every((t) => catalogue[t].subjectKind === SUBJECTS.vip)) throw new Error('a type the postmortem reads by its vip: subject has another subject kind');
 const history = (log: EventLog) => log.query({ types: [...ALWAYS], subject: `${SUBJECTS.vip.of('')}*` });
+/** Events that say where a node stood at a moment (drawn from before a window on). */
+const STANDING: readonly EventType[] = ['vrrp.state_changed', 'service.started', 'service.stopped', 'relay.service_lost'];
 /** How far before --since events are read, so that a tenure starting in the window has its causes. */
 const LEAD_MS = 60_000;
 
@@ -85,7 +87,11 @@ export function loadDbFiles(paths: readonly string[], w: Window, o: { historyOnl
   };
   const others = WANTED.filter((t) => !ALWAYS.includes(t));
   const widen = (x: Window) => {
-    for (const log of logs.values()) take(log.query({ types: others, ...(x.since !== undefined ? { since: x.since - LEAD_MS } : {}), ...(x.until !== undefined ? { until: x.until } : {}) }));
+    for (const log of logs.values()) {
+      take(log.query({ types: others, ...(x.since !== undefined ? { since: x.since - LEAD_MS } : {}), ...(x.until !== undefined ? { until: x.until } : {}) }));
+      // Where each node stood when the window opened (its VRRP states, its services): the last such events before it.
+      if (x.since !== undefined) take(log.query({ types: [...STANDING], until: x.since - LEAD_MS - 1, newest: true, limit: 50 }));
+    }
   };
   const copies: { node: string; log: EventLog }[] = [];
   try {

@@ -235,8 +235,10 @@ describe('vigil postmortem', () => {
       await expect.poll(() => lane.count()).toBe(1);
       const shot = await lane.screenshot({ path: join(tmp.path, `lane-${n}.png`) });
       expect(shot.length, `${n}'s lane as a picture`).toBeGreaterThan(2000);
-      const rects = await lane.locator('rect').count();
-      expect(rects, `${n}'s lane: background, VRRP states, tenures, services`).toBeGreaterThan(5);
+      const vrrp = await lane.locator('rect[fill="#2e9d4f"], rect[fill="#9aa5b1"], rect[fill="#d64545"], rect[fill="#d9dde3"], rect[fill="#e8e8e8"]').count();
+      expect(vrrp, `${n}'s lane: its VRRP states drawn`).toBeGreaterThan(0);
+      const services = await lane.locator('rect[fill="#6c8f3d"]').count();
+      expect(services, `${n}'s lane: its services drawn`).toBeGreaterThan(0);
     }
     await page.screenshot({ path: join(tmp.path, 'whole.png'), fullPage: true });
     // every holder's tenure is drawn in its own lane
