@@ -86,9 +86,11 @@ export function loadDbFiles(paths: readonly string[], w: Window, o: { historyOnl
     }
   };
   const others = WANTED.filter((t) => !ALWAYS.includes(t));
+  /** The events of a window (from LEAD_MS before it, for causes) other than the history's. */
+  const inWindow = (log: EventLog, x: Window) => log.query({ types: others, ...(x.since !== undefined ? { since: x.since - LEAD_MS } : {}), ...(x.until !== undefined ? { until: x.until } : {}) });
   const widen = (x: Window) => {
     for (const log of logs.values()) {
-      take(log.query({ types: others, ...(x.since !== undefined ? { since: x.since - LEAD_MS } : {}), ...(x.until !== undefined ? { until: x.until } : {}) }));
+      take(inWindow(log, x));
       // Where each node stood when the window opened (its VRRP states, its services): the last such events before it.
       if (x.since !== undefined) take(log.query({ types: [...STANDING], until: x.since - LEAD_MS - 1, newest: true, limit: 50 }));
     }
@@ -115,7 +117,7 @@ export function loadDbFiles(paths: readonly string[], w: Window, o: { historyOnl
     // A second copy of a node's log: what it has that the first has not (by id).
     for (const { node, log } of copies) {
       takeCopy(node, history(log));
-      if (!o.historyOnly) takeCopy(node, log.query({ types: others, ...(w.since !== undefined ? { since: w.since - LEAD_MS } : {}), ...(w.until !== undefined ? { until: w.until } : {}) }));
+      if (!o.historyOnly) takeCopy(node, inWindow(log, w));
     }
   } catch (err) {
     close();

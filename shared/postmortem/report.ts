@@ -70,13 +70,8 @@ export interface GroupReport {
   totals: { unownedMs: number; longestUnownedMs: number; windows: number; moves: number };
 }
 
-export interface Item {
-  at: number;
-  node: string;
-  seq: number;
-  type: string;
-  summary: string;
-}
+/** An event of a report's sections: the same shape as a link of a chain. */
+export type Item = Link;
 
 export interface Alert extends Item {
   id: string;
@@ -161,7 +156,7 @@ export function buildReport(h: History, events: readonly StoredEvent[], o: Repor
   });
 
   const picked = events.filter((e) => inWindow(h.time(e.node, e.ts))).sort((a, b) => h.time(a.node, a.ts) - h.time(b.node, b.ts) || a.node.localeCompare(b.node) || a.seq - b.seq);
-  const item = (e: StoredEvent): Item => ({ at: h.time(e.node, e.ts), node: e.node, seq: e.seq, type: e.type, summary: summarize(e) });
+  const item = (e: StoredEvent): Item => link(h, e);
   const of = (types: readonly string[]) => picked.filter((e) => types.includes(e.type)).map(item);
   const alerts = new Map<string, Alert>();
   for (const e of picked) {

@@ -4,9 +4,9 @@
 // Liveness bound (documented in the README): after a fault that leaves some node able to
 // hold the lease, the VIP answers again from it within session_timeout + 1 s (session
 // expiry of the old holder, VRRP master-down and the bind run in parallel).
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFencedCluster, startSettledCluster, timeline, VIP, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
+import { threadNices } from '../harness/nice.js';
 import { waitFor } from '../harness/process.js';
 import { waitForQuorum } from '../harness/zookeeper.js';
 import { LATE_KEY, summarize } from '../../shared/eventlog/index.js';
@@ -24,12 +24,6 @@ afterEach(async () => {
 async function cluster(o: FencedClusterOptions = {}): Promise<FencedCluster> {
   c = await startSettledCluster({ sessionTimeout: SESSION_S, ...o });
   return c;
-}
-
-/** The distinct nice values of a process's threads (field 19 of /proc/PID/task/TID/stat). */
-function threadNices(pid: number): number[] {
-  const nices = readdirSync(`/proc/${pid}/task`).map((tid) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[16]));
-  return [...new Set(nices)];
 }
 
 const zkAddress = (k: FencedCluster) => k.t.hosts.zk!.address;

@@ -10,6 +10,7 @@ import { HealthService } from '../../services/health/shell.js';
 import { startDnsResponder, type DnsResponder } from '../harness/dns.js';
 import { readEvents } from '../harness/log.js';
 import { CLI, spawnVigil, vigil } from '../harness/node.js';
+import { niceOf } from '../harness/nice.js';
 import { freePort } from '../harness/ports.js';
 import { startChild, waitFor } from '../harness/process.js';
 import { teardown } from '../harness/teardown.js';
@@ -466,13 +467,12 @@ vrrp_instances:
   VI_1: { interface: lo, virtual_router_id: 9, track_script: [chk_true] }
 `);
     const db = join(d.path, 'events.db');
-    const nice = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[16]);
     for (const [argv, expected] of [[[], -5], [['setpriv', '--bounding-set', '-sys_nice', '--'], 0]] as const) {
       const logFile = join(d.path, `health${argv.length}.log`);
       const child = startChild([...argv, process.execPath, CLI, 'run', 'health', '--config', file], { logFile });
       cleanups.push(() => child.stop());
       await until('the service started', () => readEvents(db, ['service.started']).length === (argv.length ? 2 : 1) && child.isRunning());
-      expect(nice(child.pid), `nice value of the health service (${argv.join(' ') || 'as root'})`).toBe(expected);
+      expect(niceOf(child.pid), `nice value of the health service (${argv.join(' ') || 'as root'})`).toBe(expected);
       await child.stop();
       expect((await child.exited).code).toBe(0);
       const warnings = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('cannot change this service'));
