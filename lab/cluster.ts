@@ -4,7 +4,7 @@
 // per director that samples its interfaces every few ms (no vigil code involved), and a
 // client that keeps connecting to the VIP. Faults are made with signals, nftables and link
 // state inside the namespaces. Used by `vigil demo` and by the tests.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EventLog, type EventType, type StoredEvent } from '../shared/eventlog/index.js';
@@ -224,7 +224,10 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
         // A service that does not end within 20 s of a signal that ends it is a fault to name, not a hang.
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${node}/${s} (pid ${child.pid}) did not end within 20 s of ${signal}; its log: ${join(tmp.path, `${node}-${s}.log`)}`)), 20_000);
+          timer = setTimeout(() => {
+            const file = join(tmp.path, `${node}-${s}.log`);
+            reject(new Error(`${node}/${s} (pid ${child.pid}) did not end within 20 s of ${signal}; its log (${file}) ends:\n${tail(file, 15)}`));
+          }, 20_000);
         });
         return [Promise.race([child.kill(signal).then(() => child.exited), late]).finally(() => clearTimeout(timer))];
       }));
@@ -284,4 +287,13 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
     },
   };
   return cluster;
+}
+
+/** The last lines of a file (a service's log in a failure message), each cut to 400 characters. */
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => l.slice(0, 400)).join('\n');
+  } catch (err) {
+    return `(cannot read it: ${(err as Error).message})`;
+  }
 }

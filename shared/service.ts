@@ -61,6 +61,31 @@ export function serviceLiveness(log: EventLog, service: Exclude<Source, 'cli'>, 
   return { alive, detail };
 }
 
+/**
+ * How long a service's own stop may take after SIGTERM (or a fatal error) before it records
+ * its stop and exits anyway, and how long each of those last writes may then wait for the
+ * log's lock: a stop ends well within the 10 s that docker and systemd give before SIGKILL,
+ * whatever it waited on (a notify script, a log that other processes keep locked).
+ */
+export const STOP_WORK_MS = 6000;
+export const STOP_BUSY_MS = 500;
+
+/** Waits for work, or for ms at most (then calls late and goes on). */
+async function within(work: () => void | Promise<void>, ms: number, late: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      late();
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(work), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Exit status of a service that cannot start or go on for a reason that may pass (a full disk): a supervisor should retry. */
 export const EXIT_TEMPFAIL = 75;
 /** Exit status of a service that ended on an internal error (recorded first). */
@@ -124,6 +149,11 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const stopped = (data: { reason: 'signal' | 'error' | 'exit'; signal?: string; error?: string }): number => {
     clearInterval(pulseTimer);
     try {
+      log.setBusyTimeout(STOP_BUSY_MS);
+    } catch {
+      // a closed or failing connection: the writes below fail at once anyway
+    }
+    try {
       log.beat(name, process.pid, 0); // gone now, not in liveness_timeout
     } catch {
       // the liveness timeout tells the same, a little later
@@ -154,17 +184,11 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     }
     dying = true;
     logger.error(`${kind}: the service stops and exits ${EXIT_SOFTWARE}`, { err: error });
-    const end = () => {
-      stopped({ reason: 'error', error: `${kind}: ${error.message}`.slice(0, 1024) });
-      process.exit(EXIT_SOFTWARE);
-    };
-    const grace = setTimeout(end, 3000);
-    void Promise.resolve()
-      .then(() => running?.stop())
+    void within(() => running?.stop(), STOP_WORK_MS, () => logger.error(`the service did not finish stopping within ${STOP_WORK_MS} ms of the error; it exits anyway`))
       .catch((e: unknown) => logger.error('stop after the error failed', { err: e }))
       .finally(() => {
-        clearTimeout(grace);
-        end();
+        stopped({ reason: 'error', error: `${kind}: ${error.message}`.slice(0, 1024) });
+        process.exit(EXIT_SOFTWARE);
       });
   };
   const onException = fatal('uncaught exception');
@@ -183,8 +207,9 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     return 1;
   }
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
-  await running.stop();
   const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
+  const service = running;
+  await within(() => service.stop(), STOP_WORK_MS, () => logger.error(`the service did not finish stopping within ${STOP_WORK_MS} ms${signal ? ` of ${signal}` : ''}; it records its stop and exits anyway`));
   logger.info('stopped', { signal });
   const lost = stopped({ reason: signal ? 'signal' : 'exit', ...(signal ? { signal } : {}) });
   process.off('SIGHUP', onHangup);

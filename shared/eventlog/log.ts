@@ -248,6 +248,11 @@ export class EventLog {
   /** Set when a read-only log could only be read through a private copy (a read-only mount). */
   privateCopy: string | undefined;
 
+  /** How long a write waits for another connection's lock before it fails (SQLite's busy timeout). */
+  setBusyTimeout(ms: number): void {
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+  }
+
   close(): void {
     this.checkpointer?.stop();
     this.watcher.stop();

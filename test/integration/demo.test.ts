@@ -13,6 +13,10 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
 type Step = StepResult;
 
+// These tests check that nothing is left behind, so VIGIL_KEEP_TMP (keep test folders for
+// debugging) does not apply to them or to the demo they start.
+delete process.env.VIGIL_KEEP_TMP;
+
 let running: ChildProcessWithoutNullStreams | undefined;
 afterEach(async () => {
   if (running && running.exitCode === null) {

@@ -13,6 +13,10 @@ import { tempDir } from '../harness/tmp.js';
 import { startZooKeeper, waitForQuorum, ZKCLI, zkMode } from '../harness/zookeeper.js';
 
 const run = promisify(execFile);
+
+// These tests check that nothing is left behind, so VIGIL_KEEP_TMP (keep test folders for
+// debugging) does not apply to them or to the demo they start.
+delete process.env.VIGIL_KEEP_TMP;
 const alive = (pid: number) => existsSync(`/proc/${pid}`);
 
 function portOpen(port: number): Promise<boolean> {

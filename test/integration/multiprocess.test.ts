@@ -130,3 +130,26 @@ describe('a service that dies of an exception from inside a library', () => {
     }
   });
 });
+
+describe('a service whose own stop never ends', () => {
+  it('records its stop and exits on SIGTERM anyway, saying what it did not finish', async () => {
+    const file = join(tmp.path, 'vigil.yaml');
+    writeFileSync(file, `cluster: t\nnodes: { lb1: {} }\nlog: { path: events.db }\nzookeeper: { hosts: [127.0.0.1:2181] }\n`);
+    const child = spawnFixture('stuck-service.ts', ['--config', file, '--node', 'lb1']);
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve) => createInterface({ input: child.stdout }).on('line', (l) => l === 'ready' && resolve()));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('stuck-service: stop called');
+    expect(stderr).toMatch(/"level":"error","msg":"the service did not finish stopping within \d+ ms of SIGTERM; it records its stop and exits anyway"/);
+    const log = EventLog.open({ path, readOnly: true });
+    try {
+      expect(log.query({ types: ['service.stopped'] }).map((e) => e.data)).toEqual([expect.objectContaining({ service: 'health', reason: 'signal', signal: 'SIGTERM' })]);
+    } finally {
+      log.close();
+    }
+  });
+});
