@@ -15,7 +15,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // test/vm runs inside the IPVS VM; the VM's own test file runs alone, after the others,
           // and so does the postmortem's (see below).
-          exclude: ['test/vm/**', 'test/integration/ipvs.test.ts', 'test/integration/postmortem.test.ts', 'node_modules/**'],
+          exclude: ['test/vm/**', 'test/integration/ipvs.test.ts', 'test/integration/postmortem.test.ts', 'test/integration/deploy.test.ts', 'node_modules/**'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -39,6 +39,16 @@ export default defineConfig({
           name: 'alone',
           include: ['test/integration/postmortem.test.ts'],
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Builds vigil's image (npm ci and tsc in a container) and runs eleven containers
+          // with three JVMs: beside the timing tests it would starve their observers. Last.
+          name: 'docker',
+          include: ['test/integration/deploy.test.ts'],
+          sequence: { groupOrder: 3 },
         },
       },
     ],

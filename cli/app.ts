@@ -12,6 +12,7 @@ import { healthCommand, healthUsage } from './commands/health.js';
 import { logCommand, logUsage } from './commands/log.js';
 import { postmortemCommand, postmortemUsage } from './commands/postmortem.js';
 import { runCommand, runUsage } from './commands/run.js';
+import { statusCommand, statusUsage } from './commands/status.js';
 
 const usage = `vigil — highly available VIPs and IPVS with fencing and an event log
 
@@ -22,6 +23,8 @@ ${runUsage}
 ${logUsage}
 
 ${postmortemUsage}
+
+${statusUsage}
 
 ${healthUsage}
 
@@ -40,6 +43,8 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return await logCommand(rest, io, stop);
       case 'config':
         return configCommand(rest, io);
+      case 'status':
+        return statusCommand(rest, io);
       case 'health':
         return healthCommand(rest, io);
       case 'postmortem':

@@ -5,12 +5,25 @@
 // `vigil demo --clean` run it.
 import { rmSync } from 'node:fs';
 import { unmountUnder } from './disk.js';
-import { deleteNamespace, listOurNamespaces, PREFIX } from './netns.js';
+import { deleteNamespace, listOurLinks, listOurNamespaces, PREFIX, sh } from './netns.js';
 import { forgetDir, forgetProcess, processStartTime, recordedDirs, recordedProcesses } from './state.js';
 
 /** Cleans the registry this process uses (lab/state.ts) and the namespaces named prefix* (default: $VIGIL_TEST_NS_PREFIX, else every vg*). */
 export async function cleanAll(log: (line: string) => void = () => {}, namespacePrefix?: string): Promise<void> {
-  for (const p of recordedProcesses()) {
+  const processes = recordedProcesses();
+  // A Docker engine of the tests is asked to stop first: it stops its containers as it ends
+  // (SIGKILL would leave them running under their shims).
+  for (const p of processes.filter((x) => x.argv[0]?.endsWith('dockerd') && processStartTime(x.pid) === x.starttime)) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+      const until = Date.now() + 30_000;
+      while (processStartTime(p.pid) === p.starttime && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      log(`stopped the test Docker engine ${p.pid} and its containers`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const p of processes) {
     if (processStartTime(p.pid) === p.starttime) {
       try {
         process.kill(p.pid, 'SIGKILL');
@@ -26,6 +39,11 @@ export async function cleanAll(log: (line: string) => void = () => {}, namespace
   for (const ns of (await listOurNamespaces()).filter((n) => n.startsWith(prefix))) {
     await deleteNamespace(ns);
     log(`deleted network namespace ${ns}`);
+  }
+  // Links of the root namespace (the Docker test's veth parent of its macvlan network).
+  for (const link of (await listOurLinks()).filter((n) => n.startsWith(prefix))) {
+    await sh(['ip', 'link', 'del', link], { allowFail: true });
+    log(`deleted link ${link}`);
   }
   for (const dir of recordedDirs()) {
     unmountUnder(dir);

@@ -6,11 +6,11 @@
 // state inside the namespaces. Used by `vigil demo` and by the tests.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { EventLog, type EventType, type StoredEvent } from '../shared/eventlog/index.js';
 import { smallDisk, type SmallDisk } from './disk.js';
 import { startNats, type Nats } from './nats.js';
 import { createTopology, type Topology } from './netns.js';
+import { startObservers, type Answer, type Presence } from './observers.js';
 import { waitFor, type Child } from './process.js';
 import { tempDir, type TempDir } from './tmp.js';
 import { startZooKeeper, type ZooKeeper } from './zookeeper.js';
@@ -20,18 +20,7 @@ export type ServiceName = 'vrrp' | 'fence' | 'relay' | 'health' | 'ipvs';
 export const COORDINATOR = 'zk';
 export const CLIENT = 'cl';
 
-/** A time range (unix ms, fractional) during which an observer saw the VIP on a node. */
-export interface Presence {
-  node: string;
-  from: number;
-  /** Last sample that still saw it (Infinity while it is there). */
-  to: number;
-}
-
-export interface Answer {
-  t: number;
-  answer: string | null;
-}
+export type { Answer, Presence } from './observers.js';
 
 export interface LabContext {
   t: Topology;
@@ -170,44 +159,10 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
     }
   };
 
-  const presence: Presence[] = [];
-  const open = new Map<string, Presence>();
-  let maxGap = 0;
-  let maxTransitionGap = 0;
-  const answers: Answer[] = [];
-  const readyPromises: Promise<void>[] = [];
-  const lines = (child: Child, onLine: (m: Record<string, unknown>) => void) =>
-    new Promise<void>((ready) => {
-      createInterface({ input: child.proc.stdout! }).on('line', (l) => {
-        const msg = JSON.parse(l) as Record<string, unknown>;
-        if (msg.ready) ready();
-        else onLine(msg);
-      });
-    });
-  for (const node of o.nodes) {
-    // At the highest priority short of real-time (which starves the kernel's own work here),
-    // so that its samples stay a few ms apart while other work loads both cores.
-    const w = topology.spawn(node, ['nice', '-n', '-20', process.execPath, join(o.labDist, 'vip-watch.js'), node, String(o.vipPort), String(o.sampleMs ?? 2), o.vip], { stdio: ['ignore', 'pipe', 'inherit'], cwd: o.cwd });
-    readyPromises.push(lines(w, (m) => {
-      if (m.stats) {
-        maxGap = Math.max(maxGap, Number((m.stats as { maxGapMs: number }).maxGapMs));
-        return;
-      }
-      if (m.present !== undefined) maxTransitionGap = Math.max(maxTransitionGap, Number(m.t) - Number(m.before));
-      if (m.present === true) {
-        const p = { node, from: Number(m.t), to: Infinity };
-        presence.push(p);
-        open.set(node, p);
-      } else if (m.present === false) {
-        const p = open.get(node);
-        if (p) p.to = Number(m.before);
-        open.delete(node);
-      }
-    }));
-  }
-  const client = topology.spawn(CLIENT, [process.execPath, join(o.labDist, 'vip-client.js'), o.vip, String(o.vipPort), '5', '40'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: o.cwd });
-  readyPromises.push(lines(client, (m) => answers.push({ t: Number(m.t), answer: (m.answer as string | null) ?? null })));
-  await Promise.all(readyPromises);
+  const seen = await startObservers({
+    nodes: o.nodes, spawn: (host, argv, options) => topology.spawn(host, argv, options), clientHost: CLIENT,
+    vip: o.vip, vipPort: o.vipPort, labDist: o.labDist, cwd: o.cwd, ...(o.sampleMs !== undefined ? { sampleMs: o.sampleMs } : {}),
+  });
 
   const cluster: LabCluster = {
     t: topology,
@@ -251,29 +206,13 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
       return c?.isRunning() ? c.pid : undefined;
     },
     dir: tmp.path,
-    presence: () => presence.map((p) => ({ ...p })),
-    holders: () => [...open.keys()],
-    overlaps() {
-      const out: { a: Presence; b: Presence; ms: number }[] = [];
-      for (const [i, a] of presence.entries()) {
-        for (const b of presence.slice(i + 1)) {
-          if (a.node === b.node) continue;
-          const ms = Math.min(a.to, b.to) - Math.max(a.from, b.from);
-          if (ms >= 0) out.push({ a, b, ms });
-        }
-      }
-      return out;
-    },
-    answers: () => [...answers],
-    maxSampleGapMs: () => maxGap,
-    transitionUncertaintyMs: () => maxTransitionGap,
-    async settled(node, timeoutMs = 20_000) {
-      return waitFor(`${node ?? 'one node'} alone holding the VIP, answering the client`, () => {
-        const h = [...open.keys()];
-        const last = answers.at(-1);
-        return h.length === 1 && (node === undefined || h[0] === node) && last?.answer === h[0] ? h[0] : undefined;
-      }, timeoutMs, 10);
-    },
+    presence: seen.presence,
+    holders: seen.holders,
+    overlaps: seen.overlaps,
+    answers: seen.answers,
+    maxSampleGapMs: seen.maxSampleGapMs,
+    transitionUncertaintyMs: seen.transitionUncertaintyMs,
+    settled: seen.settled,
     async firewall(node, rules) {
       const chain = (name: string, hook: string, body: string[] = []) => `add chain inet vgcut ${name} { type filter hook ${hook} priority -10; policy accept; }\n${body.map((r) => `add rule inet vgcut ${name} ${r}`).join('\n')}`;
       await topology.exec(node, ['nft', `add table inet vgcut\n${chain('in', 'input', rules.input)}\n${chain('out', 'output', rules.output)}`]);

@@ -147,3 +147,9 @@ export async function listOurNamespaces(): Promise<string[]> {
   const out = (await sh(['ip', 'netns', 'list'], { allowFail: true })).stdout;
   return out.split('\n').map((l) => l.split(/\s+/)[0] ?? '').filter((n) => n.startsWith(PREFIX));
 }
+
+/** Links of the root namespace named like ours (vg*). */
+export async function listOurLinks(): Promise<string[]> {
+  const out = (await sh(['ip', '-o', 'link', 'show'], { allowFail: true })).stdout;
+  return out.split('\n').map((l) => /^\d+: ([^:@\s]+)/.exec(l)?.[1] ?? '').filter((n) => n.startsWith(PREFIX));
+}

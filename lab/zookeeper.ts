@@ -164,7 +164,7 @@ export async function startZooKeeper(o: ZooKeeperOptions = {}): Promise<ZooKeepe
       if (!s) throw new Error('no ZooKeeper server is running');
       const argv = [...(place ? ['ip', 'netns', 'exec', place.ns] : []), ZKCLI, '-server', `${host}:${s.clientPort}`, ...args];
       return new Promise((resolve, reject) => {
-        execFile(argv[0]!, argv.slice(1), { timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`zkCli.sh ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout)));
+        execFile(argv[0]!, argv.slice(1), { timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`zkCli.sh ${args.join(' ')}: ${stderr || err.message}`)) : resolve(withoutWatcherNotices(stdout))));
       });
     },
     async stop() {
@@ -192,4 +192,13 @@ export async function waitForQuorum(zk: ZooKeeper, timeoutMs = 30_000): Promise<
     }
     return true;
   }, timeoutMs);
+}
+
+/**
+ * zkCli.sh's output without the notice its watcher thread prints when the session connects
+ * ("\nWATCHER::\n" and "\nWatchedEvent ...\n", each println'd): printed concurrently with the
+ * command's own output, it can land in the middle of a line ("[n1, " notice "n2]", seen in CI).
+ */
+export function withoutWatcherNotices(out: string): string {
+  return out.replace(/\nWATCHER::\n\nWatchedEvent [^\n]*\n/g, '');
 }

@@ -12,6 +12,7 @@ PACKAGES="
   qemu-system-x86 busybox-static kmod cpio xz-utils zstd
   sqlite3
   chromium
+  docker.io docker-compose debootstrap
   python3 make g++
 "
 
@@ -40,4 +41,7 @@ npm ci
 # The kernel and initramfs of the VM in which the IPVS tests run (test/vm/ipvs-vm.ts),
 # from Debian's linux-image-amd64 package (downloaded, not installed).
 npx tsx test/vm/ipvs-vm.ts build
+# The base images of the Docker test (test/docker/base.ts): a Debian 12 root filesystem
+# from Debian's packages with this machine's Node 20 (no image registry is reachable).
+npx tsx test/docker/base.ts build
 echo "setup: done. Run the tests with: npm test"

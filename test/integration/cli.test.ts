@@ -204,3 +204,32 @@ describe('vigil log', () => {
     expect(await vigil(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown command/) });
   });
 });
+
+describe('vigil status', () => {
+  it('says which services of the node are alive from their heartbeats; --service is a health check (exit 0 alive, 2 not)', async () => {
+    const log = EventLog.open({ path: db, node: 'lb1' });
+    log.beat('fence', 4242);
+    log.beat('vrrp', 4343, Date.now() - 60_000); // silent for a minute: hung, or its disk refuses writes
+    log.beat('relay', 4444, 0); // recorded its stop
+    log.close();
+    // (--within 30: this test's own steps may take seconds on a busy machine)
+    const fence = await vigil(['status', '--db', db, '--service', 'fence', '--within', '30']);
+    expect(fence.code, fence.stderr).toBe(0);
+    expect(fence.stdout).toMatch(/^fence +alive +pid 4242, last heartbeat \d+ ms ago\n$/);
+    for (const [service, state] of [['vrrp', 'silent'], ['relay', 'stopped'], ['ipvs', 'never ran']]) {
+      const r = await vigil(['status', '--db', db, '--service', service!]);
+      expect(r.code, `${service}: ${r.stdout}`).toBe(2);
+      expect(r.stdout).toContain(state);
+    }
+    // a heartbeat a minute old is alive for --within 120
+    expect((await vigil(['status', '--db', db, '--service', 'vrrp', '--within', '120'])).code).toBe(0);
+    const all = await vigil(['status', '--db', db, '--json', '--within', '30']);
+    expect(all.code).toBe(2);
+    const j = JSON.parse(all.stdout) as { ok: boolean; services: { service: string; state: string }[] };
+    expect(j.ok).toBe(false);
+    expect(j.services.map((s) => `${s.service}:${s.state}`)).toEqual(['vrrp:silent', 'fence:alive', 'health:never ran', 'ipvs:never ran', 'relay:stopped']);
+    const bad = await vigil(['status', '--db', db, '--service', 'dns']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--service: "dns" is not a service/);
+  });
+});

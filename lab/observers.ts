@@ -1,0 +1,133 @@
+// The independent witnesses of a cluster: an observer per director that samples its
+// interfaces every few ms (lab/vip-watch, no vigil code involved) and answers TCP
+// connections with the director's name, and a client that keeps asking the VIP who it
+// is talking to (lab/vip-client). Where they run (a network namespace of the lab, a
+// container's) is the caller's: it spawns them.
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { waitFor, type Child, type StartOptions } from './process.js';
+
+/** A time range (unix ms, fractional) during which an observer saw the VIP on a node. */
+export interface Presence {
+  node: string;
+  from: number;
+  /** Last sample that still saw it (Infinity while it is there). */
+  to: number;
+}
+
+export interface Answer {
+  t: number;
+  answer: string | null;
+}
+
+export interface ObserverOptions {
+  nodes: string[];
+  /** Starts a program on a director (by node name) or on the client (by clientHost). */
+  spawn(host: string, argv: string[], options: StartOptions): Child;
+  clientHost: string;
+  vip: string;
+  vipPort: number;
+  /** Observers' sampling interval (ms). */
+  sampleMs?: number;
+  /** The lab's entry scripts (dist/lab) and the working folder. */
+  labDist: string;
+  cwd?: string;
+  /** The observers at the highest priority short of real-time (needs CAP_SYS_NICE); true by default. */
+  nice?: boolean;
+}
+
+export interface Observers {
+  /** Presence intervals per node, as sampled by the observers. */
+  presence(): Presence[];
+  /** The node(s) where the VIP is now, per the observers. */
+  holders(): string[];
+  /** Times at which two nodes were both seen holding the VIP. */
+  overlaps(): { a: Presence; b: Presence; ms: number }[];
+  answers(): Answer[];
+  /** The largest gap between two samples of any observer (ms): what "every few ms" was. */
+  maxSampleGapMs(): number;
+  /**
+   * The largest gap (ms) between a sample that saw a VIP come or go and the sample before
+   * it: how much longer than observed a presence may have lasted, so the longest overlap
+   * that overlaps() could miss.
+   */
+  transitionUncertaintyMs(): number;
+  /** Waits until exactly one node (this one, if given) holds the VIP and the client gets answers from it. */
+  settled(node?: string, timeoutMs?: number): Promise<string>;
+  /** The observers' and the client's processes. */
+  children: Child[];
+}
+
+/** Starts the observers and the client; resolves once each has said it is ready. */
+export async function startObservers(o: ObserverOptions): Promise<Observers> {
+  const presence: Presence[] = [];
+  const open = new Map<string, Presence>();
+  let maxGap = 0;
+  let maxTransitionGap = 0;
+  const answers: Answer[] = [];
+  const readyPromises: Promise<void>[] = [];
+  const children: Child[] = [];
+  const lines = (child: Child, onLine: (m: Record<string, unknown>) => void) =>
+    new Promise<void>((ready) => {
+      createInterface({ input: child.proc.stdout! }).on('line', (l) => {
+        const msg = JSON.parse(l) as Record<string, unknown>;
+        if (msg.ready) ready();
+        else onLine(msg);
+      });
+    });
+  const options: StartOptions = { stdio: ['ignore', 'pipe', 'inherit'], ...(o.cwd ? { cwd: o.cwd } : {}) };
+  for (const node of o.nodes) {
+    // At the highest priority short of real-time (which starves the kernel's own work here),
+    // so that its samples stay a few ms apart while other work loads both cores.
+    const argv = [process.execPath, join(o.labDist, 'vip-watch.js'), node, String(o.vipPort), String(o.sampleMs ?? 2), o.vip];
+    const w = o.spawn(node, o.nice === false ? argv : ['nice', '-n', '-20', ...argv], options);
+    children.push(w);
+    readyPromises.push(lines(w, (m) => {
+      if (m.stats) {
+        maxGap = Math.max(maxGap, Number((m.stats as { maxGapMs: number }).maxGapMs));
+        return;
+      }
+      if (m.present !== undefined) maxTransitionGap = Math.max(maxTransitionGap, Number(m.t) - Number(m.before));
+      if (m.present === true) {
+        const p = { node, from: Number(m.t), to: Infinity };
+        presence.push(p);
+        open.set(node, p);
+      } else if (m.present === false) {
+        const p = open.get(node);
+        if (p) p.to = Number(m.before);
+        open.delete(node);
+      }
+    }));
+  }
+  const client = o.spawn(o.clientHost, [process.execPath, join(o.labDist, 'vip-client.js'), o.vip, String(o.vipPort), '5', '40'], options);
+  children.push(client);
+  readyPromises.push(lines(client, (m) => answers.push({ t: Number(m.t), answer: (m.answer as string | null) ?? null })));
+  await Promise.all(readyPromises);
+
+  return {
+    children,
+    presence: () => presence.map((p) => ({ ...p })),
+    holders: () => [...open.keys()],
+    overlaps() {
+      const out: { a: Presence; b: Presence; ms: number }[] = [];
+      for (const [i, a] of presence.entries()) {
+        for (const b of presence.slice(i + 1)) {
+          if (a.node === b.node) continue;
+          const ms = Math.min(a.to, b.to) - Math.max(a.from, b.from);
+          if (ms >= 0) out.push({ a, b, ms });
+        }
+      }
+      return out;
+    },
+    answers: () => [...answers],
+    maxSampleGapMs: () => maxGap,
+    transitionUncertaintyMs: () => maxTransitionGap,
+    async settled(node, timeoutMs = 20_000) {
+      return waitFor(`${node ?? 'one node'} alone holding the VIP, answering the client`, () => {
+        const h = [...open.keys()];
+        const last = answers.at(-1);
+        return h.length === 1 && (node === undefined || h[0] === node) && last?.answer === h[0] ? h[0] : undefined;
+      }, timeoutMs, 10);
+    },
+  };
+}
