@@ -10,7 +10,7 @@ import { EventLog, type EventType, type StoredEvent } from '../shared/eventlog/i
 import { smallDisk, type SmallDisk } from './disk.js';
 import { startNats, type Nats } from './nats.js';
 import { createTopology, type Topology } from './netns.js';
-import { startObservers, type Answer, type Presence } from './observers.js';
+import { startObservers, type Observers } from './observers.js';
 import { waitFor, type Child } from './process.js';
 import { tempDir, type TempDir } from './tmp.js';
 import { startZooKeeper, type ZooKeeper } from './zookeeper.js';
@@ -56,7 +56,8 @@ export interface LabOptions {
   cwd: string;
 }
 
-export interface LabCluster {
+/** A lab cluster; what its observers saw (presence, overlaps, answers, settled) is lab/observers.ts's. */
+export interface LabCluster extends Omit<Observers, 'children'> {
   t: Topology;
   zk: ZooKeeper;
   nats: Nats | undefined;
@@ -78,23 +79,6 @@ export interface LabCluster {
   deaths(): { node: string; service: ServiceName; code: number | null; signal: string | null }[];
   /** The folder of the cluster's files (config, service logs). */
   dir: string;
-  /** Presence intervals per node, as sampled by the observers. */
-  presence(): Presence[];
-  /** The node(s) where the VIP is now, per the observers. */
-  holders(): string[];
-  /** Times at which two nodes were both seen holding the VIP. */
-  overlaps(): { a: Presence; b: Presence; ms: number }[];
-  answers(): Answer[];
-  /** The largest gap between two samples of any observer (ms): what "every few ms" was. */
-  maxSampleGapMs(): number;
-  /**
-   * The largest gap (ms) between a sample that saw a VIP come or go and the sample before
-   * it: how much longer than observed a presence may have lasted, so the longest overlap
-   * that overlaps() could miss.
-   */
-  transitionUncertaintyMs(): number;
-  /** Waits until exactly one node (this one, if given) holds the VIP and the client gets answers from it. */
-  settled(node?: string, timeoutMs?: number): Promise<string>;
   /** Applies nftables rules in a node's namespace (input and output chains); returns how to remove them. */
   firewall(node: string, rules: { input?: string[]; output?: string[] }): Promise<() => Promise<void>>;
   events(node: string, types: readonly string[]): StoredEvent[];
@@ -209,6 +193,7 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
     presence: seen.presence,
     holders: seen.holders,
     overlaps: seen.overlaps,
+    possibleOverlaps: seen.possibleOverlaps,
     answers: seen.answers,
     maxSampleGapMs: seen.maxSampleGapMs,
     transitionUncertaintyMs: seen.transitionUncertaintyMs,

@@ -10,9 +10,14 @@ import { waitFor, type Child, type StartOptions } from './process.js';
 /** A time range (unix ms, fractional) during which an observer saw the VIP on a node. */
 export interface Presence {
   node: string;
+  /** First sample that saw it. */
   from: number;
   /** Last sample that still saw it (Infinity while it is there). */
   to: number;
+  /** The sample before `from`, which did not see it: it came at some time in (after, from]. */
+  after: number;
+  /** The sample after `to`, which no longer saw it (Infinity while it is there): it went in [to, gone). */
+  gone: number;
 }
 
 export interface Answer {
@@ -43,6 +48,12 @@ export interface Observers {
   holders(): string[];
   /** Times at which two nodes were both seen holding the VIP. */
   overlaps(): { a: Presence; b: Presence; ms: number }[];
+  /**
+   * Pairs of presences on two nodes that the samples cannot prove apart: each widened to
+   * (after, gone), the times between which it may really have lasted. Empty: no overlap,
+   * however long the samplers stalled around a change.
+   */
+  possibleOverlaps(): { a: Presence; b: Presence; ms: number }[];
   answers(): Answer[];
   /** The largest gap between two samples of any observer (ms): what "every few ms" was. */
   maxSampleGapMs(): number;
@@ -89,12 +100,15 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
       }
       if (m.present !== undefined) maxTransitionGap = Math.max(maxTransitionGap, Number(m.t) - Number(m.before));
       if (m.present === true) {
-        const p = { node, from: Number(m.t), to: Infinity };
+        const p = { node, from: Number(m.t), to: Infinity, after: Number(m.before), gone: Infinity };
         presence.push(p);
         open.set(node, p);
       } else if (m.present === false) {
         const p = open.get(node);
-        if (p) p.to = Number(m.before);
+        if (p) {
+          p.to = Number(m.before);
+          p.gone = Number(m.t);
+        }
         open.delete(node);
       }
     }));
@@ -108,17 +122,8 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
     children,
     presence: () => presence.map((p) => ({ ...p })),
     holders: () => [...open.keys()],
-    overlaps() {
-      const out: { a: Presence; b: Presence; ms: number }[] = [];
-      for (const [i, a] of presence.entries()) {
-        for (const b of presence.slice(i + 1)) {
-          if (a.node === b.node) continue;
-          const ms = Math.min(a.to, b.to) - Math.max(a.from, b.from);
-          if (ms >= 0) out.push({ a, b, ms });
-        }
-      }
-      return out;
-    },
+    overlaps: () => pairs(presence, (p) => [p.from, p.to], true),
+    possibleOverlaps: () => pairs(presence, (p) => [p.after, p.gone], false),
     answers: () => [...answers],
     maxSampleGapMs: () => maxGap,
     transitionUncertaintyMs: () => maxTransitionGap,
@@ -130,4 +135,19 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
       }, timeoutMs, 10);
     },
   };
+}
+
+/** Pairs of presences of two nodes whose spans, as `span` gives them, meet (touching counts when `touch`). */
+export function pairs(presence: Presence[], span: (p: Presence) => [number, number], touch: boolean): { a: Presence; b: Presence; ms: number }[] {
+  const out: { a: Presence; b: Presence; ms: number }[] = [];
+  for (const [i, a] of presence.entries()) {
+    for (const b of presence.slice(i + 1)) {
+      if (a.node === b.node) continue;
+      const [aFrom, aTo] = span(a);
+      const [bFrom, bTo] = span(b);
+      const ms = Math.min(aTo, bTo) - Math.max(aFrom, bFrom);
+      if (touch ? ms >= 0 : ms > 0) out.push({ a, b, ms });
+    }
+  }
+  return out;
 }

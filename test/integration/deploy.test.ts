@@ -87,7 +87,11 @@ describe('vigil in docker compose', () => {
     expect(figures.killDirectorMs).toBeLessThanOrEqual(BOUND_MS);
     await c.observers.settled('d2', 30_000);
     expect(c.observers.overlaps()).toEqual([]);
-    expect(c.observers.transitionUncertaintyMs()).toBeLessThan(100);
+    // Not even an overlap the samples could have missed: each presence widened to the
+    // samples around its changes (tearing a container's network down can stall a sampler
+    // for 100 ms: seen in CI; the directors' changes were 2 s apart).
+    expect(c.observers.possibleOverlaps()).toEqual([]);
+    figures.transitionUncertaintyMs = Math.round(c.observers.transitionUncertaintyMs());
   }, 300_000);
 
   it('docker restart of a service container resumes from the volume: the hash chain verifies, against the relay\'s copy in NATS too, with no duplicate', async () => {
