@@ -3,6 +3,7 @@ import { ConfigError } from '../shared/config/index.js';
 import { NodeSelectionError } from '../shared/config/node.js';
 import { EventRefused, LogError } from '../shared/eventlog/index.js';
 import { ignoreHangup } from './hangup.js';
+import { packageVersion } from '../shared/paths.js';
 import { ServiceStartRefused } from '../shared/service.js';
 import { UsageError, type Io } from './common.js';
 import { alertsCommand, alertsUsage } from './commands/alerts.js';
@@ -15,6 +16,7 @@ import { runCommand, runUsage } from './commands/run.js';
 import { statusCommand, statusUsage } from './commands/status.js';
 
 const usage = `vigil — highly available VIPs and IPVS with fencing and an event log
+(vigil --version; vigil COMMAND --help for one command)
 
 ${demoUsage}
 
@@ -53,6 +55,11 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return await alertsCommand(rest, io, stop);
       case 'demo':
         return await demoCommand(rest, io, stop);
+      case '--version':
+      case '-V':
+      case 'version':
+        io.out(`vigil ${packageVersion()} (node ${process.version})\n`);
+        return 0;
       case undefined:
       case 'help':
       case '--help':

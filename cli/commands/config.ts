@@ -8,6 +8,10 @@ export const configUsage = `vigil config check [FILE] [--json]
 
 export function configCommand(argv: string[], io: Io): number {
   const [verb, ...rest] = argv;
+  if (verb === '--help' || verb === '-h' || verb === 'help') {
+    io.out(configUsage + '\n');
+    return 0;
+  }
   if (verb !== 'check') throw new UsageError(`unknown config verb "${verb ?? ''}"\n${configUsage}`);
   const { values, positionals } = parse(rest, commonOptions);
   if (values.help) {

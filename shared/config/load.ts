@@ -76,15 +76,44 @@ function zodIssues(file: string, loc: Locator, issues: readonly z.core.$ZodIssue
   for (const i of issues) {
     if (i.code === 'unrecognized_keys') {
       for (const key of i.keys) out.push(loc.issue(file, [...i.path, key], 'unknown field (check its spelling and nesting)'));
+    } else if (i.code === 'invalid_union' && 'errors' in i && i.errors.length > 0 && i.errors.every((b) => b.length === 1 && b[0]!.code === 'invalid_value' && b[0]!.path.length === 0)) {
+      // A choice of values (version: 2 | 3): one issue naming them all.
+      const values = i.errors.flatMap((b) => (b[0] as z.core.$ZodIssueInvalidValue).values);
+      out.push(loc.issue(file, i.path, `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`));
     } else if (i.code === 'invalid_union' && 'errors' in i && i.errors.length > 0) {
       // Report the branch that got furthest instead of "invalid input".
       const best = [...i.errors].sort((a, b) => maxDepth(b) - maxDepth(a))[0]!;
       out.push(...zodIssues(file, loc, best.map((sub) => ({ ...sub, path: [...i.path, ...sub.path] }))));
     } else {
-      out.push(loc.issue(file, i.path, i.message));
+      out.push(loc.issue(file, i.path, sentence(i)));
     }
   }
   return out;
+}
+
+const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+const bound = (origin: string, n: unknown, inclusive: boolean | undefined, side: 'least' | 'most') => {
+  const limit = inclusive === false ? `${side === 'least' ? 'more' : 'less'} than ${String(n)}` : `at ${side} ${String(n)}`;
+  if (origin === 'string') return `must be ${limit} characters long`;
+  if (origin === 'array' || origin === 'set') return `must have ${limit} entries`;
+  return `must be ${limit}`;
+};
+
+/** A validator's issue as an operator reads it ("required", "must be at least 1"); messages the schema wrote itself are kept. */
+export function sentence(i: z.core.$ZodIssue): string {
+  if (!/^(Invalid input|Too small|Too big|Invalid option)/.test(i.message)) return i.message;
+  switch (i.code) {
+    case 'invalid_type':
+      return /received undefined$/.test(i.message) ? `required (${article(i.expected)})` : `must be ${article(i.expected)}, not ${article(/received (\w+)$/.exec(i.message)?.[1] ?? 'value')}`;
+    case 'too_small':
+      return bound(i.origin, i.minimum, i.inclusive, 'least');
+    case 'too_big':
+      return bound(i.origin, i.maximum, i.inclusive, 'most');
+    case 'invalid_value':
+      return `must be ${i.values.length === 1 ? JSON.stringify(i.values[0]) : `one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`}`;
+    default:
+      return i.message;
+  }
 }
 
 function maxDepth(issues: readonly z.core.$ZodIssue[]): number {

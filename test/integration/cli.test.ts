@@ -43,7 +43,7 @@ describe('vigil config check', () => {
     writeFileSync(file, 'cluster: t\nnodes: { lb1: {} }\nzookeeper: { hosts: [127.0.0.1:2181] }\nvrrp_instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 256\n    advert: 1\n');
     const r = await vigil(['config', 'check', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file}:7:5: vrrp_instances.VI_1.virtual_router_id: Too big`);
+    expect(r.stderr).toContain(`${file}:7:5: vrrp_instances.VI_1.virtual_router_id: must be at most 255`);
     expect(r.stderr).toContain(`${file}:8:5: vrrp_instances.VI_1.advert: unknown field`);
     expect(r.stderr).toMatch(/2 problems in the configuration/);
     expect((await vigil(['config', 'check', join(tmp.path, 'none.yaml')])).stderr).toMatch(/none\.yaml:0:0: \(file\): cannot read: ENOENT/);
@@ -231,5 +231,33 @@ describe('vigil status', () => {
     const bad = await vigil(['status', '--db', db, '--service', 'dns']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--service: "dns" is not a service/);
+  });
+});
+
+describe('help and version', () => {
+  it('every verb and sub-verb answers --help with its usage on stdout and exit 0; --version names the version', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--help'], /^vigil — /],
+      [['run', '--help'], /^vigil run <service>/],
+      ...(['vrrp', 'fence', 'health', 'ipvs', 'relay'].map((s) => [['run', s, '--help'], new RegExp(`^vigil run ${s} \\[--config FILE\\]`)] as [string[], RegExp])),
+      [['log', '--help'], /^vigil log /],
+      [['log', 'verify', '--help'], /vigil log verify/],
+      [['log', 'note', '--help'], /vigil log note/],
+      [['config', '--help'], /^vigil config check/],
+      [['config', 'check', '--help'], /^vigil config check/],
+      [['status', '--help'], /^vigil status/],
+      [['health', '--help'], /^vigil health/],
+      [['alerts', '--help'], /^vigil alerts/],
+      [['postmortem', '--help'], /^vigil postmortem/],
+      [['demo', '--help'], /^vigil demo/],
+    ];
+    for (const [args, usage] of cases) {
+      const r = await vigil(args);
+      expect(r.code, `vigil ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, `vigil ${args.join(' ')}`).toMatch(usage);
+    }
+    const v = await vigil(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^vigil \d+\.\d+\.\d+ \(node v20\.\d+\.\d+\)\n$/);
   });
 });

@@ -36,7 +36,16 @@ describe('configuration', () => {
 
   it('names file, line, column and field of a bad value', () => {
     expect(problems(`${base}vrrp_instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 300\n`)).toEqual([
-      'c.yaml:11:5: vrrp_instances.VI_1.priority: Too big: expected number to be <=255',
+      'c.yaml:11:5: vrrp_instances.VI_1.priority: must be at most 255',
+    ]);
+  });
+
+  it('says what is wrong in a sentence, not in the validator\'s words', () => {
+    expect(problems(`${base}vrrp_instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 0\n    advert_int: fast\n    version: 4\n    state: BOSS\n`)).toEqual([
+      'c.yaml:10:5: vrrp_instances.VI_1.virtual_router_id: must be at least 1',
+      'c.yaml:11:5: vrrp_instances.VI_1.advert_int: must be a number, not a string',
+      'c.yaml:12:5: vrrp_instances.VI_1.version: must be one of 2, 3',
+      'c.yaml:13:5: vrrp_instances.VI_1.state: must be one of "MASTER", "BACKUP"',
     ]);
   });
 
@@ -48,7 +57,7 @@ describe('configuration', () => {
 
   it('names a missing required field at its parent', () => {
     expect(problems(`${base}vrrp_instances:\n  VI_1:\n    interface: eth0\n`)).toEqual([
-      'c.yaml:8:3: vrrp_instances.VI_1.virtual_router_id: Invalid input: expected number, received undefined',
+      'c.yaml:8:3: vrrp_instances.VI_1.virtual_router_id: required (a number)',
     ]);
   });
 
@@ -68,7 +77,7 @@ describe('configuration', () => {
         port: 80
 `;
     expect(problems(text)).toEqual([
-      expect.stringMatching(/^c\.yaml:11:5: virtual_servers\.web\.lb_algo: Invalid option/),
+      expect.stringMatching(/^c\.yaml:11:5: virtual_servers\.web\.lb_algo: must be one of "rr", "wrr", /),
       'c.yaml:17:21: virtual_servers.web.real_servers[0].checks[0].url[0].path: must start with "/"',
       'c.yaml:18:9: virtual_servers.web.real_servers[1].ip: must be an IPv4 address',
     ]);
