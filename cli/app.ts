@@ -10,6 +10,7 @@ import { alertsCommand, alertsUsage } from './commands/alerts.js';
 import { configCommand, configUsage } from './commands/config.js';
 import { demoCommand, demoUsage } from './commands/demo.js';
 import { healthCommand, healthUsage } from './commands/health.js';
+import { importCommand, importUsage } from './commands/import.js';
 import { logCommand, logUsage } from './commands/log.js';
 import { postmortemCommand, postmortemUsage } from './commands/postmortem.js';
 import { runCommand, runUsage } from './commands/run.js';
@@ -33,6 +34,8 @@ ${healthUsage}
 ${alertsUsage}
 
 ${configUsage}
+
+${importUsage}
 `;
 
 export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
@@ -45,6 +48,8 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return await logCommand(rest, io, stop);
       case 'config':
         return configCommand(rest, io);
+      case 'import':
+        return importCommand(rest, io);
       case 'status':
         return statusCommand(rest, io);
       case 'health':

@@ -1,0 +1,151 @@
+// vigil import keepalived: the keepalived.conf files of a cluster's nodes (one per node)
+// become one vigil configuration, checked as `vigil config check` checks it. Every input
+// line is translated or named in a warning (FILE:LINE: keyword: why, and what instead).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ConfigError, formatIssue, parseConfig } from '../../shared/config/index.js';
+import { emitYaml } from '../import/emit.js';
+import { parseKeepalived, type IncludeReader } from '../import/keepalived-parse.js';
+import { mergeNodes, unaccounted, type ImportedNode } from '../import/keepalived-merge.js';
+import { translateNode, type Warning } from '../import/keepalived-translate.js';
+import { parse, UsageError, type Io } from '../common.js';
+
+export const importUsage = `vigil import keepalived FILE... [--node NAME=FILE]... [-o FILE] [--cluster NAME]
+                         [--zookeeper HOST:PORT,...] [--nats URL,...] [--json]
+                                   one vigil configuration from the keepalived.conf of each node
+  --node NAME=FILE         the node whose file this is (default: its router_id, else the file's name)
+  -o, --output FILE        write the configuration there (default: stdout)
+  --cluster NAME           the cluster's name (default: imported)
+  --zookeeper, --nats      where vigil's coordination runs (keepalived has none: placeholders otherwise)
+  --json                   the warnings and the result as one JSON object on stdout
+Every line of the input is translated, or named on stderr as FILE:LINE: keyword: why, and what to do instead.
+Exit status 0 clean, 1 with warnings, 2 when no usable configuration came out.`;
+
+const options = {
+  node: { type: 'string', multiple: true },
+  output: { type: 'string', short: 'o' },
+  cluster: { type: 'string', default: 'imported' },
+  zookeeper: { type: 'string' },
+  nats: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Files matching a keepalived include pattern (glob(3)'s * ? [..] per path segment), relative to the including file. */
+export const includeReader: IncludeReader = (pattern, from) => {
+  const full = isAbsolute(pattern) ? pattern : join(dirname(from), pattern);
+  const segments = full.split('/').filter(Boolean);
+  let paths = ['/'];
+  for (const seg of segments) {
+    if (!/[*?[]/.test(seg)) {
+      paths = paths.map((p) => join(p, seg));
+      continue;
+    }
+    const re = new RegExp(`^${seg.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+    paths = paths.flatMap((p) => {
+      try {
+        return readdirSync(p).filter((f) => re.test(f) && !f.startsWith('.')).sort().map((f) => join(p, f));
+      } catch {
+        return [];
+      }
+    });
+  }
+  return paths.flatMap((file) => {
+    try {
+      return [{ file, text: readFileSync(file, 'utf8') }];
+    } catch {
+      return [];
+    }
+  });
+};
+
+const nodeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'node';
+/** A file as the operator would write it: relative to the working folder when it is below it. */
+const shown = (file: string) => {
+  const r = relative(process.cwd(), file);
+  return r.startsWith('..') || isAbsolute(r) ? file : r;
+};
+const show = (w: Warning) => `${shown(w.file)}:${w.line}: ${w.keyword}: ${w.message}`;
+
+export function importCommand(argv: string[], io: Io): number {
+  const [what, ...rest] = argv;
+  if (what === undefined || what === '--help' || what === '-h' || what === 'help') {
+    io.out(importUsage + '\n');
+    return what === undefined ? 2 : 0;
+  }
+  if (what !== 'keepalived') throw new UsageError(`vigil import: "${what}" is not a source (only keepalived)\n${importUsage}`);
+  const { values, positionals } = parse(rest, options);
+  if (values.help) {
+    io.out(importUsage + '\n');
+    return 0;
+  }
+  const named = new Map<string, string>();
+  for (const n of values.node ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(n);
+    if (!m) throw new UsageError(`--node ${n}: write NAME=FILE`);
+    named.set(resolve(m[2]!), m[1]!);
+  }
+  const files = [...new Set([...positionals, ...[...named.keys()]].map((f) => resolve(f)))];
+  if (files.length === 0) throw new UsageError(`give the keepalived.conf of each node\n${importUsage}`);
+
+  const problems: string[] = [];
+  const readWarnings: Warning[] = [];
+  const nodes: ImportedNode[] = [];
+  const lines: { file: string; line: number; text: string }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`${file}: cannot read: ${(err as Error).message}`);
+    }
+    const parsed = parseKeepalived(text, file, includeReader);
+    problems.push(...parsed.problems.filter((p) => p.severity === 'error').map((p) => `${shown(p.file)}:${p.line}: ${p.message}`));
+    readWarnings.push(...parsed.problems.filter((p) => p.severity === 'warning').map((p) => ({ file: p.file, line: p.line, keyword: 'include', message: p.message })));
+    lines.push(...parsed.lines);
+    const imported = translateNode(parsed.statements);
+    const name = nodeName(named.get(file) ?? imported.routerId ?? basename(file).replace(/\.conf$/, '').replace(/^keepalived[-_.]?/, '') ?? 'node');
+    if (nodes.some((n) => n.name === name)) throw new UsageError(`two files are node ${name}: name them with --node NAME=FILE`);
+    nodes.push({ name, imported });
+  }
+  const merged = mergeNodes(nodes, {
+    cluster: values.cluster,
+    zookeeper: values.zookeeper?.split(',').filter(Boolean),
+    nats: values.nats?.split(',').filter(Boolean),
+  });
+  const warnings = [...readWarnings, ...merged.warnings];
+  for (const l of unaccounted(lines, nodes, warnings)) warnings.push({ file: l.file, line: l.line, keyword: l.text.split(/\s+/)[0] ?? '', message: 'not translated (the importer does not know this line): carry it over by hand' });
+  if (!values.zookeeper) warnings.push({ file: files[0]!, line: 0, keyword: 'zookeeper', message: 'keepalived has no coordination service: the hosts are placeholders (zk1..3:2181); give --zookeeper or edit them' });
+  warnings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+
+  const header = [
+    `vigil configuration imported from keepalived (${files.length} node file${files.length === 1 ? '' : 's'}: ${nodes.map((n) => n.name).join(', ')})`,
+    `by vigil import keepalived: ${warnings.length} warning${warnings.length === 1 ? '' : 's'} on stderr; check it with vigil config check`,
+  ];
+  const yaml = emitYaml(merged.config, merged.origins.map((o) => ({ ...o, at: o.at.map((a) => ({ ...a, file: shown(a.file) })) })), header);
+  const outFile = values.output ?? '(output)';
+  let checkProblems: string[] = [];
+  try {
+    parseConfig(yaml, outFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    checkProblems = err.issues.map(formatIssue);
+  }
+  const conflicts = merged.conflicts.map(show);
+  const usable = conflicts.length === 0 && checkProblems.length === 0 && problems.length === 0 && Object.keys(merged.config.vrrp_instances ?? {}).length + Object.keys(merged.config.virtual_servers ?? {}).length > 0;
+  if (values.output && usable) writeFileSync(values.output, yaml);
+  if (values.json) {
+    io.out(JSON.stringify({ ok: usable, nodes: nodes.map((n) => n.name), warnings, conflicts: merged.conflicts, parse_problems: problems, check_problems: checkProblems, ...(values.output ? { output: values.output } : { yaml }) }) + '\n');
+  } else {
+    for (const w of warnings) io.err(`${show(w)}\n`);
+    for (const p of problems) io.err(`${p}\n`);
+    for (const c of conflicts) io.err(`conflict: ${c}\n`);
+    for (const c of checkProblems) io.err(`check: ${c}\n`);
+    if (usable && !values.output) io.out(yaml);
+    io.err(usable
+      ? `vigil import: ${nodes.length} node${nodes.length === 1 ? '' : 's'} (${nodes.map((n) => n.name).join(', ')}), ${warnings.length} warning${warnings.length === 1 ? '' : 's'}${values.output ? `; written to ${values.output}` : ''}\n`
+      : `vigil import: no usable configuration (${conflicts.length} conflicts, ${problems.length} parse problems, ${checkProblems.length} check problems)\n`);
+  }
+  if (!usable) return 2;
+  return warnings.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,62 @@
+// keepalived.conf read as keepalived 2.2 reads it, and the importer's line accounting.
+import { describe, expect, it } from 'vitest';
+import { parseKeepalived } from '../../cli/import/keepalived-parse.js';
+import { translateNode, scriptArgv } from '../../cli/import/keepalived-translate.js';
+import { unaccounted } from '../../cli/import/keepalived-merge.js';
+
+const noIncludes = () => [];
+
+describe('keepalived.conf parser', () => {
+  it('reads comments anywhere outside quotes, braces on the same or the next line, quoted strings and one-line blocks', () => {
+    const text = [
+      '! a comment',
+      'vrrp_script chk { # trailing comment',
+      '  script "/bin/check --flag \'#not a comment\'"  ! trailing',
+      '}',
+      'vrrp_instance VI_1',
+      '{',
+      '  unicast_peer { 10.0.0.2 10.0.0.3 }',
+      '  nopreempt',
+      '}',
+    ].join('\n');
+    const p = parseKeepalived(text, 'k.conf', noIncludes);
+    expect(p.problems).toEqual([]);
+    expect(p.statements.map((s) => [s.key, s.args, s.line])).toEqual([['vrrp_script', ['chk'], 2], ['vrrp_instance', ['VI_1'], 5]]);
+    expect(p.statements[0]!.block![0]).toMatchObject({ key: 'script', args: ["/bin/check --flag '#not a comment'"], line: 3 });
+    expect(p.statements[1]!.open).toEqual({ file: 'k.conf', line: 6 });
+    expect(p.statements[1]!.block!.map((s) => [s.key, s.args])).toEqual([['unicast_peer', []], ['nopreempt', []]]);
+    expect(p.statements[1]!.block![0]!.block!.map((s) => [s.key, ...s.args])).toEqual([['10.0.0.2', '10.0.0.3']]);
+    expect(p.lines.map((l) => l.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]); // line 1 is only a comment
+  });
+
+  it('names unbalanced braces and includes that match nothing, with their lines', () => {
+    const p = parseKeepalived('global_defs {\n  router_id x\ninclude /none/*.conf\n', 'k.conf', noIncludes);
+    expect(p.problems).toEqual([
+      { file: 'k.conf', line: 3, message: 'include /none/*.conf: no file matches (keepalived goes on without it; so does the import)', severity: 'warning' },
+      { file: 'k.conf', line: 1, message: 'the block of "global_defs" is not closed', severity: 'error' },
+    ]);
+    expect(parseKeepalived('}\n', 'k.conf', noIncludes).problems[0]).toMatchObject({ line: 1, severity: 'error' });
+  });
+
+  it('reads an include at its place, from the files the reader finds', () => {
+    const p = parseKeepalived('include conf.d/*.conf\nvrrp_script b {\n}\n', '/etc/k.conf', (pattern, from) => (pattern === 'conf.d/*.conf' && from === '/etc/k.conf' ? [{ file: '/etc/conf.d/a.conf', text: 'vrrp_script a {\n}\n' }] : []));
+    expect(p.statements.map((s) => `${s.file}:${s.line} ${s.key} ${s.args.join(' ')}`)).toEqual(['/etc/k.conf:1 include conf.d/*.conf', '/etc/conf.d/a.conf:1 vrrp_script a', '/etc/k.conf:2 vrrp_script b']);
+  });
+});
+
+describe('the importer', () => {
+  it('turns plain script strings into argv lists and wraps shell syntax in /bin/sh -c', () => {
+    expect(scriptArgv(['/usr/bin/pgrep -x haproxy'])).toEqual({ argv: ['/usr/bin/pgrep', '-x', 'haproxy'], shell: false });
+    for (const s of ['a | b', 'a && b', 'echo $(date)', 'a > /tmp/x', 'X=1 a', 'ls *.conf']) expect(scriptArgv([s]), s).toEqual({ argv: ['/bin/sh', '-c', s], shell: true });
+  });
+
+  it('accounts for every line: a line it does not know is found, a known one is not', () => {
+    const p = parseKeepalived('vrrp_instance VI_1 {\n  interface eth0\n  frobnicate 3\n}\nwhatever\n', 'k.conf', noIncludes);
+    const node = translateNode(p.statements);
+    const left = unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings);
+    expect(left).toEqual([]); // both unknown keywords are warned, not silently dropped
+    expect(node.warnings.map((w) => `${w.line} ${w.keyword}`)).toEqual(['3 frobnicate', '5 whatever']);
+    // and a line that neither translation nor a warning names is reported
+    expect(unaccounted(p.lines, [{ name: 'a', imported: { ...node, used: new Set() } }], [])).toHaveLength(5);
+  });
+});
