@@ -9,7 +9,7 @@ export interface Child {
   readonly proc: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   isRunning(): boolean;
-  /** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
+  /** SIGTERM, then SIGKILL after graceMs (10 s by default); resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -55,7 +55,8 @@ export function startChild(argv: string[], options: StartOptions = {}): Child {
     exited,
     isRunning: () => running,
     kill,
-    async stop(graceMs = 5000) {
+    // 10 s before SIGKILL, as docker and systemd give: a vigil service may take about 7 s to stop.
+    async stop(graceMs = 10_000) {
       if (!running) return;
       proc.kill('SIGTERM');
       const timer = setTimeout(() => running && proc.kill('SIGKILL'), graceMs);

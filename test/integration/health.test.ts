@@ -473,7 +473,7 @@ vrrp_instances:
       cleanups.push(() => child.stop());
       await until('the service started', () => readEvents(db, ['service.started']).length === (argv.length ? 2 : 1) && child.isRunning());
       expect(niceOf(child.pid), `nice value of the health service (${argv.join(' ') || 'as root'})`).toBe(expected);
-      await child.stop();
+      await child.stop(); // SIGKILL after 10 s: a service may take about 7 s to stop (README)
       expect((await child.exited).code).toBe(0);
       const warnings = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('cannot change this service'));
       expect(warnings, readFileSync(logFile, 'utf8')).toHaveLength(argv.length ? 1 : 0);
