@@ -268,9 +268,10 @@ describe('background checkpoints', () => {
     for (let i = 0; i < 20; i++) log.appendBatch(Array.from({ length: 100 }, (_, k) => note(`e${i}-${k}`)));
     // Far below the appender's own threshold: only the thread can have copied the pages.
     expect(statSync(`${path}-wal`).size).toBeLessThan(BACKSTOP_PAGES * 4096);
-    await expect.poll(() => statSync(path).size, { timeout: 5000 }).toBeGreaterThan(initial + 100 * 1024);
+    // The thread counts a checkpoint when it has finished, and the file grows before that
+    // (seen in CI on a busy machine: grown, count still 0): wait for both.
+    await expect.poll(() => log.backgroundCheckpoints! > 0 && statSync(path).size > initial + 100 * 1024, { timeout: 5000 }).toBe(true);
     const afterBurst = log.backgroundCheckpoints!;
-    expect(afterBurst).toBeGreaterThan(0);
     log.beat('vrrp', process.pid); // a lone write, below the count: checkpointed after maxDelayMs
     await expect.poll(() => log.backgroundCheckpoints, { timeout: 5000 }).toBeGreaterThan(afterBurst);
     expect(verifyLog(log)).toMatchObject({ ok: true, checked: 2000 });
