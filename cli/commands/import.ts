@@ -104,7 +104,7 @@ export function importCommand(argv: string[], io: Io): number {
     readWarnings.push(...parsed.problems.filter((p) => p.severity === 'warning').map((p) => ({ file: p.file, line: p.line, keyword: 'include', message: p.message })));
     lines.push(...parsed.lines);
     const imported = translateNode(parsed.statements);
-    const name = nodeName(named.get(file) ?? imported.routerId ?? basename(file).replace(/\.conf$/, '').replace(/^keepalived[-_.]?/, '') ?? 'node');
+    const name = nodeName(named.get(file) ?? imported.routerId ?? basename(file).replace(/\.conf$/, '').replace(/^keepalived[-_.]?/, ''));
     if (nodes.some((n) => n.name === name)) throw new UsageError(`two files are node ${name}: name them with --node NAME=FILE`);
     nodes.push({ name, imported });
   }

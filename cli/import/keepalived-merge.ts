@@ -28,6 +28,9 @@ const PER_NODE = new Set(['interface', 'priority', 'state', 'unicast_src_ip', 'u
 const GLOBAL_INSTANCE_DEFAULTS = ['garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', 'garp_master_refresh_repeat', 'version'];
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const at = (o: Origin) => `${o.file}:${o.line}`;
+/** Where two nodes' values of a field differ (the second node may not set it at all). */
+const between = (base: { node: string; s?: Sourced | undefined }, other: { node: string; s?: Sourced | undefined }) =>
+  other.s ? `${at(base.s!.at)} (${base.node}) and ${at(other.s.at)} (${other.node})` : `${at(base.s!.at)} (${base.node}; ${other.node} does not set it)`;
 
 export function mergeNodes(nodes: ImportedNode[], o: MergeOptions): MergeResult {
   const warnings: Warning[] = nodes.flatMap((n) => n.imported.warnings);
@@ -58,8 +61,7 @@ export function mergeNodes(nodes: ImportedNode[], o: MergeOptions): MergeResult 
         const base = vals.find((v) => v.s)!;
         const other = vals.find((v) => !v.s || !same(v.s.value, base.s!.value));
         if (other) {
-          const where = other.s ? `${at(base.s!.at)} (${base.node}) and ${at(other.s.at)} (${other.node})` : `${at(base.s!.at)} (${base.node}; ${other.node} does not set it)`;
-          conflict(base.s!.at, f, `${keyword} ${name}: ${f} differs between ${where}: vigil has one value for the cluster; make them equal`);
+          conflict(base.s!.at, f, `${keyword} ${name}: ${f} differs between ${between(base, other)}: vigil has one value for the cluster; make them equal`);
         }
         value[f] = base.s!.value;
       }
@@ -97,8 +99,7 @@ export function mergeNodes(nodes: ImportedNode[], o: MergeOptions): MergeResult 
         for (const v of vals) if (v.s) (perNode[v.node] ??= {})[f] = v.s.value;
       } else {
         const other = vals.find((v) => !v.s || !same(v.s.value, base.s!.value))!;
-        const where = other.s ? `${at(base.s!.at)} (${base.node}) and ${at(other.s.at)} (${other.node})` : `${at(base.s!.at)} (${base.node}; ${other.node} does not set it)`;
-        conflict(base.s!.at, f, `vrrp_instance ${name}: ${f} differs between ${where}: vigil has one value per instance (only ${[...PER_NODE].join(', ')} may differ per node)`);
+        conflict(base.s!.at, f, `vrrp_instance ${name}: ${f} differs between ${between(base, other)}: vigil has one value per instance (only ${[...PER_NODE].join(', ')} may differ per node)`);
         value[f] = base.s!.value;
       }
     }

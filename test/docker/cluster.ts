@@ -66,12 +66,6 @@ virtual_servers:
 `;
 }
 
-export interface Timings {
-  importS: number;
-  buildS: number;
-  upS: number;
-}
-
 /** Imports the base images and builds vigil's image (deploy/Dockerfile) and the test's ZooKeeper and NATS images. */
 export async function buildImages(engine: DockerEngine): Promise<{ importS: number; buildS: number }> {
   const t0 = Date.now();
@@ -199,6 +193,7 @@ export async function startDockerCluster(engine: DockerEngine): Promise<DockerCl
     const holderOf: Record<string, string> = { d1: `${project('d1')}_holder_1`, d2: `${project('d2')}_holder_1`, client: `${project('lab')}_client_1` };
     const pids: Record<string, number> = {};
     for (const [host, c] of Object.entries(holderOf)) pids[host] = await pidOf(c);
+    const volumes: Partial<Record<Director, string>> = {};
     const observers = await startObservers({
       nodes: [...DIRECTORS], clientHost: 'client', vip: VIP, vipPort: VIP_PORT, labDist: join(ROOT, 'dist/lab'), cwd: ROOT,
       spawn: (host, argv, options) => {
@@ -215,7 +210,8 @@ export async function startDockerCluster(engine: DockerEngine): Promise<DockerCl
       compose,
       container: (node, service) => `${project(node)}_${service}_1`,
       events(node, types) {
-        const volume = execFileSync(DOCKER, ['volume', 'inspect', '-f', '{{.Mountpoint}}', `${project(node)}_log`], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: engine.host } }).trim();
+        // The volume outlives restarts of the containers: asked once per director.
+        const volume = (volumes[node] ??= execFileSync(DOCKER, ['volume', 'inspect', '-f', '{{.Mountpoint}}', `${project(node)}_log`], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: engine.host } }).trim());
         const log = EventLog.open({ path: join(volume, 'events.db'), readOnly: true });
         try {
           return log.query(types ? { types: types as EventType[] } : {});
