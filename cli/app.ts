@@ -15,6 +15,7 @@ import { logCommand, logUsage } from './commands/log.js';
 import { postmortemCommand, postmortemUsage } from './commands/postmortem.js';
 import { runCommand, runUsage } from './commands/run.js';
 import { statusCommand, statusUsage } from './commands/status.js';
+import { zkCommand, zkUsage } from './commands/zk.js';
 
 const usage = `vigil — highly available VIPs and IPVS with fencing and an event log
 (vigil --version; vigil COMMAND --help for one command)
@@ -28,6 +29,8 @@ ${logUsage}
 ${postmortemUsage}
 
 ${statusUsage}
+
+${zkUsage}
 
 ${healthUsage}
 
@@ -51,7 +54,9 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
       case 'import':
         return importCommand(rest, io);
       case 'status':
-        return statusCommand(rest, io);
+        return await statusCommand(rest, io, stop);
+      case 'zk':
+        return await zkCommand(rest, io);
       case 'health':
         return healthCommand(rest, io);
       case 'postmortem':

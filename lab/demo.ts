@@ -13,6 +13,8 @@ import { waitFor, type Child } from './process.js';
 import { waitForQuorum } from './zookeeper.js';
 
 export const DEMO_ID = 'vgdemo';
+/** Each director's Prometheus endpoint, on its namespace's loopback. */
+export const METRICS_PORT = 9650;
 export const DEMO_VIP = '10.77.0.100';
 export const DEMO_PORT = 8080;
 export const DIRECTOR_NAMES = ['d1', 'd2', 'd3'] as const;
@@ -78,7 +80,8 @@ nodes:
 ${nodes}
 log: { path: '${join(dir, '{node}', 'events.db')}' }
 zookeeper: { hosts: [${zk.connectString.split(',').join(', ')}], session_timeout: ${SESSION_S} }
-${nats ? `nats: { servers: ["${nats.url}"] }\n` : ''}track_scripts:
+${nats ? `nats: { servers: ["${nats.url}"] }\n` : ''}metrics: { listen: "127.0.0.1:${METRICS_PORT}" }   # each director's relay serves http://127.0.0.1:${METRICS_PORT}/metrics in its namespace
+track_scripts:
   chk_true: { script: [/bin/true], interval: 1, weight: 0 }
 vrrp_instances:
   VI_1:

@@ -10,7 +10,7 @@ PACKAGES="
   iproute2 nftables iputils-ping procps
   ipvsadm keepalived tshark
   qemu-system-x86 busybox-static kmod cpio xz-utils zstd
-  sqlite3
+  sqlite3 prometheus
   chromium
   docker.io docker-compose debootstrap
   python3 make g++
@@ -32,7 +32,7 @@ fi
 # The Debian packages start their daemons where systemd runs; vigil's tests start their
 # own on free loopback ports, so stop and disable the system ones if they came up.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  for s in zookeeper nats-server keepalived; do
+  for s in zookeeper nats-server keepalived prometheus; do
     $SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true
   done
 fi

@@ -8,10 +8,17 @@ import { UsageError } from './errors.js';
 import { createLogger, throttledWarning, type Logger } from './logger.js';
 import { packageVersion } from './paths.js';
 import { setOwnPriority } from './priority.js';
+import { MetricsRegistry } from './metrics/registry.js';
 import { Recorder } from './recorder.js';
+
+/** The services of a node, in the order they are listed everywhere. */
+export const SERVICE_NAMES = ['vrrp', 'fence', 'health', 'ipvs', 'relay'] as const satisfies readonly Exclude<Source, 'cli'>[];
+export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** How often every service records that it is alive. */
 export const HEARTBEAT_MS = 100;
+/** How often a service stores what it counts in memory (when it changed), for the node's /metrics. */
+export const METRICS_MS = 1000;
 
 export interface ServiceContext {
   config: VigilConfig;
@@ -19,6 +26,8 @@ export interface ServiceContext {
   node: string;
   log: EventLog;
   logger: Logger;
+  /** What the service counts in memory; stored about once a second for the node's /metrics. */
+  metrics: MetricsRegistry;
 }
 
 /** Returned by a service's start: how to stop it. */
@@ -146,8 +155,23 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   };
   pulse();
   const pulseTimer = setInterval(pulse, HEARTBEAT_MS);
+  const metrics = new MetricsRegistry();
+  metrics.attach('vigil_eventlog_append_seconds', { service: name }, log.appendLatency);
+  let storedMetrics = '';
+  const storeMetrics = () => {
+    const json = JSON.stringify(metrics.snapshot());
+    if (json === storedMetrics) return;
+    try {
+      log.putServiceMetrics(name, json);
+      storedMetrics = json;
+    } catch (err) {
+      pulseFailed({ err });
+    }
+  };
+  const metricsTimer = setInterval(storeMetrics, METRICS_MS);
   const stopped = (data: { reason: 'signal' | 'error' | 'exit'; signal?: string; error?: string }): number => {
     clearInterval(pulseTimer);
+    clearInterval(metricsTimer);
     try {
       log.setBusyTimeout(STOP_BUSY_MS);
     } catch {
@@ -197,7 +221,7 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   process.on('unhandledRejection', onRejection);
 
   try {
-    running = await start({ config, configFile: file, node, log, logger });
+    running = await start({ config, configFile: file, node, log, logger, metrics });
   } catch (err) {
     logger.error('cannot start', { err });
     stopped({ reason: 'error', error: (err as Error).message.slice(0, 1024) });

@@ -3,9 +3,10 @@ import { runHealth } from '../../services/health/main.js';
 import { runIpvs } from '../../services/ipvs/main.js';
 import { runRelay } from '../../services/relay/main.js';
 import { runVrrp } from '../../services/vrrp/main.js';
+import { SERVICE_NAMES } from '../../shared/service.js';
 import { UsageError, type Io } from '../common.js';
 
-export const SERVICES = ['vrrp', 'fence', 'health', 'ipvs', 'relay'] as const;
+export const SERVICES = SERVICE_NAMES;
 
 export const runUsage = `vigil run <service> [--config FILE] [--node NAME]
   services: ${SERVICES.join(', ')}`;

@@ -1,72 +1,51 @@
-// vigil status: is each service of this node alive, from the heartbeats in its log (every
-// service records one every 100 ms; a stopped one records that it is gone). With
-// --service NAME, one service alone: the exit status makes it a compose or systemd health
-// check. (The cluster view of ZooKeeper owners and VRRP states comes with the operate issue.)
-import { logPathForNode } from '../../shared/config/index.js';
-import { DEFAULT_CONFIG } from '../../shared/config/node.js';
+// vigil status: the cluster now, from this node's log and heartbeats and from ZooKeeper,
+// with an exit status that says how well (0 ok, 1 degraded, 2 critical), so that it
+// serves as a health check. With --service NAME, one service's liveness alone.
+import { loadConfig, logPathForNode } from '../../shared/config/index.js';
+import { configFile, DEFAULT_CONFIG, resolveNode } from '../../shared/config/node.js';
+import { nodeNames } from '../../shared/config/index.js';
 import { EventLog } from '../../shared/eventlog/index.js';
-import { commonOptions, loadNodeConfig, parse, UsageError, type Io } from '../common.js';
-import { SERVICES } from './run.js';
+import { zkPaths } from '../../shared/zookeeper/layout.js';
+import { SERVICE_NAMES, type ServiceName } from '../../shared/service.js';
+import { readNodeView, serviceView, type ServiceView } from '../cluster/node-view.js';
+import { renderStatus, type StatusReport } from '../cluster/render.js';
+import { clusterFromTree, EXIT_STATUS, unreachable, verdict, type ClusterView } from '../cluster/verdict.js';
+import { connectZk, readTree } from '../cluster/zk-tree.js';
+import { commonOptions, parse, UsageError, type Io } from '../common.js';
 
-export const statusUsage = `vigil status [--service NAME] [--within SECONDS] [--json]
-                                   whether each service of this node is alive (its heartbeat in the log)
-  --service NAME           only this one (vrrp, fence, health, ipvs, relay): a health check
+export const statusUsage = `vigil status [--json] [--watch [--interval SECONDS]] [--timeout SECONDS]
+                                   the cluster now: every node alive in ZooKeeper, each VIP group's holder
+                                   and waiting candidates, this node's services, VRRP states and priorities
+                                   with their deductions, tracked conditions, leases, health, relay backlog
+  --watch                  show it again every --interval seconds (default 2) until Ctrl-C
+  --timeout SECONDS        how long to try to reach ZooKeeper (default 3)
+vigil status --service NAME [--within SECONDS] [--json]
+                                   whether one service of this node is alive (its heartbeat): a health check
+                                   (with --db PATH and no --config: every service of that log)
   --within SECONDS         how recent a heartbeat must be (default 2)
-Exit status 0 when every service asked about is alive, 2 when one is not.
-Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}) and --node, or --db PATH.`;
+Exit status 0 ok, 1 degraded (a peer gone, a lease refused, a check or tracked condition
+failing, events waiting for NATS), 2 critical (a service of this node dead, ZooKeeper
+unreachable, an instance in FAULT, a VIP group without a holder); with --service, 0 alive, 2 not.
+Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}) and --node.`;
 
-const options = { ...commonOptions, service: { type: 'string' }, within: { type: 'string', default: '2' } } as const;
+const options = {
+  ...commonOptions,
+  service: { type: 'string' },
+  within: { type: 'string', default: '2' },
+  watch: { type: 'boolean', default: false },
+  interval: { type: 'string', default: '2' },
+  timeout: { type: 'string', default: '3' },
+} as const;
 
-type Service = (typeof SERVICES)[number];
+const seconds = (name: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: "${v}" is not a number of seconds above 0`);
+  return n * 1000;
+};
 
-export interface ServiceStatus {
-  service: Service;
-  alive: boolean;
-  pid: number | null;
-  /** ms since its last heartbeat; null when it never ran or recorded its stop */
-  age_ms: number | null;
-  state: 'alive' | 'silent' | 'stopped' | 'never ran';
-}
-
-/** A service's state from its heartbeat row (ts 0: it recorded its stop). */
-export function serviceStatus(service: Service, hb: { pid: number; ts: number } | undefined, now: number, withinMs: number): ServiceStatus {
-  if (!hb) return { service, alive: false, pid: null, age_ms: null, state: 'never ran' };
-  if (hb.ts === 0) return { service, alive: false, pid: hb.pid, age_ms: null, state: 'stopped' };
-  const age = Math.max(0, now - hb.ts);
-  const alive = age <= withinMs;
-  return { service, alive, pid: hb.pid, age_ms: age, state: alive ? 'alive' : 'silent' };
-}
-
-export function statusCommand(argv: string[], io: Io): number {
-  const { values, positionals } = parse(argv, options);
-  if (values.help) {
-    io.out(statusUsage + '\n');
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${statusUsage}`);
-  const within = Number(values.within);
-  if (!Number.isFinite(within) || within <= 0) throw new UsageError(`--within: "${values.within}" is not a number of seconds above 0`);
-  if (values.service !== undefined && !(SERVICES as readonly string[]).includes(values.service)) {
-    throw new UsageError(`--service: "${values.service}" is not a service (${SERVICES.join(', ')})`);
-  }
-  const asked = values.service !== undefined ? [values.service as Service] : [...SERVICES];
-  let path = values.db;
-  let node = values.node;
-  if (path === undefined) {
-    const c = loadNodeConfig(values, '--db PATH or ');
-    path = logPathForNode(c.config, c.node, c.file);
-    node = c.node;
-  }
-  const log = EventLog.open({ path, node, readOnly: true });
-  let rows: ServiceStatus[];
-  try {
-    const now = Date.now();
-    rows = asked.map((s) => serviceStatus(s, log.heartbeat(s), now, within * 1000));
-  } finally {
-    log.close();
-  }
-  const ok = rows.every((r) => r.alive);
-  if (values.json) io.out(JSON.stringify({ node: node ?? null, log: path, ok, services: rows }) + '\n');
+function printService(io: Io, rows: ServiceView[], json: boolean, node: string | undefined, path: string): number {
+  const ok = rows.every((r) => r.state === 'alive');
+  if (json) io.out(JSON.stringify({ node: node ?? null, log: path, ok, services: rows.map((r) => ({ ...r, alive: r.state === 'alive' })) }) + '\n');
   else {
     for (const r of rows) {
       const detail = r.state === 'alive' || r.state === 'silent' ? `pid ${r.pid}, last heartbeat ${r.age_ms} ms ago` : r.state === 'stopped' ? `pid ${r.pid} recorded its stop` : 'no heartbeat in this log';
@@ -74,4 +53,84 @@ export function statusCommand(argv: string[], io: Io): number {
     }
   }
   return ok ? 0 : 2;
+}
+
+export async function statusCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(argv, options);
+  if (values.help) {
+    io.out(statusUsage + '\n');
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${statusUsage}`);
+  const within = seconds('within', values.within);
+  const interval = seconds('interval', values.interval);
+  const timeout = seconds('timeout', values.timeout);
+  if (values.service !== undefined && !(SERVICE_NAMES as readonly string[]).includes(values.service)) {
+    throw new UsageError(`--service: "${values.service}" is not a service (${SERVICE_NAMES.join(', ')})`);
+  }
+
+  // Services' liveness alone, from the log (--db, or the config's log of --node): one with
+  // --service, all when a log is named without a configuration (no cluster to ask about).
+  if (values.service !== undefined || (values.db !== undefined && values.config === undefined)) {
+    const asked = values.service !== undefined ? [values.service as ServiceName] : [...SERVICE_NAMES];
+    let path = values.db;
+    let node = values.node;
+    if (path === undefined) {
+      const file = configFile(values.config);
+      if (file === undefined) throw new UsageError(`give --db PATH or --config FILE (no ${DEFAULT_CONFIG})`);
+      const { config } = loadConfig(file);
+      node = resolveNode(nodeNames(config), values.node);
+      path = logPathForNode(config, node, file);
+    }
+    const log = EventLog.open({ path, node, readOnly: true });
+    try {
+      const now = Date.now();
+      return printService(io, asked.map((s) => serviceView(s, log.heartbeat(s), now, within)), values.json, node, path);
+    } finally {
+      log.close();
+    }
+  }
+
+  const file = configFile(values.config);
+  if (file === undefined) throw new UsageError(`give --config FILE (no ${DEFAULT_CONFIG})`);
+  const { config } = loadConfig(file);
+  const node = resolveNode(nodeNames(config), values.node);
+  const path = values.db ?? logPathForNode(config, node, file);
+
+  const once = async (): Promise<StatusReport> => {
+    let zookeeper: ClusterView;
+    try {
+      const client = await connectZk(config, { timeoutMs: timeout });
+      try {
+        zookeeper = clusterFromTree(zkPaths(config).base, await readTree(client, config), Object.keys(config.vip_groups));
+      } finally {
+        client.close();
+      }
+    } catch (err) {
+      zookeeper = unreachable((err as Error).message);
+    }
+    const log = EventLog.open({ path, node, readOnly: true });
+    let local;
+    const at = Date.now();
+    try {
+      local = readNodeView(log, config, node, at, within);
+    } finally {
+      log.close();
+    }
+    return { cluster: config.cluster, node, at, ...verdict(local, zookeeper, nodeNames(config)), local, zookeeper };
+  };
+
+  let report = await once();
+  for (;;) {
+    if (values.json) io.out(JSON.stringify(report) + '\n');
+    else io.out((values.watch ? '\x1b[H\x1b[2J' : '') + renderStatus(report));
+    if (!values.watch) break;
+    const woke = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(true), interval);
+      stop.addEventListener('abort', () => (clearTimeout(t), resolve(false)), { once: true });
+    });
+    if (!woke || stop.aborted) break;
+    report = await once();
+  }
+  return EXIT_STATUS[report.level];
 }

@@ -6,8 +6,8 @@ import { runService } from '../../shared/service.js';
 import { FenceService } from './shell.js';
 
 export function runFence(argv: string[], stop: AbortSignal): Promise<number> {
-  return runService('fence', argv, stop, async ({ config, node, log, logger }) => {
-    const svc = new FenceService({ config, node, log, logger });
+  return runService('fence', argv, stop, async ({ config, node, log, logger, metrics }) => {
+    const svc = new FenceService({ config, node, log, logger, metrics });
     await svc.start();
     return svc;
   });

@@ -5,6 +5,7 @@ import type { VigilConfig } from '../../shared/config/index.js';
 import { followLog, isEvent, nodeSubject, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { allIpv4Addresses, ipBatch, ipBatchProcess, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
+import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { packageVersion } from '../../shared/paths.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
@@ -52,6 +53,8 @@ export interface FenceServiceOptions {
   node: string;
   log: EventLog;
   logger: Logger;
+  /** Where the lease deadline's margin is kept for the node's /metrics. */
+  metrics?: MetricsRegistry;
 }
 
 const now = () => performance.now();
@@ -262,6 +265,8 @@ export class FenceService {
   }
 
   private onAck(): void {
+    const deadline = this.session?.deadline;
+    if (deadline !== undefined) this.o.metrics?.set('vigil_lease_deadline_margin_seconds', {}, Math.max(0, deadline - now()) / 1000);
     for (const g of this.groups) if (!g.bound && g.lowest?.ours && this.isMaster(g)) void this.reconcile(g);
   }
 

@@ -42,7 +42,7 @@ export interface IpHeader {
 
 export const DROP_REASONS = [
   'short', 'bad_ip_header', 'not_vrrp', 'bad_ttl', 'bad_version', 'bad_type', 'bad_length', 'bad_checksum',
-  'bad_auth_type', 'bad_interval', 'wrong_vrid', 'auth_mismatch', 'interval_mismatch', 'address_mismatch', 'own_address',
+  'bad_auth_type', 'bad_interval', 'wrong_vrid', 'auth_mismatch', 'auth_failure', 'interval_mismatch', 'address_mismatch', 'own_address',
   'not_a_peer',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -204,7 +204,7 @@ export function checkAdvert({ ip, payload }: { ip: IpHeader; payload: Buffer }, 
   if (advert.version === 2) {
     const wantType: AuthType = want.authPass === undefined ? 'none' : 'pass';
     if (advert.authType !== wantType) return drop('auth_mismatch', `authentication ${advert.authType} from ${ip.src}, expected ${wantType}`);
-    if (wantType === 'pass' && advert.authPass !== want.authPass!.slice(0, V2_AUTH_LEN)) return drop('auth_mismatch', `wrong password from ${ip.src}`);
+    if (wantType === 'pass' && advert.authPass !== want.authPass!.slice(0, V2_AUTH_LEN)) return drop('auth_failure', `wrong password from ${ip.src}`);
     if (advert.interval !== want.interval) return drop('interval_mismatch', `advert interval ${advert.interval}s from ${ip.src}, expected ${want.interval}s`);
   }
   if (want.addresses) {

@@ -6,8 +6,8 @@ import { runService } from '../../shared/service.js';
 import { VrrpService } from './shell.js';
 
 export function runVrrp(argv: string[], stop: AbortSignal): Promise<number> {
-  return runService('vrrp', argv, stop, async ({ config, node, log, logger }) => {
-    const svc = new VrrpService({ config, node, log, logger, badPacketWindowMs: config.global_defs.vrrp_bad_packet_summary * 1000 });
+  return runService('vrrp', argv, stop, async ({ config, node, log, logger, metrics }) => {
+    const svc = new VrrpService({ config, node, log, logger, metrics, badPacketWindowMs: config.global_defs.vrrp_bad_packet_summary * 1000 });
     await svc.start();
     return svc;
   });

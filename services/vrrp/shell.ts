@@ -6,6 +6,8 @@ import { instancesForNode } from '../../shared/config/index.js';
 import { followLog, isEvent, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
+import type { CounterName } from '../../shared/metrics/catalogue.js';
+import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { recorder, serviceLiveness } from '../../shared/service.js';
 import { QuorumTracker } from '../../shared/health-record.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
@@ -32,6 +34,7 @@ interface SyncGroup {
 }
 
 interface Link {
+  ifname: string;
   socket: VrrpSocket;
   joined: boolean;
   byVrid: Map<number, Running>;
@@ -49,7 +52,25 @@ export interface VrrpServiceOptions {
   badPacketWindowMs?: number;
   /** How often tracked interfaces' link state is read. */
   linkPollMs?: number;
+  /** Where adverts and drops are counted (keepalived's per-instance statistics). */
+  metrics?: MetricsRegistry;
 }
+
+/** The keepalived statistic a packet dropped for an instance counts in (keepalived-exporter's names). */
+const ERROR_COUNTER: Partial<Record<DropReason, CounterName>> = {
+  bad_ttl: 'keepalived_ip_ttl_errors_total',
+  bad_length: 'keepalived_packet_length_errors_total',
+  bad_interval: 'keepalived_advertisements_interval_errors_total',
+  interval_mismatch: 'keepalived_advertisements_interval_errors_total',
+  bad_type: 'keepalived_invalid_type_received_total',
+  bad_version: 'keepalived_invalid_type_received_total',
+  address_mismatch: 'keepalived_address_list_errors_total',
+  bad_auth_type: 'keepalived_authentication_invalid_total',
+  auth_mismatch: 'keepalived_authentication_mismatch_total',
+  auth_failure: 'keepalived_authentication_failure_total',
+};
+
+const instanceLabels = (plan: InstancePlan) => ({ iname: plan.spec.name, intf: plan.interface, vrid: String(plan.spec.vrid) });
 
 const now = () => performance.now();
 
@@ -211,7 +232,7 @@ export class VrrpService {
     if (!link) {
       const ifname = plan.interface;
       const socket = openVrrpSocket(ifname, (d) => this.receive(ifname, d), (msg) => this.o.logger.error('VRRP socket error', { interface: ifname, error: msg }));
-      link = { socket, joined: false, byVrid: new Map(), dropped: {}, lastDropSource: undefined, windowStart: Date.now() };
+      link = { ifname, socket, joined: false, byVrid: new Map(), dropped: {}, lastDropSource: undefined, windowStart: Date.now() };
       this.links.set(ifname, link);
     }
     if (plan.peers.length === 0 && !link.joined) {
@@ -231,17 +252,22 @@ export class VrrpService {
     if (!r) return this.countDrop(link, 'wrong_vrid', src);
     const v = checkAdvert(ip.value, expectations(r.plan));
     if (!v.ok) {
-      this.countDrop(link, v.reason, src);
+      this.countDrop(link, v.reason, src, r.plan);
       if (v.reason !== 'own_address') this.o.logger.debug('VRRP packet dropped', { interface: ifname, reason: v.reason, detail: v.detail });
       return;
     }
     const { advert } = v.value;
+    this.o.metrics?.inc('keepalived_advertisements_received_total', instanceLabels(r.plan));
+    if (advert.priority === 0) this.o.metrics?.inc('keepalived_priority_zero_received_total', instanceLabels(r.plan));
     this.apply(r, { type: 'advert', now: now(), from: src, priority: advert.priority, intervalMs: intervalMs(advert.version, advert.interval) });
   }
 
-  private countDrop(link: Link, reason: DropReason, source: string | undefined): void {
+  private countDrop(link: Link, reason: DropReason, source: string | undefined, plan?: InstancePlan): void {
     if (reason === 'own_address') return; // our own multicast looping back is not a bad packet
     link.dropped[reason] = (link.dropped[reason] ?? 0) + 1;
+    const counter = plan ? ERROR_COUNTER[reason] : undefined;
+    if (counter && plan) this.o.metrics?.inc(counter, instanceLabels(plan));
+    else this.o.metrics?.inc('vigil_vrrp_dropped_packets_total', { intf: link.ifname, reason });
     if (source) link.lastDropSource = source;
   }
 
@@ -363,6 +389,8 @@ export class VrrpService {
       );
       try {
         link.socket.send(encodeIpPacket(payload, { src, dst }), dst);
+        this.o.metrics?.inc('keepalived_advertisements_sent_total', instanceLabels(plan));
+        if (priority === 0) this.o.metrics?.inc('keepalived_priority_zero_sent_total', instanceLabels(plan));
       } catch (err) {
         this.o.logger.warn('VRRP advert not sent', { instance: plan.spec.name, dst, err });
       }

@@ -219,7 +219,12 @@ const vsgMember = z.union([
 export const configSchema = z.strictObject({
   cluster: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and "-" (it is part of ZooKeeper paths and NATS subjects)'),
   nodes: z
-    .record(identifier, z.strictObject({ address: ipv4.optional(), log: z.string().min(1).optional() }).nullable().transform((v) => v ?? {}))
+    .record(identifier, z.strictObject({
+      address: ipv4.optional(),
+      log: z.string().min(1).optional(),
+      /** This node's /metrics address, in place of metrics.listen (a management address, say). */
+      metrics_listen: hostPort.optional(),
+    }).nullable().transform((v) => v ?? {}))
     .refine((n) => Object.keys(n).length > 0, 'must name at least one node'),
   log: z.strictObject({ path: z.string().min(1) }).default({ path: '/var/lib/vigil/events.db' }),
   zookeeper: z.strictObject({
@@ -233,6 +238,8 @@ export const configSchema = z.strictObject({
       stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('VIGIL'),
     })
     .optional(),
+  /** Prometheus /metrics of each node, served by its relay (keepalived-exporter's names for VRRP). */
+  metrics: z.strictObject({ listen: hostPort }).optional(),
   global_defs: z
     .strictObject({
       /** Seconds between vrrp.bad_packets summaries (dropped packets are counted, never logged one by one). */

@@ -12,6 +12,8 @@ import { compileEventQuery, compileIndexedSubjectQuery, limitOf, type CompiledEv
 import type { EventsTable } from './tables.js';
 import { validateNewEvent } from './validate.js';
 import { LogChangeWatcher } from './watch.js';
+import { APPEND_BUCKETS } from '../metrics/catalogue.js';
+import { Histogram } from '../metrics/registry.js';
 
 export interface OpenOptions {
   path: string;
@@ -92,6 +94,8 @@ export class EventLog {
   private readonly subjectIndexStep: number;
   private readonly readBySubject;
   private readonly queryStatements = new Map<string, Database.Statement>();
+  /** How long this process's appends took (a batch each), seconds. */
+  readonly appendLatency = new Histogram(APPEND_BUCKETS);
   private constructor(db: Database.Database, path: string, logId: string, node: string | undefined, pollIntervalMs: number, subjectIndexStep: number, checkpointer?: Checkpointer) {
     this.db = db;
     this.subjectIndexStep = subjectIndexStep;
@@ -110,6 +114,9 @@ export class EventLog {
       beat: db.prepare(`INSERT INTO heartbeats (service, pid, ts) VALUES (?, ?, ?)
         ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, ts = excluded.ts`),
       heartbeat: db.prepare('SELECT pid, ts FROM heartbeats WHERE service = ?'),
+      putMetrics: db.prepare(`INSERT INTO service_metrics (service, ts, data) VALUES (?, ?, ?)
+        ON CONFLICT (service) DO UPDATE SET ts = excluded.ts, data = excluded.data`),
+      metrics: db.prepare('SELECT service, ts, data FROM service_metrics ORDER BY service'),
 
       getCursor: db.prepare('SELECT seq FROM cursors WHERE consumer = ?'),
       setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
@@ -277,12 +284,14 @@ export class EventLog {
     // IMMEDIATE: we read the last hash and then write; a deferred transaction would
     // fail with SQLITE_BUSY_SNAPSHOT when another process appends in between.
     let stored: StoredEvent[];
+    const started = performance.now();
     try {
       stored = this.appendTx.immediate(valid, this.node, Date.now(), cursor);
     } catch (err) {
       if (isCorrupt(err)) this.markDamaged((err as Error).message);
       throw err;
     }
+    this.appendLatency.observe((performance.now() - started) / 1000);
     this.checkpointer?.wrote(stored.length);
     this.watcher.notify();
     return stored;
@@ -402,6 +411,17 @@ export class EventLog {
   /** The last pulse of a service (unix ms), if it ever had one. */
   heartbeat(service: string): { pid: number; ts: number } | undefined {
     return this.stmts.heartbeat.get(service) as { pid: number; ts: number } | undefined;
+  }
+
+  /** Stores what a service of this node counts in memory (a JSON snapshot, see shared/metrics). */
+  putServiceMetrics(service: string, data: string, ts = Date.now()): void {
+    this.stmts.putMetrics.run(service, ts, data);
+    this.checkpointer?.wrote(1);
+  }
+
+  /** Every service's last stored metrics snapshot (raw JSON: validate before use). */
+  serviceMetrics(): { service: string; ts: number; data: string }[] {
+    return this.stmts.metrics.all() as { service: string; ts: number; data: string }[];
   }
 
   /** Records until when the kernel keeps a VIP group's addresses on this node (unix ms), under a lease's epoch. */

@@ -44,6 +44,9 @@ export interface NodeStat {
   version: number;
   /** Session id owning this ephemeral node, 16 hex digits as sessionId; all zeros for a persistent one. */
   ephemeralOwner: string;
+  /** When the node was created, and its data last changed (unix ms, the server's clock). */
+  ctime: number;
+  mtime: number;
 }
 
 export type MultiOp =
@@ -65,7 +68,8 @@ export interface ZkClientOptions {
 
 export type ZkConnectionEvent = 'connected' | 'disconnected' | 'expired';
 
-const stat = (s: zookeeper.Stat): NodeStat => ({ version: s.version, ephemeralOwner: s.ephemeralOwner.toString('hex') });
+const long = (b: Buffer) => Number(b.readBigInt64BE(0));
+const stat = (s: zookeeper.Stat): NodeStat => ({ version: s.version, ephemeralOwner: s.ephemeralOwner.toString('hex'), ctime: long(s.ctime), mtime: long(s.mtime) });
 
 export class ZkClient {
   private closed = false;

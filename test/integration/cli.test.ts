@@ -246,6 +246,7 @@ describe('help and version', () => {
       [['config', '--help'], /^vigil config check/],
       [['config', 'check', '--help'], /^vigil config check/],
       [['status', '--help'], /^vigil status/],
+      [['zk', '--help'], /^vigil zk/],
       [['health', '--help'], /^vigil health/],
       [['alerts', '--help'], /^vigil alerts/],
       [['postmortem', '--help'], /^vigil postmortem/],

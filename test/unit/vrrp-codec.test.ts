@@ -134,7 +134,7 @@ describe('drops with a reason', () => {
   it('wrong VRID', () => expect(reason(datagram(v2({ vrid: 52 })))).toBe('wrong_vrid'));
   it('auth mismatch: none vs pass, and the wrong password', () => {
     expect(reason(datagram(v2()), { ...want, authPass: 'secret' })).toBe('auth_mismatch');
-    expect(reason(datagram(v2({ authType: 'pass', authPass: 'guess' })), { ...want, authPass: 'secret' })).toBe('auth_mismatch');
+    expect(reason(datagram(v2({ authType: 'pass', authPass: 'guess' })), { ...want, authPass: 'secret' })).toBe('auth_failure');
     expect(reason(datagram(v2({ authType: 'pass', authPass: 'secret' })), { ...want, authPass: 'secret' })).toBe('accepted');
   });
   it('v2 interval mismatch is dropped; a v3 one is accepted (the backup learns it)', () => {

@@ -1,0 +1,58 @@
+// vigil zk: the ZooKeeper tree vigil keeps for this cluster, decoded (the same data
+// zkCli.sh shows, as a table with what each znode means).
+import { connectZk, readTree, type Znode } from '../cluster/zk-tree.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
+import { commonOptions, parse, UsageError, type Io } from '../common.js';
+
+export const zkUsage = `vigil zk [--json] [--timeout SECONDS]
+                                   the ZooKeeper tree of this cluster, decoded: live nodes and relays,
+                                   lease candidates (who holds, who waits, epochs), owners, tenures
+  --timeout SECONDS        how long to try to reach ZooKeeper (default 3)
+Exit status 0, or 2 when ZooKeeper cannot be reached.
+Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}).`;
+
+const options = { ...commonOptions, timeout: { type: 'string', default: '3' } } as const;
+
+const age = (now: number, t: number) => {
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86400)}d`;
+};
+
+/** The table a person reads: path, session (ephemeral) or "-", age of its data, meaning (or data). */
+export function zkTable(nodes: readonly Znode[], now: number): string {
+  const rows = nodes.map((n) => [n.path, n.session ?? '-', age(now, n.mtime), n.meaning || (n.data.length > 0 ? n.data.slice(0, 160) : '')]);
+  const head = ['PATH', 'SESSION', 'CHANGED', 'MEANING'];
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(width[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export async function zkCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, options);
+  if (values.help) {
+    io.out(zkUsage + '\n');
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${zkUsage}`);
+  const timeout = Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout: "${values.timeout}" is not a number of seconds above 0`);
+  const file = configFile(values.config);
+  if (file === undefined) throw new UsageError(`give --config FILE (no ${DEFAULT_CONFIG})`);
+  const { config } = loadConfig(file);
+  let client;
+  try {
+    client = await connectZk(config, { timeoutMs: timeout * 1000 });
+  } catch (err) {
+    io.err(`vigil: ${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const tree = await readTree(client, config);
+    if (values.json) io.out(JSON.stringify({ cluster: config.cluster, znodes: tree }) + '\n');
+    else if (tree.length === 0) io.out(`nothing under ${config.zookeeper.root}/${config.cluster} yet (no fence has run)\n`);
+    else io.out(zkTable(tree, Date.now()));
+    return 0;
+  } finally {
+    client.close();
+  }
+}
