@@ -13,6 +13,7 @@ import { healthCommand, healthUsage } from './commands/health.js';
 import { importCommand, importUsage } from './commands/import.js';
 import { logCommand, logUsage } from './commands/log.js';
 import { postmortemCommand, postmortemUsage } from './commands/postmortem.js';
+import { reloadCommand, reloadUsage } from './commands/reload.js';
 import { runCommand, runUsage } from './commands/run.js';
 import { statusCommand, statusUsage } from './commands/status.js';
 import { zkCommand, zkUsage } from './commands/zk.js';
@@ -29,6 +30,8 @@ ${logUsage}
 ${postmortemUsage}
 
 ${statusUsage}
+
+${reloadUsage}
 
 ${zkUsage}
 
@@ -55,6 +58,8 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
         return importCommand(rest, io);
       case 'status':
         return await statusCommand(rest, io, stop);
+      case 'reload':
+        return await reloadCommand(rest, io);
       case 'zk':
         return await zkCommand(rest, io);
       case 'health':

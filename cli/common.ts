@@ -52,12 +52,24 @@ export interface Target {
   db?: string | undefined;
 }
 
-/** The configuration named by --config (or its defaults) and the node it is read for. */
-export function loadNodeConfig(t: Target, orElse: string): { config: VigilConfig; node: string; file: string } {
+/** The configuration named by --config (or its defaults), for a command about the cluster rather than one node. */
+export function loadClusterConfig(t: Target, orElse = ''): { config: VigilConfig; file: string } {
   const file = configFile(t.config);
   if (file === undefined) throw new UsageError(`give ${orElse}--config FILE (no ${DEFAULT_CONFIG})`);
-  const { config } = loadConfig(file);
+  return { config: loadConfig(file).config, file };
+}
+
+/** The configuration named by --config (or its defaults) and the node it is read for. */
+export function loadNodeConfig(t: Target, orElse: string): { config: VigilConfig; node: string; file: string } {
+  const { config, file } = loadClusterConfig(t, orElse);
   return { config, node: resolveNode(nodeNames(config), t.node), file };
+}
+
+/** A duration option in seconds (above 0), as ms; a usage error naming the option otherwise. */
+export function secondsOption(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: "${v}" is not a number of seconds above 0`);
+  return n * 1000;
 }
 
 /** Opens an existing log named by --db, or by the config and node (--node then picks whose log); read-only unless asked to write. */

@@ -1,7 +1,8 @@
 // What every service does around its own work: find its config and node, open the
-// node's log, record that it started and why it stopped, stop cleanly on SIGTERM.
+// node's log, record that it started and why it stopped, stop cleanly on SIGTERM, reload
+// its configuration on SIGHUP, store what it counts in memory for the node's /metrics.
 import { parseArgs } from 'node:util';
-import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from './config/index.js';
+import { ConfigError, formatIssue, loadConfig, logPathForNode, nodeNames, type VigilConfig } from './config/index.js';
 import { configFile, NodeSelectionError, resolveNode } from './config/node.js';
 import { EventLog, serviceSubject, type NewEvent, type Source, type StoredEvent } from './eventlog/index.js';
 import { UsageError } from './errors.js';
@@ -30,9 +31,29 @@ export interface ServiceContext {
   metrics: MetricsRegistry;
 }
 
-/** Returned by a service's start: how to stop it. */
+/** What a reload did, each entry naming what it is about ("instance VI_1", "group web"). */
+export interface ReloadChanges {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+  /** What the service could not change while running (besides restartOnlySettings). */
+  restart_needed?: string[];
+}
+
+/** Returned by a service's start: how to stop it, and how to apply a new configuration as a difference. */
 export interface RunningService {
   stop(): void | Promise<void>;
+  reload?(config: VigilConfig): ReloadChanges | Promise<ReloadChanges>;
+}
+
+/** The settings a running service cannot change (its connections, its log): a reload reports their differences as needing a restart. */
+export function restartOnlySettings(service: ServiceName, c: VigilConfig, node: string, file: string): Record<string, string> {
+  const common = { cluster: c.cluster, log: logPathForNode(c, node, file) };
+  const zookeeper = JSON.stringify(c.zookeeper);
+  if (service === 'fence') return { ...common, zookeeper };
+  if (service === 'relay') return { ...common, zookeeper, nats: JSON.stringify(c.nats ?? null), metrics: JSON.stringify([c.metrics ?? null, c.nodes[node]?.metrics_listen ?? null]) };
+  return common;
 }
 
 /**
@@ -188,10 +209,42 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     return lost;
   };
 
-  // SIGHUP is keepalived's reload; until vigil reloads, it is recorded and changes nothing (it must never kill).
+  // SIGHUP (keepalived's reload, and vigil reload): the configuration file read again and,
+  // if it is valid and still names this node, applied by the service as a difference; one
+  // reload at a time, a signal during one runs another after it. Never fatal.
+  let current = config;
+  const reload = async (): Promise<void> => {
+    let next: VigilConfig;
+    try {
+      next = loadConfig(file).config;
+      if (!nodeNames(next).includes(node)) throw new Error(`node "${node}" is no longer in the configuration (nodes: ${nodeNames(next).join(', ')})`);
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
+      logger.error('configuration refused on reload: the service runs on with the one it had', { config: file, errors });
+      record.record({ type: 'service.reload_refused', source: name, subject, data: { service: name, pid: process.pid, config: file, errors: errors.map((e) => e.slice(0, 1024)) } });
+      return;
+    }
+    const before = restartOnlySettings(name, current, node, file);
+    const after = restartOnlySettings(name, next, node, file);
+    const { restart_needed: alsoNeeded = [], ...changes } = (await running?.reload?.(next)) ?? { added: [], removed: [], changed: [], unchanged: [] };
+    const restartNeeded = [...Object.keys(after).filter((k) => before[k] !== after[k]), ...alsoNeeded];
+    current = next;
+    logger.info('configuration reloaded', { config: file, ...changes, restart_needed: restartNeeded });
+    if (restartNeeded.length > 0) logger.warn('settings changed that take effect only when the service restarts', { restart_needed: restartNeeded });
+    record.record({ type: 'service.reloaded', source: name, subject, data: { service: name, pid: process.pid, config: file, ...changes, restart_needed: restartNeeded } });
+  };
+  let reloading: Promise<void> = Promise.resolve();
+  let hangupWhileStarting = false;
   const onHangup = () => {
-    logger.warn('SIGHUP received: reload is not supported yet; nothing changed');
-    record.record({ type: 'service.signal', source: name, subject, data: { service: name, pid: process.pid, signal: 'SIGHUP', action: 'ignored: reload is not supported yet; restart the service to apply a new configuration' } });
+    if (!running) {
+      hangupWhileStarting = true; // applied once started (the start reads the file it had)
+      return;
+    }
+    reloading = reloading.then(reload).catch((err: unknown) => {
+      // A fault while applying: some parts may run the new configuration, others the old.
+      logger.error('reload failed while applying the configuration; the service runs on (restart it to be sure of what it runs)', { err });
+      record.record({ type: 'service.reload_refused', source: name, subject, data: { service: name, pid: process.pid, config: file, errors: [`failed while applying: ${(err as Error).message}`.slice(0, 1024)] } });
+    });
   };
   process.on('SIGHUP', onHangup);
 
@@ -230,10 +283,15 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     process.off('unhandledRejection', onRejection);
     return 1;
   }
+  if (hangupWhileStarting) onHangup();
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
   const service = running;
-  await within(() => service.stop(), STOP_WORK_MS, () => logger.error(`the service did not finish stopping within ${STOP_WORK_MS} ms${signal ? ` of ${signal}` : ''}; it records its stop and exits anyway`));
+  // (a reload under way finishes first: a stop in the middle of one would leave parts running)
+  await within(async () => {
+    await reloading;
+    await service.stop();
+  }, STOP_WORK_MS, () => logger.error(`the service did not finish stopping within ${STOP_WORK_MS} ms${signal ? ` of ${signal}` : ''}; it records its stop and exits anyway`));
   logger.info('stopped', { signal });
   const lost = stopped({ reason: signal ? 'signal' : 'exit', ...(signal ? { signal } : {}) });
   process.off('SIGHUP', onHangup);

@@ -1,9 +1,8 @@
 // vigil status: the cluster now, from this node's log and heartbeats and from ZooKeeper,
 // with an exit status that says how well (0 ok, 1 degraded, 2 critical), so that it
 // serves as a health check. With --service NAME, one service's liveness alone.
-import { loadConfig, logPathForNode } from '../../shared/config/index.js';
-import { configFile, DEFAULT_CONFIG, resolveNode } from '../../shared/config/node.js';
-import { nodeNames } from '../../shared/config/index.js';
+import { logPathForNode, nodeNames } from '../../shared/config/index.js';
+import { DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { EventLog } from '../../shared/eventlog/index.js';
 import { zkPaths } from '../../shared/zookeeper/layout.js';
 import { SERVICE_NAMES, type ServiceName } from '../../shared/service.js';
@@ -11,7 +10,7 @@ import { readNodeView, serviceView, type ServiceView } from '../cluster/node-vie
 import { renderStatus, type StatusReport } from '../cluster/render.js';
 import { clusterFromTree, EXIT_STATUS, unreachable, verdict, type ClusterView } from '../cluster/verdict.js';
 import { connectZk, readTree } from '../cluster/zk-tree.js';
-import { commonOptions, parse, UsageError, type Io } from '../common.js';
+import { commonOptions, loadNodeConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
 
 export const statusUsage = `vigil status [--json] [--watch [--interval SECONDS]] [--timeout SECONDS]
                                    the cluster now: every node alive in ZooKeeper, each VIP group's holder
@@ -37,12 +36,6 @@ const options = {
   timeout: { type: 'string', default: '3' },
 } as const;
 
-const seconds = (name: string, v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: "${v}" is not a number of seconds above 0`);
-  return n * 1000;
-};
-
 function printService(io: Io, rows: ServiceView[], json: boolean, node: string | undefined, path: string): number {
   const ok = rows.every((r) => r.state === 'alive');
   if (json) io.out(JSON.stringify({ node: node ?? null, log: path, ok, services: rows.map((r) => ({ ...r, alive: r.state === 'alive' })) }) + '\n');
@@ -62,9 +55,9 @@ export async function statusCommand(argv: string[], io: Io, stop: AbortSignal): 
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${statusUsage}`);
-  const within = seconds('within', values.within);
-  const interval = seconds('interval', values.interval);
-  const timeout = seconds('timeout', values.timeout);
+  const within = secondsOption('within', values.within);
+  const interval = secondsOption('interval', values.interval);
+  const timeout = secondsOption('timeout', values.timeout);
   if (values.service !== undefined && !(SERVICE_NAMES as readonly string[]).includes(values.service)) {
     throw new UsageError(`--service: "${values.service}" is not a service (${SERVICE_NAMES.join(', ')})`);
   }
@@ -76,11 +69,9 @@ export async function statusCommand(argv: string[], io: Io, stop: AbortSignal): 
     let path = values.db;
     let node = values.node;
     if (path === undefined) {
-      const file = configFile(values.config);
-      if (file === undefined) throw new UsageError(`give --db PATH or --config FILE (no ${DEFAULT_CONFIG})`);
-      const { config } = loadConfig(file);
-      node = resolveNode(nodeNames(config), values.node);
-      path = logPathForNode(config, node, file);
+      const c = loadNodeConfig(values, '--db PATH or ');
+      node = c.node;
+      path = logPathForNode(c.config, c.node, c.file);
     }
     const log = EventLog.open({ path, node, readOnly: true });
     try {
@@ -91,10 +82,7 @@ export async function statusCommand(argv: string[], io: Io, stop: AbortSignal): 
     }
   }
 
-  const file = configFile(values.config);
-  if (file === undefined) throw new UsageError(`give --config FILE (no ${DEFAULT_CONFIG})`);
-  const { config } = loadConfig(file);
-  const node = resolveNode(nodeNames(config), values.node);
+  const { config, node, file } = loadNodeConfig(values, '');
   const path = values.db ?? logPathForNode(config, node, file);
 
   const once = async (): Promise<StatusReport> => {

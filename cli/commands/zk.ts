@@ -1,9 +1,8 @@
 // vigil zk: the ZooKeeper tree vigil keeps for this cluster, decoded (the same data
 // zkCli.sh shows, as a table with what each znode means).
 import { connectZk, readTree, type Znode } from '../cluster/zk-tree.js';
-import { loadConfig } from '../../shared/config/index.js';
-import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
-import { commonOptions, parse, UsageError, type Io } from '../common.js';
+import { DEFAULT_CONFIG } from '../../shared/config/node.js';
+import { commonOptions, loadClusterConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
 
 export const zkUsage = `vigil zk [--json] [--timeout SECONDS]
                                    the ZooKeeper tree of this cluster, decoded: live nodes and relays,
@@ -34,14 +33,11 @@ export async function zkCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${zkUsage}`);
-  const timeout = Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout: "${values.timeout}" is not a number of seconds above 0`);
-  const file = configFile(values.config);
-  if (file === undefined) throw new UsageError(`give --config FILE (no ${DEFAULT_CONFIG})`);
-  const { config } = loadConfig(file);
+  const timeout = secondsOption('timeout', values.timeout);
+  const { config } = loadClusterConfig(values);
   let client;
   try {
-    client = await connectZk(config, { timeoutMs: timeout * 1000 });
+    client = await connectZk(config, { timeoutMs: timeout });
   } catch (err) {
     io.err(`vigil: ${(err as Error).message}\n`);
     return 2;

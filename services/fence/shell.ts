@@ -7,7 +7,8 @@ import { allIpv4Addresses, ipBatch, ipBatchProcess, watchAddresses, type Address
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { packageVersion } from '../../shared/paths.js';
-import { recorder, serviceLiveness } from '../../shared/service.js';
+import { recorder, serviceLiveness, type ReloadChanges } from '../../shared/service.js';
+import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
@@ -46,6 +47,8 @@ interface Group {
   running: Promise<void> | undefined;
   again: boolean;
   retry: NodeJS.Timeout | undefined;
+  /** Removed from the configuration by a reload: its lease is given up, then it is forgotten. */
+  retiring: boolean;
 }
 
 export interface FenceServiceOptions {
@@ -71,7 +74,9 @@ const describe = (a: GroupAddress) => `${a.address}/${a.prefix} dev ${a.ifname}$
 const bound = (a: Pick<GroupAddress, 'address' | 'prefix' | 'ifname'>) => ({ address: a.address, prefix: a.prefix, interface: a.ifname });
 
 export class FenceService {
-  private readonly groups: Group[];
+  private groups: Group[];
+  /** The configuration running now (a reload replaces it). */
+  private config: VigilConfig;
   private readonly paths: ZkPaths;
   private readonly byAddress = new Map<string, { group: Group; address: GroupAddress }>();
   /** Whether each VIP should be on this node right now, as far as this service has acted: changes that disagree are someone else's. */
@@ -98,12 +103,69 @@ export class FenceService {
     this.renewalFailed = throttledWarning(o.logger, 'address lifetime not renewed');
     this.lifetimeNotKept = throttledWarning(o.logger, 'the addresses\' lifetime was not recorded (local log or ZooKeeper): outage figures may be less exact');
     this.paths = zkPaths(o.config);
-    this.groups = planGroups(o.config, o.node).map((plan) => ({
-      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined, goneSeen: undefined,
-      deadman: new DeadmanSwitch((m) => o.logger.warn("dead man's switch", { group: plan.name, message: m })),
-      deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined,
-    }));
+    this.config = o.config;
+    this.groups = planGroups(o.config, o.node).map((plan) => this.newGroup(plan));
     for (const g of this.groups) for (const a of g.plan.addresses) this.byAddress.set(a.address, { group: g, address: a });
+  }
+
+  private newGroup(plan: GroupPlan): Group {
+    return {
+      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined, goneSeen: undefined,
+      deadman: new DeadmanSwitch((m) => this.o.logger.warn("dead man's switch", { group: plan.name, message: m })),
+      deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined, retiring: false,
+    };
+  }
+
+  /**
+   * Applies a new configuration as a difference: a VIP group whose plan is the same is not
+   * touched (its lease, its addresses, no GARP); a removed one gives its lease up (unbind,
+   * then leave) and is forgotten; a new one joins as any group does at start; a changed one
+   * does both, alone.
+   */
+  async reload(config: VigilConfig): Promise<ReloadChanges> {
+    const next = new Map(planGroups(config, this.o.node).map((p) => [p.name, p]));
+    const running = new Map(this.groups.map((g) => [g.plan.name, g]));
+    const diff = diffByName(new Map([...running].map(([n, g]) => [n, g.plan])), next, sameJson);
+    this.config = config;
+    await Promise.all([...diff.removed, ...diff.changed].map((n) => this.retire(running.get(n)!)));
+    const added = [...diff.changed, ...diff.added].map((n) => {
+      const g = this.newGroup(next.get(n)!);
+      this.groups.push(g);
+      for (const a of g.plan.addresses) this.byAddress.set(a.address, { group: g, address: a });
+      return g;
+    });
+    const client = this.session?.current;
+    for (const g of added) {
+      this.readInstanceState(g);
+      if (client) {
+        try {
+          await client.mkdirp(this.paths.lock(g.plan.name));
+          await removeEarlierSessions(client, this.paths, g.plan.name, this.o.node);
+        } catch (err) {
+          this.o.logger.warn('cannot prepare the lock of a group added by a reload; its first step retries', { group: g.plan.name, err });
+        }
+      }
+      void this.reconcile(g);
+    }
+    const label = (n: string) => `group ${n}`;
+    return { added: diff.added.map(label), removed: diff.removed.map(label), changed: diff.changed.map(label), unchanged: diff.unchanged.map(label) };
+  }
+
+  /** Gives a group's lease up as a VRRP master stepping down would, then forgets the group. */
+  private async retire(g: Group): Promise<void> {
+    g.retiring = true;
+    const until = Date.now() + 2 * this.config.zookeeper.session_timeout * 1000 + 5000;
+    while ((g.bound || g.candidate || g.running) && Date.now() < until) {
+      await this.reconcile(g);
+      if (g.bound || g.candidate) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (g.bound || g.candidate) this.o.logger.error('a removed VIP group did not give its lease up in time; its candidate goes with the session', { group: g.plan.name });
+    clearTimeout(g.retry);
+    g.deadman.close();
+    this.groups = this.groups.filter((x) => x !== g);
+    for (const a of g.plan.addresses) {
+      if (this.byAddress.get(a.address)?.group === g) this.byAddress.delete(a.address);
+    }
   }
 
   async start(): Promise<void> {
@@ -151,11 +213,11 @@ export class FenceService {
   // ---- facts ------------------------------------------------------------------------
 
   private vrrpLiveness() {
-    return serviceLiveness(this.o.log, 'vrrp', this.o.config.fence.liveness_timeout * 1000);
+    return serviceLiveness(this.o.log, 'vrrp', this.config.fence.liveness_timeout * 1000);
   }
 
   private isMaster(g: Group): boolean {
-    return !this.stopping && this.vrrpAlive && this.instanceState.get(g.plan.instance) === 'MASTER';
+    return !this.stopping && !g.retiring && this.vrrpAlive && this.instanceState.get(g.plan.instance) === 'MASTER';
   }
 
   /** The instance's last state as recorded up to a seq (all of the log without one); its seq, if any. */
@@ -178,6 +240,7 @@ export class FenceService {
 
   private notMasterReason(g: Group): string {
     if (this.stopping) return 'fence service stopping';
+    if (g.retiring) return 'VIP group removed or changed by a configuration reload';
     if (!this.vrrpAlive) return this.vrrpLiveness().detail;
     return `VRRP instance ${g.plan.instance} is ${this.instanceState.get(g.plan.instance) ?? 'not started'}, not MASTER`;
   }
@@ -334,6 +397,7 @@ export class FenceService {
   // ---- the loop: one step at a time per group ---------------------------------------
 
   private reconcile(g: Group): Promise<void> {
+    if (!this.groups.includes(g)) return Promise.resolve(); // forgotten after a reload removed it
     if (g.running) {
       g.again = true;
       return g.running;
@@ -409,7 +473,8 @@ export class FenceService {
   /** Reads the lock (and watches it), drops our candidates of earlier sessions, and finds the lowest. */
   private async readLock(g: Group, client: ZkClient): Promise<void> {
     const watch = () => {
-      if (client === this.session?.current && !this.stopping) void this.refreshLock(g, client);
+      // (a group a reload removed is forgotten: its watch must not act on the lock its successor uses)
+      if (client === this.session?.current && !this.stopping && this.groups.includes(g)) void this.refreshLock(g, client);
     };
     const candidates = await readLock(client, this.paths, g.plan.name, watch);
     const mine = g.candidate?.path.slice(g.candidate.path.lastIndexOf('/') + 1);

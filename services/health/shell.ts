@@ -8,7 +8,8 @@ import { nodeSubject, type EventLog, type NewEvent } from '../../shared/eventlog
 import { lookupUser } from '../../shared/exec.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Recorder } from '../../shared/recorder.js';
-import { recorderOf } from '../../shared/service.js';
+import { recorderOf, type ReloadChanges } from '../../shared/service.js';
+import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { initialCheckState, onResult, type Change, type CheckState, type ProbeResult } from './decider.js';
 import { TimeHeap } from './heap.js';
 import { LateHistogram } from './lateness.js';
@@ -43,6 +44,8 @@ interface Slot {
   /** Bumped at every launch; a callback of an older launch is ignored. */
   run: number;
   abort: Abort | undefined;
+  /** Removed by a reload: never launched again (its entries in the queues are skipped). */
+  removed: boolean;
 }
 
 interface Window {
@@ -113,7 +116,7 @@ function timeoutReason(s: CheckSpec): string {
 }
 
 export class HealthService {
-  private readonly slots: Slot[] = [];
+  private slots: Slot[] = [];
   private readonly dueQueue = new TimeHeap<Slot>();
   private readonly deadlines = new TimeHeap<{ slot: Slot; run: number }>();
   /** Due probes waiting for a free slot, oldest first. */
@@ -139,10 +142,20 @@ export class HealthService {
   /** Plans the checks, resumes each from its last recorded state, and starts probing. */
   start(): void {
     const specs = planChecks(this.o.config, this.o.node);
+    const initial = this.addSlots(specs);
+    this.record(initial);
+    this.o.logger.info('checking', { checks: specs.length, resumed: specs.length - initial.length, max_in_flight: this.maxInFlight });
+    this.arm();
+    this.summaryTimer = setInterval(() => this.summarize(), this.summaryMs);
+  }
+
+  /** Slots for these checks, resumed from the record where it has their state; the events of those it has not. */
+  private addSlots(specs: CheckSpec[]): NewEvent[] {
     const last = lastChanges(this.o.log, specs);
     const t = now();
     const initial: NewEvent[] = [];
     const named = resources();
+    const slots: Slot[] = [];
     for (const spec of specs) {
       let start: (done: ProbeDone) => Abort;
       try {
@@ -155,14 +168,39 @@ export class HealthService {
       const state = initialCheckState(resumed ?? spec.initial, prev?.weight);
       if (!resumed) initial.push(this.changeEvent(spec, { from: 'unknown', to: spec.initial, reason: this.initialReason(spec) }));
       const due = t + Math.random() * spec.firstWithinMs;
-      const slot: Slot = { spec, start, state, known: false, due, cycleDue: due, run: 0, abort: undefined };
-      this.slots.push(slot);
-      this.dueQueue.push(due, slot);
+      slots.push({ spec, start, state, known: false, due, cycleDue: due, run: 0, abort: undefined, removed: false });
     }
-    this.record(initial);
-    this.o.logger.info('checking', { checks: specs.length, resumed: specs.length - initial.length, max_in_flight: this.maxInFlight });
+    for (const slot of slots) {
+      this.slots.push(slot);
+      this.dueQueue.push(slot.due, slot);
+    }
+    return initial;
+  }
+
+  /**
+   * Applies a new configuration as a difference: a check whose plan is the same keeps its
+   * state and schedule; a removed one stops (a probe in flight is abandoned); a new one
+   * starts as at start-up (resumed from the record); a changed one does both.
+   */
+  reload(config: VigilConfig): ReloadChanges {
+    const next = new Map(planChecks(config, this.o.node).map((spec) => [spec.key, spec]));
+    const running = new Map(this.slots.map((slot) => [slot.spec.key, slot]));
+    const diff = diffByName(new Map([...running].map(([k, slot]) => [k, slot.spec])), next, sameJson);
+    for (const key of [...diff.removed, ...diff.changed]) {
+      const slot = running.get(key)!;
+      slot.removed = true;
+      if (slot.abort) {
+        slot.run++;
+        slot.abort();
+        slot.abort = undefined;
+        this.inFlight--;
+      }
+    }
+    this.slots = this.slots.filter((slot) => !slot.removed);
+    this.record(this.addSlots([...diff.changed, ...diff.added].map((key) => next.get(key)!)));
     this.arm();
-    this.summaryTimer = setInterval(() => this.summarize(), this.summaryMs);
+    const label = (key: string) => `check ${key}`;
+    return { added: diff.added.map(label), removed: diff.removed.map(label), changed: diff.changed.map(label), unchanged: diff.unchanged.map(label) };
   }
 
   async stop(): Promise<void> {
@@ -217,6 +255,7 @@ export class HealthService {
       this.finish(slot, run, { ok: false, reason: timeoutReason(slot.spec) });
     }
     for (let s = this.dueQueue.popDue(t); s; s = this.dueQueue.popDue(t)) {
+      if (s.removed) continue;
       if (this.inFlight < this.maxInFlight) this.launch(s, t);
       else {
         this.waiting.push(s);
@@ -268,7 +307,7 @@ export class HealthService {
     this.dueQueue.push(due, slot);
     while (this.inFlight < this.maxInFlight && this.waitingHead < this.waiting.length) {
       const next = this.waiting[this.waitingHead++]!;
-      this.launch(next, t);
+      if (!next.removed) this.launch(next, t);
     }
     if (this.waitingHead === this.waiting.length && this.waitingHead > 0) {
       this.waiting.length = 0;

@@ -8,7 +8,8 @@ import type { VigilConfig } from '../../shared/config/index.js';
 import { followLog, nodeSubject, serviceSubject, UNCONFIGURED_VIRTUAL_SERVER, virtualServerSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import type { Recorder } from '../../shared/recorder.js';
-import { recorderOf } from '../../shared/service.js';
+import { recorderOf, type ReloadChanges } from '../../shared/service.js';
+import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { QuorumTracker } from '../../shared/health-record.js';
 import { desiredTable, type Desired } from './desired.js';
 import { diffTables, type IpvsOp } from './diff.js';
@@ -28,7 +29,9 @@ export interface IpvsServiceOptions {
 export class IpvsService {
   readonly ipvsadm: Ipvsadm;
   private readonly recorder: Recorder;
-  private readonly quorum: QuorumTracker;
+  private quorum: QuorumTracker;
+  /** The configuration running now (a reload replaces it). */
+  private config: VigilConfig;
   /** The kernel's table as of our last read or successful batch; undefined: read it first. */
   private known: Table | undefined;
   private subscription: Subscription | undefined;
@@ -44,6 +47,7 @@ export class IpvsService {
   constructor(private readonly o: IpvsServiceOptions) {
     this.ipvsadm = o.ipvsadm ?? new Ipvsadm();
     this.recorder = recorderOf(o.log, o.logger);
+    this.config = o.config;
     this.quorum = new QuorumTracker(o.config, Object.keys(o.config.virtual_servers));
     this.stillUnavailable = throttledWarning(o.logger, 'the IPVS table still cannot be read or changed; retrying');
   }
@@ -59,6 +63,23 @@ export class IpvsService {
     };
     this.subscription = await followLog(log, { logger, rebuild }, (batch) => this.onEvents(batch));
     this.driftTimer = setInterval(() => this.request(null, true), config.global_defs.ipvs_drift_check * 1000);
+  }
+
+  /**
+   * Applies a new configuration as a difference: the desired table is computed again and
+   * only what differs from the kernel's is changed (an unchanged virtual server and its real
+   * servers are not touched); quorum is taken again from the record for the new set.
+   */
+  async reload(config: VigilConfig): Promise<ReloadChanges> {
+    const vs = (c: VigilConfig) => new Map(Object.entries(c.virtual_servers).map(([n, v]) => [n, { v, groups: v.group !== undefined ? c.virtual_server_groups[v.group] : undefined }]));
+    const diff = diffByName(vs(this.config), vs(config), sameJson);
+    this.config = config;
+    this.quorum = new QuorumTracker(config, Object.keys(config.virtual_servers));
+    this.quorum.load(this.o.log, this.o.log.lastSeq());
+    this.request(null, false);
+    await this.settled();
+    const label = (n: string) => `virtual_server ${n}`;
+    return { added: diff.added.map(label), removed: diff.removed.map(label), changed: diff.changed.map(label), unchanged: diff.unchanged.map(label) };
   }
 
   async stop(): Promise<void> {
@@ -101,7 +122,7 @@ export class IpvsService {
   }
 
   private async reconcile(cause: number | null, readFirst: boolean): Promise<void> {
-    const desired = desiredTable(this.o.config, this.quorum.health, this.quorum.states);
+    const desired = desiredTable(this.config, this.quorum.health, this.quorum.states);
     try {
       const current = readFirst || !this.known ? await this.ipvsadm.read() : this.known;
       let ops = diffTables(current, desired.table);

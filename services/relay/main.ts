@@ -6,25 +6,37 @@
 // from events), decider.ts (where delivery resumes), metrics-model.ts (the metrics from
 // events); alerter.ts, notifier.ts, observer.ts, service-watch.ts, metrics-server.ts and
 // shell.ts (NATS delivery) are the I/O.
-import { runService } from '../../shared/service.js';
+import type { VigilConfig } from '../../shared/config/index.js';
+import { sameJson } from '../../shared/config/diff.js';
+import { runService, type ReloadChanges } from '../../shared/service.js';
 import { Alerter } from './alerter.js';
-import { Notifier } from './notifier.js';
 import { MetricsServer, metricsAddress } from './metrics-server.js';
+import { Notifier } from './notifier.js';
 import { ClusterObserver } from './observer.js';
 import { ServiceWatch } from './service-watch.js';
 import { RelayService } from './shell.js';
 
+/** What each part of the relay reads of the configuration: a part whose reading is the same is not touched by a reload. */
+const reads = {
+  'alert rules': (c: VigilConfig) => [c.alerts, c.vip_groups],
+  'notify scripts': (c: VigilConfig) => [c.vrrp_instances, c.vrrp_sync_groups, c.virtual_servers, c.global_defs.notify_timeout],
+  'metrics model': (c: VigilConfig) => [c.vrrp_instances, c.vip_groups],
+  'service watch': (c: VigilConfig) => c.alerts.service_silent_ms,
+  'cluster observation': (c: VigilConfig) => Object.keys(c.vip_groups),
+} as const;
+type Part = keyof typeof reads;
+
 export function runRelay(argv: string[], stop: AbortSignal): Promise<number> {
   return runService('relay', argv, stop, async ({ config, node, log, logger }) => {
-    const ctx = { config, node, log, logger };
+    let ctx = { config, node, log, logger };
     const publisher = config.nats ? new RelayService(ctx) : undefined;
     if (!publisher) logger.warn('the configuration has no nats section: events and alerts stay in the log (notify scripts still run)');
-    const alerter = new Alerter(ctx);
-    const notifier = new Notifier(ctx);
+    let alerter = new Alerter(ctx);
+    let notifier = new Notifier(ctx);
     const observer = new ClusterObserver(ctx);
-    const services = new ServiceWatch({ log, logger, silentMs: config.alerts.service_silent_ms });
+    let services = new ServiceWatch({ log, logger, silentMs: config.alerts.service_silent_ms });
     const address = metricsAddress(config, node);
-    const metrics = address ? new MetricsServer(ctx, address) : undefined;
+    let metrics = address ? new MetricsServer(ctx, address) : undefined;
     await alerter.start();
     if (notifier.needed) await notifier.start();
     observer.start();
@@ -39,6 +51,37 @@ export function runRelay(argv: string[], stop: AbortSignal): Promise<number> {
         await notifier.stop();
         alerter.stop();
         await publisher?.stop();
+      },
+      /** Parts whose configuration changed start again from the log (their cursors); NATS delivery and the ZooKeeper watch go on. */
+      async reload(next: VigilConfig): Promise<ReloadChanges> {
+        const parts = Object.keys(reads) as Part[];
+        const changed = parts.filter((p) => !sameJson(reads[p](ctx.config), reads[p](next)));
+        ctx = { ...ctx, config: next };
+        if (changed.includes('alert rules')) {
+          alerter.stop();
+          alerter = new Alerter(ctx);
+          await alerter.start();
+        }
+        if (changed.includes('notify scripts')) {
+          await notifier.stop();
+          notifier = new Notifier(ctx);
+          if (notifier.needed) await notifier.start();
+        }
+        if (changed.includes('metrics model') && metrics) {
+          await metrics.stop();
+          metrics = new MetricsServer(ctx, address!);
+          await metrics.start();
+        }
+        if (changed.includes('service watch')) {
+          services.stop();
+          services = new ServiceWatch({ log, logger, silentMs: next.alerts.service_silent_ms });
+          services.start();
+        }
+        const applied = changed.filter((p) => p !== 'cluster observation');
+        return {
+          added: [], removed: [], changed: applied, unchanged: parts.filter((p) => !changed.includes(p)),
+          restart_needed: changed.includes('cluster observation') ? ['vip_groups (the ZooKeeper watch of the groups)'] : [],
+        };
       },
     };
   });

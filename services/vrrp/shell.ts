@@ -8,7 +8,8 @@ import { interfaceInfo } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CounterName } from '../../shared/metrics/catalogue.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
-import { recorder, serviceLiveness } from '../../shared/service.js';
+import { recorder, serviceLiveness, type ReloadChanges } from '../../shared/service.js';
+import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { QuorumTracker } from '../../shared/health-record.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
 import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
@@ -92,6 +93,8 @@ export class VrrpService {
   private summaryTimer: NodeJS.Timeout | undefined;
   private linkTimer: NodeJS.Timeout | undefined;
   private readonly linkState = new Map<string, boolean>();
+  /** The last known state of every tracked condition (scripts, interfaces, quorum), for instances a reload starts. */
+  private readonly trackerStates = new Map<string, boolean>();
   /** The interfaces some instance tracks (track_interface). */
   private trackedInterfaces: string[] = [];
   /** The fence tracker is OK while the fence reports a ZooKeeper session and its heartbeat is fresh. */
@@ -100,40 +103,123 @@ export class VrrpService {
   private fenceTimer: NodeJS.Timeout | undefined;
   /** Real-server health and the quorum of each tracked virtual server (track_virtual_server); none without one. */
   private quorum: QuorumTracker | undefined;
+  private readonly groups = new Map<string, SyncGroup>();
+  /** The configuration running now (a reload replaces it). */
+  private config: VigilConfig;
 
   /** The log is the record, not the control path: a failed append is reported, VRRP goes on. */
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
 
   constructor(private readonly o: VrrpServiceOptions) {
     this.append = recorder(o.log, o.logger);
+    this.config = o.config;
   }
 
-  async start(): Promise<void> {
-    const { config, node, log } = this.o;
-    const groups = new Map<string, SyncGroup>();
-    for (const vi of instancesForNode(config, node)) {
+  /** The plan of every instance of this node under a configuration (each primary address read from its interface). */
+  private async plans(config: VigilConfig): Promise<InstancePlan[]> {
+    const out: InstancePlan[] = [];
+    for (const vi of instancesForNode(config, this.o.node)) {
       const info = await interfaceInfo(vi.interface);
       const primary = vi.unicast_src_ip ?? info.ipv4[0]?.address;
       if (!primary) throw new Error(`instance ${vi.name}: interface ${vi.interface} has no IPv4 address and no unicast_src_ip is set`);
-      const plan = planInstance(config, vi, primary);
-      let group: SyncGroup | undefined;
-      if (plan.syncGroup !== undefined) {
-        group = groups.get(plan.syncGroup) ?? { name: plan.syncGroup, members: [], recorded: 'INIT' };
-        groups.set(group.name, group);
-      }
-      const r: Running = { plan, state: initialState(plan.spec), timer: undefined, group };
-      group?.members.push(r);
-      this.instances.push(r);
-      this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
+      out.push(planInstance(config, vi, primary));
     }
-    for (const g of groups.values()) {
+    return out;
+  }
+
+  /** An instance made ready to start: in its sync group and on its link (not started). */
+  private add(plan: InstancePlan): Running {
+    let group: SyncGroup | undefined;
+    if (plan.syncGroup !== undefined) {
+      group = this.groups.get(plan.syncGroup) ?? { name: plan.syncGroup, members: [], recorded: 'INIT' };
+      this.groups.set(group.name, group);
+    }
+    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, group };
+    group?.members.push(r);
+    this.instances.push(r);
+    this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
+    return r;
+  }
+
+  /** Stops an instance (priority-0 advert if MASTER, STOPPED recorded) and forgets it; a link with no instance left is closed. */
+  private remove(r: Running): void {
+    this.apply(r, { type: 'stop', now: now() });
+    clearTimeout(r.timer);
+    this.instances.splice(this.instances.indexOf(r), 1);
+    if (r.group) {
+      r.group.members.splice(r.group.members.indexOf(r), 1);
+      if (r.group.members.length === 0) this.groups.delete(r.group.name);
+    }
+    const link = this.links.get(r.plan.interface);
+    if (link && link.byVrid.get(r.plan.spec.vrid) === r) link.byVrid.delete(r.plan.spec.vrid);
+    if (link && link.byVrid.size === 0) {
+      link.socket.close();
+      this.links.delete(r.plan.interface);
+    }
+  }
+
+  /** The tracked interfaces and virtual servers of the instances now (after a start or a reload). */
+  private watchTracked(): { newInterfaces: string[]; newQuorum: boolean } {
+    const tracked = <T>(of: (tracker: string) => T | undefined) => [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(of).filter((x) => x !== undefined)))];
+    const before = new Set(this.trackedInterfaces);
+    this.trackedInterfaces = tracked(trackedInterface);
+    const trackedVirtualServers = tracked(trackedVirtualServer).sort();
+    const key = JSON.stringify(trackedVirtualServers.map((v) => [v, this.config.virtual_servers[v]]));
+    const newQuorum = key !== this.quorumKey;
+    if (newQuorum) {
+      this.quorum = trackedVirtualServers.length > 0 ? new QuorumTracker(this.config, trackedVirtualServers) : undefined;
+      this.quorumKey = key;
+    }
+    return { newInterfaces: this.trackedInterfaces.filter((i) => !before.has(i)), newQuorum };
+  }
+  /** The tracked virtual servers and their configuration the quorum tracker was made for. */
+  private quorumKey = '';
+
+  /**
+   * Applies a new configuration as a difference: an instance whose plan is the same keeps
+   * running untouched (a MASTER stays MASTER, no advert or GARP is added); a new one starts,
+   * a removed one stops (priority 0 if MASTER), a changed one stops and starts alone.
+   */
+  async reload(config: VigilConfig): Promise<ReloadChanges> {
+    const next = new Map((await this.plans(config)).map((p) => [p.spec.name, p]));
+    const running = new Map(this.instances.map((r) => [r.plan.spec.name, r]));
+    const diff = diffByName(new Map([...running].map(([n, r]) => [n, r.plan])), next, sameJson);
+    this.config = config;
+    for (const n of [...diff.removed, ...diff.changed]) this.remove(running.get(n)!);
+    const started = [...diff.changed, ...diff.added].map((n) => this.add(next.get(n)!));
+    const { newInterfaces, newQuorum } = this.watchTracked();
+    if (newQuorum && this.quorum) {
+      // Virtual servers tracked now, or configured anew: their quorum from the record; a
+      // running instance whose tracker it changes hears it as any change (recorded).
+      this.quorum.load(this.o.log, this.o.log.lastSeq());
+      this.quorum.advance();
+      for (const [vs, state] of this.quorum.states) {
+        const name = virtualServerTracker(vs);
+        if (this.trackerStates.get(name) !== (state === 'up')) this.applyTracker(name, state === 'up', `quorum ${state} (configuration reloaded)`);
+      }
+    }
+    if (started.length > 0) {
+      // What the running instances know of their tracked conditions, the new ones learn before they start.
+      for (const r of started) {
+        for (const [name, ok] of this.trackerStates) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
+        if (FENCE_TRACKER in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name: FENCE_TRACKER, ok: this.zkConnected && this.fenceAlive });
+      }
+      for (const [vs, state] of this.quorum?.states ?? []) this.setTrackerSilently(virtualServerTracker(vs), state === 'up', started);
+      await this.pollLinks(false, newInterfaces, started);
+      for (const r of started) this.apply(r, { type: 'start', now: now() });
+    }
+    if (this.config.fence.required && this.fenceTimer === undefined) this.fenceTimer = setInterval(() => this.pollFence(), 100);
+    const label = (n: string) => `instance ${n}`;
+    return { added: diff.added.map(label), removed: diff.removed.map(label), changed: diff.changed.map(label), unchanged: diff.unchanged.map(label) };
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.o;
+    for (const plan of await this.plans(this.config)) this.add(plan);
+    for (const g of this.groups.values()) {
       if (g.members.length === 1) this.o.logger.warn('sync group has only one instance; this probably is not what you want', { group: g.name });
     }
-
-    const tracked = <T>(of: (tracker: string) => T | undefined) => [...new Set(this.instances.flatMap((r) => Object.keys(r.plan.spec.trackers).map(of).filter((x) => x !== undefined)))];
-    this.trackedInterfaces = tracked(trackedInterface);
-    const trackedVirtualServers = tracked(trackedVirtualServer);
-    if (trackedVirtualServers.length > 0) this.quorum = new QuorumTracker(config, trackedVirtualServers);
+    this.watchTracked();
 
     // Rebuild tracked conditions from the log, start the instances, then follow the log.
     const replay = (e: StoredEvent) => {
@@ -168,7 +254,7 @@ export class VrrpService {
     const windowMs = this.o.badPacketWindowMs ?? 10_000;
     this.summaryTimer = setInterval(() => this.summariseDrops(), windowMs);
     this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? 200);
-    if (this.o.config.fence.required) this.fenceTimer = setInterval(() => this.pollFence(), 100);
+    if (this.config.fence.required) this.fenceTimer = setInterval(() => this.pollFence(), 100);
   }
 
   /** Quorum as the IPVS service last recorded it (else up), brought up to date with the checks' last results. */
@@ -189,7 +275,7 @@ export class VrrpService {
   }
 
   private fenceLiveness(): { alive: boolean; detail: string } {
-    return serviceLiveness(this.o.log, 'fence', this.o.config.fence.liveness_timeout * 1000);
+    return serviceLiveness(this.o.log, 'fence', this.config.fence.liveness_timeout * 1000);
   }
 
   private pollFence(): void {
@@ -205,11 +291,13 @@ export class VrrpService {
     this.applyTracker(FENCE_TRACKER, this.zkConnected && this.fenceAlive, [detail, ...missing].join('; '), causation);
   }
 
-  private setTrackerSilently(name: string, ok: boolean): void {
-    for (const r of this.instances) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
+  private setTrackerSilently(name: string, ok: boolean, only?: Running[]): void {
+    this.trackerStates.set(name, ok);
+    for (const r of only ?? this.instances) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
   }
 
   private applyTracker(name: string, ok: boolean, detail: string, causation?: number): void {
+    this.trackerStates.set(name, ok);
     for (const r of this.instances) this.apply(r, { type: 'track', now: now(), name, ok, detail }, causation);
   }
 
@@ -288,8 +376,8 @@ export class VrrpService {
     }
   }
 
-  private async pollLinks(report: boolean): Promise<void> {
-    for (const ifname of this.trackedInterfaces) {
+  private async pollLinks(report: boolean, interfaces = this.trackedInterfaces, only?: Running[]): Promise<void> {
+    for (const ifname of interfaces) {
       let up: boolean;
       try {
         const state = (await readFile(`/sys/class/net/${ifname}/operstate`, 'utf8')).trim();
@@ -301,7 +389,7 @@ export class VrrpService {
       this.linkState.set(ifname, up);
       const name = interfaceTracker(ifname);
       if (!report) {
-        this.setTrackerSilently(name, up);
+        this.setTrackerSilently(name, up, only);
       } else if (before !== up) {
         const e = this.append({
           type: 'track.changed', source: 'vrrp', subject: trackSubject(name),

@@ -78,6 +78,26 @@ export const catalogue = {
     SUBJECTS.service,
     z.strictObject({ service: name, pid: z.number().int().positive(), signal: name, action: z.string().max(1024) }),
   ),
+  'service.reloaded': entry(
+    'A service re-read its configuration (SIGHUP, vigil reload) and applied the difference: what it started, stopped and restarted, what it left running untouched, and what only a restart changes.',
+    SUBJECTS.service,
+    z.strictObject({
+      service: name,
+      pid: z.number().int().positive(),
+      config: z.string().max(4096),
+      added: z.array(z.string().max(256)),
+      removed: z.array(z.string().max(256)),
+      changed: z.array(z.string().max(256)),
+      unchanged: z.array(z.string().max(256)),
+      /** Settings that differ but take effect only when the service restarts (its ZooKeeper, NATS, log). */
+      restart_needed: z.array(z.string().max(256)),
+    }),
+  ),
+  'service.reload_refused': entry(
+    'A service was asked to reload (SIGHUP, vigil reload) a configuration it cannot use (invalid, or without this node): it keeps running the one it had.',
+    SUBJECTS.service,
+    z.strictObject({ service: name, pid: z.number().int().positive(), config: z.string().max(4096), errors: z.array(z.string().max(1024)).min(1) }),
+  ),
   'service.log_recovered': entry(
     'The event log accepts writes again after refusing them (a full or failing disk); the events kept meanwhile precede this one, each marked late.',
     SUBJECTS.service,

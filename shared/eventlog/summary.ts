@@ -14,6 +14,11 @@ const summaries: Summaries = {
   'service.started': (d) => `${d.service} ${d.version} started (pid ${d.pid})`,
   'service.stopped': (d) => `${d.service} stopped (${d.reason}${opt(d.signal, (x) => ` ${x}`)}${opt(d.error, (x) => `: ${x}`)})`,
   'service.signal': (d) => `${d.service} (pid ${d.pid}) got ${d.signal}: ${d.action}`,
+  'service.reloaded': (d) => {
+    const parts = [['started', d.added], ['stopped', d.removed], ['restarted', d.changed]].filter(([, l]) => l!.length > 0).map(([w, l]) => `${w as string} ${(l as string[]).join(', ')}`);
+    return `${d.service} (pid ${d.pid}) reloaded ${d.config}: ${parts.length > 0 ? parts.join('; ') : 'nothing to change'} (${d.unchanged.length} untouched)${d.restart_needed.length > 0 ? `; needs a restart for ${d.restart_needed.join(', ')}` : ''}`;
+  },
+  'service.reload_refused': (d) => `${d.service} (pid ${d.pid}) refused to reload ${d.config}: ${d.errors.join('; ')}`,
   'service.log_recovered': (d) => `${d.service}: the log accepts writes again; ${d.appended_late} events appended late, ${d.dropped} dropped (${d.error})`,
   'vrrp.state_changed': (d) => `${d.from} -> ${d.to} (${d.reason}${opt(d.detail, (x) => `: ${x}`)}) prio ${d.priority}`,
   'vrrp.priority_changed': (d) => `priority ${d.from} -> ${d.to}: ${d.reason}`,

@@ -494,3 +494,27 @@ vrrp_instances:
     expect(bad.stderr).toMatch(/^\S+\/bad\.yaml:\d+:\d+: virtual_servers\.web\.real_servers\[0\]\.checks\[0\]\.url\[0\]\.regex: is not a valid regular expression$/m);
   });
 });
+
+describe('health: reload as a difference', () => {
+  it('an unchanged check keeps its state and schedule; a removed one is no longer probed; a new one starts; a changed one starts again alone', async () => {
+    const d = dir();
+    const [a, b, c, x] = [await web(), await web(), await web(), await web()];
+    for (const w of [a, b, c, x]) w.paths.set('/', { status: 200, body: 'ok' });
+    x.paths.set('/x', { status: 200, body: 'ok' });
+    const check = (path = '/') => `{ type: HTTP_GET, url: [{ path: ${path} }], connect_timeout: 1 }`;
+    const r = start(d, virtualServer([{ port: a.port, check: check() }, { port: b.port, check: check() }, { port: x.port, check: check() }]));
+    await until('a, b and x probed', () => a.requests.length >= 3 && b.requests.length >= 3 && x.requests.length >= 3);
+    const before = r.changes().length;
+    const { config } = parseConfig(yamlHead + virtualServer([{ port: a.port, check: check() }, { port: c.port, check: check() }, { port: x.port, check: check('/x') }]), join(d.path, 'vigil.yaml'));
+    const key = (w: WebServer) => `check rs:web/127.0.0.1:${w.port} HTTP_GET#0`;
+    const aAt = a.requests.length;
+    expect(r.svc.reload(config)).toEqual({ added: [key(c)], removed: [key(b)], changed: [key(x)], unchanged: [key(a)] });
+    const bAt = b.requests.length;
+    await until('c and the changed check probed', () => c.requests.length >= 3 && x.requests.filter((q) => q.path === '/x').length >= 3 && a.requests.length >= aAt + 3);
+    // (a probe in flight at the reload is abandoned; its request may still reach the server)
+    expect(b.requests.length - bAt, 'the removed check is not probed again').toBeLessThanOrEqual(1);
+    // the new and the changed check start as at start-up (resumed from the record: the changed
+    // one's last state stands); the unchanged one recorded nothing new
+    expect(r.changes().slice(before).map((e) => `${e.target} ${e.from}->${e.to}`)).toEqual([`127.0.0.1:${c.port} unknown->up`]);
+  });
+});

@@ -82,6 +82,14 @@ describe('vigil status, vigil zk and /metrics on a running cluster', () => {
     expect(text).toMatch(/^vigil status: cluster demo, node d1: OK \(/);
     expect(text).toMatch(/\n {2}web {6}held by d1 \(epoch \d+, since [^)]+\); bound here since /);
     expect(text).toMatch(/\n {2}VI_1 {5}MASTER since \S+ \(/);
+    // --watch: a report per interval until Ctrl-C, then the exit status of the last one
+    const watch = k().t.spawn('d1', [process.execPath, CLI, 'status', '--config', k().configFile, '--node', 'd1', '--watch', '--json', '--interval', '0.3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    watch.proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor('three reports', () => (out.split('\n').filter((l) => l.startsWith('{')).length >= 3 ? true : undefined), 20_000);
+    watch.proc.kill('SIGINT');
+    expect(await watch.exited).toEqual({ code: 0, signal: null });
+    for (const line of out.trim().split('\n')) expect((JSON.parse(line) as Report).level).toBe('ok');
     const zk = await k().t.exec('d2', [process.execPath, CLI, 'zk', '--config', k().configFile], { timeoutMs: 30_000 });
     expect(zk.stdout).toMatch(/\/vigil\/demo\/nodes\/d3 +0x[0-9a-f]+ +\S+ +node d3 alive: its fence service has a session pid \d+ since /);
     expect(zk.stdout).toMatch(/\/vigil\/demo\/vips\/web\/lock\/c-d1-\d{10} +0x[0-9a-f]+ +\S+ +d1 holds the lease of web \(epoch \d+\)/);

@@ -230,4 +230,41 @@ virtual_servers:
     expect(saved()).not.toContain('10.0.0.2:80');
     await svc.stop();
   });
+
+  it('a reload applies only the difference: an unchanged virtual server is not touched, a new one is added, a removed one deleted, a changed one edited', async () => {
+    ipvsadm('-C');
+    const head = `cluster: c
+nodes: { n1: {} }
+zookeeper: { hosts: ["127.0.0.1:1"] }
+global_defs: { ipvs_drift_check: 3600 }
+virtual_servers:
+`;
+    const first = parseConfig(`${head}  same: { ip: 10.0.7.1, port: 80, lb_algo: rr, real_servers: [{ ip: 10.0.8.1 }] }
+  gone: { ip: 10.0.7.2, port: 80, lb_algo: rr, real_servers: [{ ip: 10.0.8.2 }] }
+  edited: { ip: 10.0.7.3, port: 80, lb_algo: rr, real_servers: [{ ip: 10.0.8.3, weight: 1 }] }
+`, file).config;
+    const second = parseConfig(`${head}  same: { ip: 10.0.7.1, port: 80, lb_algo: rr, real_servers: [{ ip: 10.0.8.1 }] }
+  edited: { ip: 10.0.7.3, port: 80, lb_algo: rr, real_servers: [{ ip: 10.0.8.3, weight: 5 }] }
+  added: { ip: 10.0.7.4, port: 80, lb_algo: rr, real_servers: [{ ip: 10.0.8.4 }] }
+`, file).config;
+    const svc = new IpvsService({ config: first, node: 'n1', log, logger: createLogger({ service: 'ipvs' }, { level: 'error' }) });
+    await svc.start();
+    const before = log.lastSeq();
+    const changed = await svc.reload(second);
+    expect(changed).toEqual({ added: ['virtual_server added'], removed: ['virtual_server gone'], changed: ['virtual_server edited'], unchanged: ['virtual_server same'] });
+    expect(lines(changes().filter((e) => e.seq > before)).sort()).toEqual([
+      '-A -t 10.0.7.4:80 -s rr',
+      '-D -t 10.0.7.2:80',
+      '-a -t 10.0.7.4:80 -r 10.0.8.4:80 -m -w 1',
+      '-e -t 10.0.7.3:80 -r 10.0.8.3:80 -m -w 5',
+    ]);
+    expect(sortedLines(saved())).toEqual(sortedLines(`-A -t 10.0.7.1:80 -s rr
+-a -t 10.0.7.1:80 -r 10.0.8.1:80 -m -w 1
+-A -t 10.0.7.3:80 -s rr
+-a -t 10.0.7.3:80 -r 10.0.8.3:80 -m -w 5
+-A -t 10.0.7.4:80 -s rr
+-a -t 10.0.7.4:80 -r 10.0.8.4:80 -m -w 1`));
+    await svc.stop();
+    ipvsadm('-C');
+  });
 });
