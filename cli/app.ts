@@ -1,75 +1,57 @@
-// The vigil command (cli/main.ts loads this after making SIGHUP harmless).
-import { ConfigError } from '../shared/config/index.js';
-import { NodeSelectionError } from '../shared/config/node.js';
-import { EventRefused, LogError } from '../shared/eventlog/index.js';
+// The vigil command (cli/main.ts loads this after making SIGHUP harmless). Each verb's
+// module is loaded when it runs: vigil --help and --version load none, and a service
+// only its own code.
 import { ignoreHangup } from './hangup.js';
 import { packageVersion } from '../shared/paths.js';
-import { ServiceStartRefused } from '../shared/service.js';
-import { UsageError, type Io } from './common.js';
-import { alertsCommand, alertsUsage } from './commands/alerts.js';
-import { configCommand, configUsage } from './commands/config.js';
-import { demoCommand, demoUsage } from './commands/demo.js';
-import { healthCommand, healthUsage } from './commands/health.js';
-import { importCommand, importUsage } from './commands/import.js';
-import { logCommand, logUsage } from './commands/log.js';
-import { postmortemCommand, postmortemUsage } from './commands/postmortem.js';
-import { reloadCommand, reloadUsage } from './commands/reload.js';
-import { runCommand, runUsage } from './commands/run.js';
-import { statusCommand, statusUsage } from './commands/status.js';
-import { zkCommand, zkUsage } from './commands/zk.js';
+import { UsageError } from '../shared/errors.js';
+import type { Io } from './common.js';
+import * as u from './usage.js';
 
 const usage = `vigil — highly available VIPs and IPVS with fencing and an event log
 (vigil --version; vigil COMMAND --help for one command)
 
-${demoUsage}
-
-${runUsage}
-
-${logUsage}
-
-${postmortemUsage}
-
-${statusUsage}
-
-${reloadUsage}
-
-${zkUsage}
-
-${healthUsage}
-
-${alertsUsage}
-
-${configUsage}
-
-${importUsage}
+${[u.demoUsage, u.runUsage, u.logUsage, u.postmortemUsage, u.statusUsage, u.reloadUsage, u.zkUsage, u.healthUsage, u.alertsUsage, u.configUsage, u.importUsage].join('\n\n')}
 `;
+
+type Verb = (argv: string[], io: Io, stop: AbortSignal) => number | Promise<number>;
+const verbs: Record<string, () => Promise<Verb>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  log: async () => (await import('./commands/log.js')).logCommand,
+  config: async () => (await import('./commands/config.js')).configCommand,
+  import: async () => (await import('./commands/import.js')).importCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  reload: async () => (await import('./commands/reload.js')).reloadCommand,
+  zk: async () => (await import('./commands/zk.js')).zkCommand,
+  health: async () => (await import('./commands/health.js')).healthCommand,
+  postmortem: async () => (await import('./commands/postmortem.js')).postmortemCommand,
+  alerts: async () => (await import('./commands/alerts.js')).alertsCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+};
+
+/** How an error that ends a command is told (the error classes are loaded only when one happens). */
+async function explain(err: unknown, io: Io): Promise<number | undefined> {
+  const [{ ConfigError }, { NodeSelectionError }, { EventRefused, LogError }, { ServiceStartRefused }] = await Promise.all([
+    import('../shared/config/index.js'), import('../shared/config/node.js'), import('../shared/eventlog/index.js'), import('../shared/service.js'),
+  ]);
+  if (err instanceof ConfigError) {
+    io.err(`${err.message}\nvigil: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in the configuration\n`);
+    return 2;
+  }
+  if (err instanceof ServiceStartRefused) {
+    io.err(`${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof NodeSelectionError || err instanceof LogError || err instanceof EventRefused) {
+    io.err(`vigil: ${err.message}\n`);
+    return 2;
+  }
+  return undefined;
+}
 
 export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
   const [verb, ...rest] = argv;
   try {
     switch (verb) {
-      case 'run':
-        return await runCommand(rest, io, stop);
-      case 'log':
-        return await logCommand(rest, io, stop);
-      case 'config':
-        return configCommand(rest, io);
-      case 'import':
-        return importCommand(rest, io);
-      case 'status':
-        return await statusCommand(rest, io, stop);
-      case 'reload':
-        return await reloadCommand(rest, io);
-      case 'zk':
-        return await zkCommand(rest, io);
-      case 'health':
-        return healthCommand(rest, io);
-      case 'postmortem':
-        return await postmortemCommand(rest, io);
-      case 'alerts':
-        return await alertsCommand(rest, io, stop);
-      case 'demo':
-        return await demoCommand(rest, io, stop);
       case '--version':
       case '-V':
       case 'version':
@@ -81,22 +63,17 @@ export async function main(argv: string[], io: Io, stop: AbortSignal): Promise<n
       case '-h':
         io.out(usage);
         return verb === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command "${verb}" (try: vigil help)`);
     }
+    const load = Object.hasOwn(verbs, verb) ? verbs[verb] : undefined;
+    if (!load) throw new UsageError(`unknown command "${verb}" (try: vigil help)`);
+    return await (await load())(rest, io, stop);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`${err.message}\nvigil: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in the configuration\n`);
-      return 2;
-    }
-    if (err instanceof ServiceStartRefused) {
-      io.err(`${err.message}\n`);
-      return err.exitCode;
-    }
-    if (err instanceof UsageError || err instanceof NodeSelectionError || err instanceof LogError || err instanceof EventRefused) {
+    if (err instanceof UsageError) {
       io.err(`vigil: ${err.message}\n`);
       return 2;
     }
+    const code = await explain(err, io);
+    if (code !== undefined) return code;
     throw err;
   }
 }

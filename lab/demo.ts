@@ -12,7 +12,8 @@ import { COORDINATOR, startLab, type Answer, type LabCluster, type LabContext, t
 import { waitFor, type Child } from './process.js';
 import { waitForQuorum } from './zookeeper.js';
 
-export const DEMO_ID = 'vgdemo';
+export { DEMO_ID } from './demo-id.js';
+import { DEMO_ID } from './demo-id.js';
 /** Each director's Prometheus endpoint, on its namespace's loopback. */
 export const METRICS_PORT = 9650;
 export const DEMO_VIP = '10.77.0.100';

@@ -12,9 +12,8 @@ import { setOwnPriority } from './priority.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { Recorder } from './recorder.js';
 
-/** The services of a node, in the order they are listed everywhere. */
-export const SERVICE_NAMES = ['vrrp', 'fence', 'health', 'ipvs', 'relay'] as const satisfies readonly Exclude<Source, 'cli'>[];
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+import type { ServiceName } from './service-names.js';
+export { SERVICE_NAMES, type ServiceName } from './service-names.js';
 
 /** How often every service records that it is alive. */
 export const HEARTBEAT_MS = 100;

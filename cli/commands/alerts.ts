@@ -8,13 +8,8 @@ import { isoTime, parseTime, TimeParseError } from '../../shared/time.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { configFile, DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { commonOptions, parse, UsageError, type Io } from '../common.js';
+import { alertsUsage } from '../usage.js';
 
-export const alertsUsage = `vigil alerts [--follow] [--since T] [--severity S] [--kind K] [--json]
-                                   the cluster's alerts from NATS (default: those of the last hour)
-  --follow                 keep printing new alerts until interrupted
-  --since T                ISO 8601, ago (10m, 2h, 1d), today's clock (03:12) or @unix
-  --severity S --kind K    only critical|warning|info, only one kind (failover, vip_unowned, ...)
-Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}); NATS servers and stream come from it.`;
 
 const options = {
   ...commonOptions,

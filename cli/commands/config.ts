@@ -1,10 +1,8 @@
 import { instancesForNode, loadConfig, nodeNames, parseVipAddress } from '../../shared/config/index.js';
 import { configFile } from '../../shared/config/node.js';
 import { commonOptions, parse, UsageError, type Io } from '../common.js';
+import { configUsage } from '../usage.js';
 
-export const configUsage = `vigil config check [FILE] [--json]
-  Validates a cluster configuration; every problem is printed as FILE:LINE:COLUMN: field: message.
-  Exit status 0 when valid, 2 when not.`;
 
 export function configCommand(argv: string[], io: Io): number {
   const [verb, ...rest] = argv;

@@ -10,13 +10,8 @@ import { DEMO_ID, DEMO_REGISTRY, DemoStopped, runDemo, type StepResult } from '.
 import { demoAction, keepDemo, sendDemoAction } from '../../lab/demo-keep.js';
 import { processStartTime, useRegistry } from '../../lab/state.js';
 import { parse, UsageError, type Io } from '../common.js';
+import { demoUsage } from '../usage.js';
 
-export const demoUsage = `vigil demo [--ensemble] [--json]    the whole system on this machine, and a narrated scenario of faults (as root)
-  --ensemble               three ZooKeeper servers instead of one
-  --json                   one JSON line per step (and the summary) instead of text
-  --keep                   no scenario: keep the cluster running with a live view, and act on it with
-                           vigil demo kill|start NODE, cut NODE NODE, heal, down|up RS, stop
-  --clean                  remove what an interrupted demo left (namespaces ${DEMO_ID}*, its processes, its folders)`;
 
 const options = {
   help: { type: 'boolean', short: 'h', default: false },

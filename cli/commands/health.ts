@@ -7,10 +7,8 @@ import { isoTime } from '../../shared/time.js';
 import { planChecks } from '../../services/health/plan.js';
 import { lastChanges } from '../../shared/health-record.js';
 import { commonOptions, loadNodeConfig, parse, UsageError, type Io } from '../common.js';
+import { healthUsage } from '../usage.js';
 
-export const healthUsage = `vigil health [--down] [--json]     the state of every check and track script, from the log
-  --down                   only checks that are not up
-Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}) and --node.`;
 
 const options = { ...commonOptions, down: { type: 'boolean', default: false } } as const;
 

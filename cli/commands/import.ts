@@ -9,17 +9,8 @@ import { parseKeepalived, type IncludeReader } from '../import/keepalived-parse.
 import { mergeNodes, unaccounted, type ImportedNode } from '../import/keepalived-merge.js';
 import { translateNode, type Warning } from '../import/keepalived-translate.js';
 import { parse, UsageError, type Io } from '../common.js';
+import { importUsage } from '../usage.js';
 
-export const importUsage = `vigil import keepalived FILE... [--node NAME=FILE]... [-o FILE] [--cluster NAME]
-                         [--zookeeper HOST:PORT,...] [--nats URL,...] [--json]
-                                   one vigil configuration from the keepalived.conf of each node
-  --node NAME=FILE         the node whose file this is (default: its router_id, else the file's name)
-  -o, --output FILE        write the configuration there (default: stdout)
-  --cluster NAME           the cluster's name (default: imported)
-  --zookeeper, --nats      where vigil's coordination runs (keepalived has none: placeholders otherwise)
-  --json                   the warnings and the result as one JSON object on stdout
-Every line of the input is translated, or named on stderr as FILE:LINE: keyword: why, and what to do instead.
-Exit status 0 clean, 1 with warnings, 2 when no usable configuration came out.`;
 
 const options = {
   node: { type: 'string', multiple: true },

@@ -5,20 +5,8 @@ import { loadConfig } from '../../shared/config/index.js';
 import { configFile } from '../../shared/config/node.js';
 import { compareWithStream, type StreamCheck } from '../../shared/nats-witness.js';
 import { commonOptions, openLog, parse, timeOption as time, UsageError, type Io } from '../common.js';
+import { logUsage } from '../usage.js';
 
-export const logUsage = `vigil log [filters] [--follow] [--json]        show events, oldest first
-  --since T --until T      ISO 8601 (2026-11-23T03:12:07Z), ago (90s, 10m, 2h, 1d), today's clock (03:12) or @unix
-  --type T                 a type or a glob (vrrp.*, fence.lease*, *.changed); repeat or comma-separate
-  --subject S              exact subject (vip:web) or prefix (rs:web/*)
-  --correlation C  --after SEQ
-  --limit N                the newest N matching events (default 100; 0 = all)
-  --follow, -f             then keep printing new events as they are appended
-  --json                   one JSON object per line
-vigil log verify [--json] [--offline]   recompute the hash chain, check the guards by their definition and,
-                           with a config's nats section, compare with the relay's copy in JetStream
-                           (unless --offline); exit 1 naming the first bad seq
-vigil log note TEXT [--author NAME]   append an operator annotation (e.g. "maintenance on lb2 started")
-Where the log is: --db PATH, or --config FILE (default $VIGIL_CONFIG, /etc/vigil/vigil.yaml) and --node.`;
 
 const logOptions = {
   ...commonOptions,

@@ -10,19 +10,8 @@ import { parse, timeOption, UsageError, type Io } from '../common.js';
 import { reportHtml } from '../postmortem/html.js';
 import { loadDbFiles, loadStream, type Loaded } from '../postmortem/sources.js';
 import { answerText, reportText } from '../postmortem/text.js';
+import { postmortemUsage } from '../usage.js';
 
-export const postmortemUsage = `vigil postmortem [--vip GROUP] [--at T | --since T --until T] [--json] [--html FILE]
-                                   one timeline from every node's log: who held a VIP and why,
-                                   every change of holder, how long nobody (or two) held it
-  --db PATH                a node's log file, or a folder of them (copies taken from the nodes); repeat
-  --stream                 read the JetStream stream the relays publish into (NATS from --config)
-                           (neither: the logs --config names, those this machine has)
-  --vip GROUP --at T       who held GROUP at T, since when, and the chain of causes
-  --since T --until T      every change of holder, windows without one, alerts, notify scripts, notes,
-                           services, real servers, quorum (default: the whole record)
-  --html FILE              also write a self-contained HTML timeline (a lane per node; click an event for its chain)
-  T: ISO 8601, ago (90s, 10m, 2h), today's clock (03:12:07) or @unix
-Exit status 1 when the logs show two nodes holding a VIP at once.`;
 
 /** A whole record bigger than this takes seconds to report (a month of 1,000,000 events: ~20 s): say so. */
 const BIG_RECORD = 200_000;

@@ -8,14 +8,8 @@ import { EventLog, isEvent, serviceSubject, summarize, type StoredEvent } from '
 import { SERVICE_NAMES, type ServiceName } from '../../shared/service.js';
 import { serviceView } from '../cluster/node-view.js';
 import { commonOptions, loadNodeConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
+import { reloadUsage } from '../usage.js';
 
-export const reloadUsage = `vigil reload [--timeout SECONDS] [--json]
-                                   every running service of this node applies the configuration file
-                                   again as a difference (SIGHUP each); prints what each changed
-  --timeout SECONDS        how long to wait for every service's answer (default 15)
-Exit status 0 when every running service reloaded, 1 when one refused the configuration
-(it runs on with the one it had) or did not answer, 2 when none is running.
-Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}) and --node.`;
 
 const options = { ...commonOptions, timeout: { type: 'string', default: '15' } } as const;
 

@@ -1,15 +1,9 @@
-import { runFence } from '../../services/fence/main.js';
-import { runHealth } from '../../services/health/main.js';
-import { runIpvs } from '../../services/ipvs/main.js';
-import { runRelay } from '../../services/relay/main.js';
-import { runVrrp } from '../../services/vrrp/main.js';
-import { SERVICE_NAMES } from '../../shared/service.js';
-import { UsageError, type Io } from '../common.js';
+import { SERVICE_NAMES } from '../../shared/service-names.js';
+import { UsageError } from '../../shared/errors.js';
+import type { Io } from '../common.js';
+import { runUsage } from '../usage.js';
 
 export const SERVICES = SERVICE_NAMES;
-
-export const runUsage = `vigil run <service> [--config FILE] [--node NAME]
-  services: ${SERVICES.join(', ')}`;
 
 /** What each service does, for `vigil run <service> --help`. */
 const SERVICE_HELP: Record<(typeof SERVICES)[number], string> = {
@@ -29,13 +23,13 @@ Runs until SIGTERM or SIGINT (it records service.started and service.stopped); S
 Exit status 0 after a clean stop, 75 when events could not be recorded (a full disk: retry), 70 on an internal error.`;
 }
 
-/** Each service registers its entry point here as it is built. */
-const entryPoints: Partial<Record<(typeof SERVICES)[number], (argv: string[], stop: AbortSignal) => Promise<number>>> = {
-  vrrp: runVrrp,
-  fence: runFence,
-  health: runHealth,
-  ipvs: runIpvs,
-  relay: runRelay,
+/** Each service's entry point, loaded when it runs (a service loads only its own code). */
+const entryPoints: Record<(typeof SERVICES)[number], () => Promise<(argv: string[], stop: AbortSignal) => Promise<number>>> = {
+  vrrp: async () => (await import('../../services/vrrp/main.js')).runVrrp,
+  fence: async () => (await import('../../services/fence/main.js')).runFence,
+  health: async () => (await import('../../services/health/main.js')).runHealth,
+  ipvs: async () => (await import('../../services/ipvs/main.js')).runIpvs,
+  relay: async () => (await import('../../services/relay/main.js')).runRelay,
 };
 
 export async function runCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
@@ -49,10 +43,6 @@ export async function runCommand(argv: string[], io: Io, stop: AbortSignal): Pro
     io.out(serviceUsage(service as (typeof SERVICES)[number]) + '\n');
     return 0;
   }
-  const main = entryPoints[service as (typeof SERVICES)[number]];
-  if (!main) {
-    io.err(`vigil: the ${service} service is not part of this build yet\n`);
-    return 3;
-  }
+  const main = await entryPoints[service as (typeof SERVICES)[number]]();
   return main(rest, stop);
 }

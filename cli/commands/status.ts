@@ -11,21 +11,8 @@ import { renderStatus, type StatusReport } from '../cluster/render.js';
 import { clusterFromTree, EXIT_STATUS, unreachable, verdict, type ClusterView } from '../cluster/verdict.js';
 import { connectZk, readTree } from '../cluster/zk-tree.js';
 import { commonOptions, loadNodeConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
+import { statusUsage } from '../usage.js';
 
-export const statusUsage = `vigil status [--json] [--watch [--interval SECONDS]] [--timeout SECONDS]
-                                   the cluster now: every node alive in ZooKeeper, each VIP group's holder
-                                   and waiting candidates, this node's services, VRRP states and priorities
-                                   with their deductions, tracked conditions, leases, health, relay backlog
-  --watch                  show it again every --interval seconds (default 2) until Ctrl-C
-  --timeout SECONDS        how long to try to reach ZooKeeper (default 3)
-vigil status --service NAME [--within SECONDS] [--json]
-                                   whether one service of this node is alive (its heartbeat): a health check
-                                   (with --db PATH and no --config: every service of that log)
-  --within SECONDS         how recent a heartbeat must be (default 2)
-Exit status 0 ok, 1 degraded (a peer gone, a lease refused, a check or tracked condition
-failing, events waiting for NATS), 2 critical (a service of this node dead, ZooKeeper
-unreachable, an instance in FAULT, a VIP group without a holder); with --service, 0 alive, 2 not.
-Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}) and --node.`;
 
 const options = {
   ...commonOptions,

@@ -3,13 +3,8 @@
 import { connectZk, readTree, type Znode } from '../cluster/zk-tree.js';
 import { DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { commonOptions, loadClusterConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
+import { zkUsage } from '../usage.js';
 
-export const zkUsage = `vigil zk [--json] [--timeout SECONDS]
-                                   the ZooKeeper tree of this cluster, decoded: live nodes and relays,
-                                   lease candidates (who holds, who waits, epochs), owners, tenures
-  --timeout SECONDS        how long to try to reach ZooKeeper (default 3)
-Exit status 0, or 2 when ZooKeeper cannot be reached.
-Where: --config FILE (default $VIGIL_CONFIG, ${DEFAULT_CONFIG}).`;
 
 const options = { ...commonOptions, timeout: { type: 'string', default: '3' } } as const;
 
