@@ -36,7 +36,7 @@ export function runRelay(argv: string[], stop: AbortSignal): Promise<number> {
     const observer = new ClusterObserver(ctx);
     let services = new ServiceWatch({ log, logger, silentMs: config.alerts.service_silent_ms });
     const address = metricsAddress(config, node);
-    let metrics = address ? new MetricsServer(ctx, address) : undefined;
+    const metrics = address ? new MetricsServer(ctx, address) : undefined;
     await alerter.start();
     if (notifier.needed) await notifier.start();
     observer.start();
@@ -67,11 +67,7 @@ export function runRelay(argv: string[], stop: AbortSignal): Promise<number> {
           notifier = new Notifier(ctx);
           if (notifier.needed) await notifier.start();
         }
-        if (changed.includes('metrics model') && metrics) {
-          await metrics.stop();
-          metrics = new MetricsServer(ctx, address!);
-          await metrics.start();
-        }
+        if (changed.includes('metrics model')) await metrics?.reload(next);
         if (changed.includes('service watch')) {
           services.stop();
           services = new ServiceWatch({ log, logger, silentMs: next.alerts.service_silent_ms });

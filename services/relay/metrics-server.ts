@@ -30,22 +30,36 @@ export function metricsAddress(config: VigilConfig, node: string): { host: strin
 }
 
 export class MetricsServer {
-  private readonly model: MetricsModel;
+  private model: MetricsModel;
   private subscription: Subscription | undefined;
   private server: Server | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly o: MetricsServerOptions, private readonly address: { host: string; port: number }) {
+  constructor(private o: MetricsServerOptions, private readonly address: { host: string; port: number }) {
     this.model = new MetricsModel(o.config, o.node);
   }
 
   async start(): Promise<void> {
-    const { log, logger } = this.o;
-    this.subscription = await followLog(log, { logger, after: 0, rebuild: () => undefined, replay: { types: MetricsModel.TYPES, apply: (e) => this.model.apply(e) } }, (batch) => {
-      for (const e of batch) this.model.apply(e);
-    });
+    await this.follow();
     this.listen();
+  }
+
+  /** A new configuration (instances, VIP groups): the model is rebuilt from the whole log; the endpoint stays up. */
+  async reload(config: VigilConfig): Promise<void> {
+    this.subscription?.close();
+    this.o = { ...this.o, config };
+    this.model = new MetricsModel(config, this.o.node);
+    await this.follow();
+  }
+
+  /** The model from the log's first event, then kept up to date as the log grows. */
+  private async follow(): Promise<void> {
+    const { log, logger } = this.o;
+    const model = this.model;
+    this.subscription = await followLog(log, { logger, after: 0, replay: { types: MetricsModel.TYPES, apply: (e) => model.apply(e) } }, (batch) => {
+      for (const e of batch) model.apply(e);
+    });
   }
 
   async stop(): Promise<void> {
@@ -53,7 +67,11 @@ export class MetricsServer {
     clearTimeout(this.retry);
     this.subscription?.close();
     const server = this.server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // a scraper's kept-alive connection must not hold the stop
+      await closed;
+    }
   }
 
   /** The page served at /metrics now. */

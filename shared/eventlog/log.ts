@@ -11,6 +11,7 @@ import { checkSchema, migrate } from './migrate.js';
 import { compileEventQuery, compileIndexedSubjectQuery, limitOf, type CompiledEventQuery, type EventFilter } from './query.js';
 import type { EventsTable } from './tables.js';
 import { validateNewEvent } from './validate.js';
+import { PulseBoard } from './pulse.js';
 import { LogChangeWatcher } from './watch.js';
 import { APPEND_BUCKETS } from '../metrics/catalogue.js';
 import { Histogram } from '../metrics/registry.js';
@@ -111,12 +112,6 @@ export class EventLog {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       after: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       maxSeq: db.prepare('SELECT IFNULL(MAX(seq), 0) AS seq FROM events'),
-      beat: db.prepare(`INSERT INTO heartbeats (service, pid, ts) VALUES (?, ?, ?)
-        ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, ts = excluded.ts`),
-      heartbeat: db.prepare('SELECT pid, ts FROM heartbeats WHERE service = ?'),
-      putMetrics: db.prepare(`INSERT INTO service_metrics (service, ts, data) VALUES (?, ?, ?)
-        ON CONFLICT (service) DO UPDATE SET ts = excluded.ts, data = excluded.data`),
-      metrics: db.prepare('SELECT service, ts, data FROM service_metrics ORDER BY service'),
 
       getCursor: db.prepare('SELECT seq FROM cursors WHERE consumer = ?'),
       setCursor: db.prepare(`INSERT INTO cursors (consumer, seq, ts) VALUES (?, ?, ?)
@@ -252,17 +247,25 @@ export class EventLog {
 
   /** Opened with readOnly: appends are refused. */
   readOnly = false;
+
+  private pulseBoard: PulseBoard | undefined;
+  /** The services' heartbeats and counters (pulse.ts), opened at first use (readers of a log no service ran find none). */
+  private get pulse(): PulseBoard {
+    return (this.pulseBoard ??= new PulseBoard(this.path, this.readOnly, 5000));
+  }
   /** Set when a read-only log could only be read through a private copy (a read-only mount). */
   privateCopy: string | undefined;
 
   /** How long a write waits for another connection's lock before it fails (SQLite's busy timeout). */
   setBusyTimeout(ms: number): void {
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+    this.pulse.setBusyTimeout(ms);
   }
 
   close(): void {
     this.checkpointer?.stop();
     this.watcher.stop();
+    this.pulseBoard?.close();
     this.db.close();
     if (this.privateCopy) rmSync(this.privateCopy, { recursive: true, force: true });
   }
@@ -402,26 +405,24 @@ export class EventLog {
     this.stmts.setCursor.run(consumer, seq, Date.now());
   }
 
-  /** Records that a service of this node is alive now. */
+  /** Records that a service of this node is alive now (in the pulse board beside the log, see pulse.ts). */
   beat(service: string, pid: number, ts = Date.now()): void {
-    this.stmts.beat.run(service, pid, ts);
-    this.checkpointer?.wrote(1);
+    this.pulse.beat(service, pid, ts);
   }
 
   /** The last pulse of a service (unix ms), if it ever had one. */
   heartbeat(service: string): { pid: number; ts: number } | undefined {
-    return this.stmts.heartbeat.get(service) as { pid: number; ts: number } | undefined;
+    return this.pulse.heartbeat(service);
   }
 
   /** Stores what a service of this node counts in memory (a JSON snapshot, see shared/metrics). */
   putServiceMetrics(service: string, data: string, ts = Date.now()): void {
-    this.stmts.putMetrics.run(service, ts, data);
-    this.checkpointer?.wrote(1);
+    this.pulse.putMetrics(service, data, ts);
   }
 
   /** Every service's last stored metrics snapshot (raw JSON: validate before use). */
   serviceMetrics(): { service: string; ts: number; data: string }[] {
-    return this.stmts.metrics.all() as { service: string; ts: number; data: string }[];
+    return this.pulse.metrics();
   }
 
   /** Records until when the kernel keeps a VIP group's addresses on this node (unix ms), under a lease's epoch. */

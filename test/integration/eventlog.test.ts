@@ -1,7 +1,8 @@
 // The event log on real SQLite files; tampering is done with Debian's sqlite3 tool, as an
 // intruder or a careless operator would.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -272,9 +273,9 @@ describe('background checkpoints', () => {
     // (seen in CI on a busy machine: grown, count still 0): wait for both.
     await expect.poll(() => log.backgroundCheckpoints! > 0 && statSync(path).size > initial + 100 * 1024, { timeout: 5000 }).toBe(true);
     const afterBurst = log.backgroundCheckpoints!;
-    log.beat('vrrp', process.pid); // a lone write, below the count: checkpointed after maxDelayMs
+    log.append(note('lone')); // a lone write, below the count: checkpointed after maxDelayMs
     await expect.poll(() => log.backgroundCheckpoints, { timeout: 5000 }).toBeGreaterThan(afterBurst);
-    expect(verifyLog(log)).toMatchObject({ ok: true, checked: 2000 });
+    expect(verifyLog(log)).toMatchObject({ ok: true, checked: 2001 });
     log.close();
     // The thread closes its connection too: the last one to close removes the WAL.
     await expect.poll(() => existsSync(`${path}-wal`), { timeout: 5000 }).toBe(false);
@@ -287,5 +288,47 @@ describe('background checkpoints', () => {
     expect(errors[0]!.message).toMatch(/unable to open database|directory does not exist/i);
     expect(dead.checkpoints).toBe(0);
     dead.stop(); // harmless once the thread is gone
+  });
+});
+
+describe('the pulse board', () => {
+  it("heartbeats and counters live beside the log, and their writes wake none of the log's readers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-pulse-'));
+    try {
+      const db = join(dir, 'events.db');
+      const writer = EventLog.open({ path: db, node: 'lb1' });
+      const reader = EventLog.open({ path: db, node: 'lb1', pollIntervalMs: 600_000 }); // (no backup poll in the way)
+      let wakes = 0;
+      const off = reader.onChange(() => (wakes += 1));
+      await new Promise((r) => setTimeout(r, 200)); // the watcher's start
+      wakes = 0;
+      for (let i = 0; i < 20; i++) {
+        writer.beat('fence', 4242, Date.now());
+        writer.putServiceMetrics('fence', '{"counters":[],"gauges":[],"histograms":[]}');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect(wakes, 'wake-ups of a reader by heartbeats').toBe(0);
+      writer.append(note('an event'));
+      await expect.poll(() => wakes, { timeout: 5000 }).toBeGreaterThan(0); // ... as an event does
+      expect(reader.heartbeat('fence')).toMatchObject({ pid: 4242 });
+      expect(existsSync(join(dir, 'events.db-pulse', 'pulse.sqlite'))).toBe(true);
+      off();
+      const ro = EventLog.open({ path: db, readOnly: true });
+      expect(ro.heartbeat('fence')?.pid).toBe(4242);
+      expect(ro.serviceMetrics().map((m) => m.service)).toEqual(['fence']);
+      ro.close();
+      reader.close();
+      writer.close();
+      // a log no service ran: no board, no heartbeat, and a reader creates nothing
+      const fresh = join(dir, 'fresh.db');
+      EventLog.open({ path: fresh, node: 'lb2' }).close();
+      const ro2 = EventLog.open({ path: fresh, readOnly: true });
+      expect(ro2.heartbeat('vrrp')).toBeUndefined();
+      ro2.close();
+      expect(existsSync(`${fresh}-pulse`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -38,6 +38,7 @@ ${NODES.map((n) => `  ${n}: { address: ${t.hosts[n]!.address} }`).join('\n')}
 log: { path: '${join(dir, '{node}', 'events.db')}' }
 zookeeper: { hosts: [${zk.connectString.split(',').join(', ')}], session_timeout: 1.5 }
 fence: { liveness_timeout: 0.3 }
+metrics: { listen: "127.0.0.1:9650" }
 vrrp_instances:
 ${vis}
 vip_groups:
@@ -71,9 +72,9 @@ beforeAll(async () => {
       return configText(c, FIRST);
     },
   });
-  k.start('n1', ['fence', 'vrrp']);
+  k.start('n1', ['fence', 'vrrp', 'relay']);
   await k.settled('n1');
-  k.start('n2', ['fence', 'vrrp']);
+  k.start('n2', ['fence', 'vrrp', 'relay']);
   await k.fenceReady('n2');
   // Gratuitous ARP for the VIP as the client's host hears it (sender and target address the VIP).
   const ifname = k.t.hosts.cl!.ifname;
@@ -106,14 +107,14 @@ describe('reload', () => {
       for (const n of NODES) {
         const r = await reloadNode(n);
         expect(r.code, r.stdout + r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/^vrrp {4}vrrp \(pid \d+\) reloaded .*: nothing to change \(3 untouched\)\nfence {3}fence \(pid \d+\) reloaded .*: nothing to change \(1 untouched\)\n$/);
+        expect(r.stdout).toMatch(/^vrrp {4}vrrp \(pid \d+\) reloaded .*: nothing to change \(3 untouched\)\nfence {3}fence \(pid \d+\) reloaded .*: nothing to change \(1 untouched\)\nrelay {3}relay \(pid \d+\) reloaded .*: nothing to change \(5 untouched\)\n$/);
       }
     }
     await new Promise((r) => setTimeout(r, 1500));
     for (const n of NODES) {
       expect(since(n, ['vrrp.state_changed', 'vrrp.priority_changed', 'fence.lease_candidate', 'fence.lease_acquired', 'fence.lease_lost', 'vip.bound', 'vip.unbound'], from), `${n}: no state change`).toEqual([]);
       const reloads = since(n, ['service.reloaded'], from);
-      expect(reloads).toHaveLength(20);
+      expect(reloads).toHaveLength(30);
       for (const e of reloads) expect(e.data).toMatchObject({ added: [], removed: [], changed: [], restart_needed: [] });
     }
     expect(garps, 'gratuitous ARP for the VIP during the reloads').toEqual([]);
@@ -152,6 +153,12 @@ describe('reload', () => {
     expect(changes('VI_3')).toEqual(['INIT->BACKUP', 'BACKUP->MASTER']);
     expect(k!.holders()).toEqual(['n1']);
     expect(since('n1', ['vip.bound', 'vip.unbound'], from)).toEqual([]);
+    // the relay's /metrics follow: VI_3 there, VI_2 gone, without a restart of the relay
+    const [relay] = since('n1', ['service.reloaded'], from).filter((e) => e.subject === 'service:relay');
+    expect(relay?.data).toMatchObject({ changed: expect.arrayContaining(['metrics model', 'notify scripts']), restart_needed: [] });
+    const page = (await k!.t.exec('n1', [process.execPath, '-e', "fetch('http://127.0.0.1:9650/metrics').then(async (r) => process.stdout.write(await r.text()))"], { timeoutMs: 20_000 })).stdout;
+    expect(page).toMatch(/^keepalived_vrrp_state\{iname="VI_3",intf="[^"]+",vrid="53",ip_address=""\} 2$/m);
+    expect(page).not.toMatch(/iname="VI_2"/);
   }, 60_000);
 
   it('an invalid file is refused with its file, line and field; the services run on unchanged', async () => {

@@ -1,0 +1,106 @@
+// The services' heartbeats and in-memory counters, in a small SQLite file of their own in
+// a folder beside the log (<log>-pulse/pulse.sqlite). Apart because of what a write costs the
+// others: every commit to the log's file wakes every reader of the log (inotify on its
+// folder), and five services beating ten times a second kept each process of the node at
+// ~3 % of a core doing empty reads; writes in a subfolder wake nobody. A pulse is not
+// history: no fsync (synchronous OFF), overwritten in place. A rollback journal, not WAL:
+// each write needs a fresh block, so on a full disk the pulse fails as the log does (a
+// WAL reuses its space and would go on beating), and the vrrp service of a node whose log
+// cannot be written gives way as it always did.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** (Not *.db: vigil postmortem --db FOLDER takes every *.db below a folder for a log.) */
+export const pulsePath = (logPath: string) => join(`${logPath}-pulse`, 'pulse.sqlite');
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS heartbeats (service TEXT PRIMARY KEY, pid INTEGER NOT NULL, ts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS service_metrics (service TEXT PRIMARY KEY, ts INTEGER NOT NULL, data TEXT NOT NULL);
+`;
+
+export class PulseBoard {
+  private db: Database.Database | undefined;
+  private stmts: { beat: Database.Statement; heartbeat: Database.Statement; putMetrics: Database.Statement; metrics: Database.Statement } | undefined;
+  private busyTimeoutMs: number;
+
+  constructor(private readonly logPath: string, private readonly readOnly: boolean, busyTimeoutMs: number) {
+    this.busyTimeoutMs = busyTimeoutMs;
+  }
+
+  /** The open board; undefined for a reader while no service has made it yet (or it cannot be read). */
+  private open(): PulseBoard['stmts'] {
+    if (this.stmts) return this.stmts;
+    const path = pulsePath(this.logPath);
+    if (this.readOnly) {
+      if (!existsSync(path)) return undefined;
+      try {
+        this.db = new Database(path, { readonly: true, fileMustExist: true, timeout: this.busyTimeoutMs });
+      } catch {
+        return undefined; // a read-only mount without the WAL index: no pulses to read
+      }
+    } else {
+      mkdirSync(join(path, '..'), { recursive: true });
+      this.db = new Database(path, { timeout: this.busyTimeoutMs });
+      this.db.pragma('journal_mode = DELETE');
+      this.db.pragma('synchronous = OFF');
+      this.db.exec(SCHEMA);
+    }
+    const db = this.db;
+    try {
+      this.stmts = {
+        beat: db.prepare(`INSERT INTO heartbeats (service, pid, ts) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, ts = excluded.ts`),
+        heartbeat: db.prepare('SELECT pid, ts FROM heartbeats WHERE service = ?'),
+        putMetrics: db.prepare(`INSERT INTO service_metrics (service, ts, data) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET ts = excluded.ts, data = excluded.data`),
+        metrics: db.prepare('SELECT service, ts, data FROM service_metrics ORDER BY service'),
+      };
+    } catch (err) {
+      if (!this.readOnly) throw err;
+      this.close(); // a board being created right now: read it next time
+      return undefined;
+    }
+    return this.stmts;
+  }
+
+  beat(service: string, pid: number, ts: number): void {
+    this.open()!.beat.run(service, pid, ts);
+  }
+
+  heartbeat(service: string): { pid: number; ts: number } | undefined {
+    return this.read(() => this.open()?.heartbeat.get(service) as { pid: number; ts: number } | undefined, undefined);
+  }
+
+  putMetrics(service: string, data: string, ts: number): void {
+    this.open()!.putMetrics.run(service, ts, data);
+  }
+
+  metrics(): { service: string; ts: number; data: string }[] {
+    return this.read(() => (this.open()?.metrics.all() as { service: string; ts: number; data: string }[] | undefined) ?? [], []);
+  }
+
+  /**
+   * A read; a read-only reader that cannot read the board now (a writer killed mid-write
+   * left a journal only a writer can roll back) sees no pulse rather than failing. A
+   * service's own reads fail as any read of its log would.
+   */
+  private read<T>(f: () => T, none: T): T {
+    if (!this.readOnly) return f();
+    try {
+      return f();
+    } catch {
+      this.close();
+      return none;
+    }
+  }
+
+  setBusyTimeout(ms: number): void {
+    this.busyTimeoutMs = ms;
+    this.db?.pragma(`busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = undefined;
+    this.stmts = undefined;
+  }
+}
