@@ -145,6 +145,7 @@ export class VrrpService {
   private remove(r: Running): void {
     this.apply(r, { type: 'stop', now: now() });
     clearTimeout(r.timer);
+    this.o.metrics?.forget({ iname: r.plan.spec.name }); // its statistics go with it (a restarted one counts from 0)
     this.instances.splice(this.instances.indexOf(r), 1);
     if (r.group) {
       r.group.members.splice(r.group.members.indexOf(r), 1);

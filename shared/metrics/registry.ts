@@ -50,6 +50,12 @@ export class MetricsRegistry {
     this.gauges.set(key(name, labels), { name, labels, value });
   }
 
+  /** Drops every counter and gauge whose labels include these (an instance a reload removed). */
+  forget(match: Labels): void {
+    const matches = (l: Labels) => Object.entries(match).every(([k, v]) => l[k] === v);
+    for (const m of [this.counters, this.gauges] as Map<string, { labels: Labels }>[]) for (const [k, v] of m) if (matches(v.labels)) m.delete(k);
+  }
+
   /** A histogram kept elsewhere (the event log keeps its own append latency), exposed under this name. */
   attach(name: MetricName, labels: Labels, h: Histogram): void {
     if (METRICS[name].type !== 'histogram') throw new Error(`${name} is not a histogram`);

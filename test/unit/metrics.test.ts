@@ -85,6 +85,9 @@ describe("a service's in-memory metrics", () => {
     expect(parseSnapshot('{"counters": 3}')).toBeUndefined();
     expect(parseSnapshot('not json')).toBeUndefined();
     expect(() => r.attach('keepalived_up', {}, h)).toThrow(/not a histogram/);
+    r.inc('keepalived_advertisements_sent_total', { iname: 'VI_2', intf: 'eth0', vrid: '52' });
+    r.forget({ iname: 'VI_1' });
+    expect(r.snapshot().counters.map((c) => c.labels.iname)).toEqual(['VI_2']);
   });
 });
 
