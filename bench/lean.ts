@@ -4,9 +4,9 @@
 // keepalived's checker needs IPVS in the kernel), in one topology of namespaces, in the
 // same run. CPU from /proc over LEAN_SECONDS (default 60) after a 10 s warm-up; RSS and
 // PSS at the end. ZooKeeper and NATS are not counted (keepalived has no equivalent).
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startLab, type ServiceName } from '../lab/cluster.js';
+import { kernelHasIpvs } from '../lab/demo.js';
 import { startKeepalived } from '../test/harness/keepalived.js';
 import { CLI, ROOT } from '../test/harness/node.js';
 import { childPids, cpuSeconds, pssMiB, rssMiB } from './proc.js';
@@ -16,15 +16,6 @@ const SECONDS = Number(process.env.LEAN_SECONDS ?? 60);
 const VIP = '10.77.0.100';
 const KA_VIP = '10.77.0.101';
 const RS_PORT = 8080;
-
-function kernelHasIpvs(): boolean {
-  try {
-    execFileSync('ipvsadm', ['-Ln'], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function benchLean(): Promise<void> {
   const services: ServiceName[] = ['vrrp', 'fence', 'health', 'relay', ...(kernelHasIpvs() ? ['ipvs' as const] : [])];

@@ -130,7 +130,7 @@ async function pause(c: Ctl, ms: number): Promise<void> {
 }
 
 /** The kernel's IPVS is the same in every namespace; reading the (root) table changes nothing. */
-function kernelHasIpvs(): boolean {
+export function kernelHasIpvs(): boolean {
   try {
     execFileSync('ipvsadm', ['-Ln'], { stdio: 'ignore', timeout: 5000 });
     return true;
