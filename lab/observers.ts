@@ -10,13 +10,13 @@ import { waitFor, type Child, type StartOptions } from './process.js';
 /** A time range (unix ms, fractional) during which an observer saw the VIP on a node. */
 export interface Presence {
   node: string;
-  /** First sample that saw it. */
+  /** The end of the read of the first sample that saw it: certainly there from then. */
   from: number;
-  /** Last sample that still saw it (Infinity while it is there). */
+  /** The start of the last sample that still saw it (Infinity while it is there): certainly there until then. */
   to: number;
-  /** The sample before `from`, which did not see it: it came at some time in (after, from]. */
+  /** The start of the sample before, which did not see it: it came at some time in (after, from]. */
   after: number;
-  /** The sample after `to`, which no longer saw it (Infinity while it is there): it went in [to, gone). */
+  /** The end of the read of the sample after `to`, which no longer saw it (Infinity while it is there): it went in (to, gone]. */
   gone: number;
 }
 
@@ -98,16 +98,18 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
         maxGap = Math.max(maxGap, Number((m.stats as { maxGapMs: number }).maxGapMs));
         return;
       }
-      if (m.present !== undefined) maxTransitionGap = Math.max(maxTransitionGap, Number(m.t) - Number(m.before));
+      // (read: the clock after the sample's read; older watchers print t only)
+      const read = Number(m.read ?? m.t);
+      if (m.present !== undefined) maxTransitionGap = Math.max(maxTransitionGap, read - Number(m.before));
       if (m.present === true) {
-        const p = { node, from: Number(m.t), to: Infinity, after: Number(m.before), gone: Infinity };
+        const p = { node, from: read, to: Infinity, after: Number(m.before), gone: Infinity };
         presence.push(p);
         open.set(node, p);
       } else if (m.present === false) {
         const p = open.get(node);
         if (p) {
           p.to = Number(m.before);
-          p.gone = Number(m.t);
+          p.gone = read;
         }
         open.delete(node);
       }
