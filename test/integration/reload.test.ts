@@ -203,7 +203,11 @@ describe('reload', () => {
       expect(fence?.data).toMatchObject({ added: [], removed: [], changed: ['group web'], unchanged: [] });
     }
     await waitFor('web bound again on n1', () => (since('n1', ['vip.bound'], from).length > 0 ? true : undefined), 20_000);
-    expect(since('n1', ['vip.unbound', 'vip.bound'], from).map((e) => e.type)).toEqual(['vip.unbound', 'vip.bound']);
+    // The group restarts: given up, then bound again. (Between the two nodes' reloads their
+    // adverts carry different addresses, which each drops as keepalived does: the VIP may
+    // move once more before both run the new file; it ends on n1, never on two nodes.)
+    expect(since('n1', ['vip.unbound', 'vip.bound'], from).map((e) => e.type).slice(0, 2)).toEqual(['vip.unbound', 'vip.bound']);
+    await k!.settled('n1', 30_000);
     await waitFor('a gratuitous ARP for the VIP on the wire', () => (garps.length > 0 ? true : undefined), 10_000);
     expect(k!.overlaps(), 'two nodes held the VIP at once').toEqual([]);
   }, 60_000);
