@@ -46,6 +46,17 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: s
   }
 }
 
+/** A verb's options, no positional argument allowed; undefined when it printed its usage for --help. */
+export function parseVerb<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, usage: string, io: Io) {
+  const { values, positionals } = parse(argv, options);
+  if ((values as { help?: boolean }).help) {
+    io.out(usage + '\n');
+    return undefined;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected "${String(positionals[0])}"\n${usage}`);
+  return values;
+}
+
 export interface Target {
   config?: string | undefined;
   node?: string | undefined;

@@ -76,18 +76,38 @@ export function recorderOf(log: EventLog, logger: Logger): Recorder {
   return r;
 }
 
+/** A service's liveness from its last heartbeat. */
+export interface ServiceView {
+  service: ServiceName;
+  state: 'alive' | 'silent' | 'stopped' | 'never ran';
+  pid: number | null;
+  /** ms since its last heartbeat; null when it never ran or recorded its stop */
+  age_ms: number | null;
+}
+
+export function serviceView(service: ServiceName, hb: { pid: number; ts: number } | undefined, now: number, withinMs: number): ServiceView {
+  if (!hb) return { service, state: 'never ran', pid: null, age_ms: null };
+  if (hb.ts === 0) return { service, state: 'stopped', pid: hb.pid, age_ms: null };
+  const age = Math.max(0, now - hb.ts);
+  return { service, state: age <= withinMs ? 'alive' : 'silent', pid: hb.pid, age_ms: age };
+}
+
 /** Whether another service of this node has recorded a heartbeat within timeoutMs, and a sentence saying so. */
-export function serviceLiveness(log: EventLog, service: Exclude<Source, 'cli'>, timeoutMs: number): { alive: boolean; detail: string } {
+export function serviceLiveness(log: EventLog, service: ServiceName, timeoutMs: number): { alive: boolean; detail: string } {
   let hb: { pid: number; ts: number } | undefined;
   try {
     hb = log.heartbeat(service);
   } catch (err) {
     return { alive: false, detail: `cannot read the ${service} heartbeat: ${(err as Error).message}` };
   }
-  const age = hb ? Date.now() - hb.ts : undefined;
-  const alive = age !== undefined && age <= timeoutMs;
-  const detail = alive ? `${service} service alive` : age === undefined ? `${service} service never ran` : `${service} service not alive (last heartbeat ${hb!.ts === 0 ? 'at its stop' : `${age} ms ago`})`;
-  return { alive, detail };
+  const v = serviceView(service, hb, Date.now(), timeoutMs);
+  const detail = {
+    alive: `${service} service alive`,
+    'never ran': `${service} service never ran`,
+    stopped: `${service} service not alive (last heartbeat at its stop)`,
+    silent: `${service} service not alive (last heartbeat ${v.age_ms} ms ago)`,
+  }[v.state];
+  return { alive: v.state === 'alive', detail };
 }
 
 /**

@@ -5,17 +5,9 @@
 import { statSync } from 'node:fs';
 import { instancesForNode, type VigilConfig } from '../../shared/config/index.js';
 import { isEvent, nodeSubject, trackSubject, vipGroupSubject, vrrpSubject, type EventLog, type EventType, type StoredEvent } from '../../shared/eventlog/index.js';
-import { SERVICE_NAMES, type ServiceName } from '../../shared/service.js';
+import { SERVICE_NAMES, serviceView, type ServiceView } from '../../shared/service.js';
 import { FENCE_TRACKER, planInstance, trackedInterface, trackedVirtualServer } from '../../services/vrrp/spec.js';
 import { CURSOR } from '../../services/relay/shell.js';
-
-export interface ServiceView {
-  service: ServiceName;
-  state: 'alive' | 'silent' | 'stopped' | 'never ran';
-  pid: number | null;
-  /** ms since its last heartbeat; null when it never ran or recorded its stop */
-  age_ms: number | null;
-}
 
 export interface TrackerView {
   /** As configured: a script's name, "if:<interface>", "vs:<virtual server>" or "fence". */
@@ -60,13 +52,6 @@ export interface NodeView {
   health: { total: number; up: number; down: number; unknown: number; ts: number } | null;
   relay: { backlog: number | null; last_failure: { ts: number; error: string } | null };
   log: { path: string; bytes: number; events: number };
-}
-
-export function serviceView(service: ServiceName, hb: { pid: number; ts: number } | undefined, now: number, withinMs: number): ServiceView {
-  if (!hb) return { service, state: 'never ran', pid: null, age_ms: null };
-  if (hb.ts === 0) return { service, state: 'stopped', pid: hb.pid, age_ms: null };
-  const age = Math.max(0, now - hb.ts);
-  return { service, state: age <= withinMs ? 'alive' : 'silent', pid: hb.pid, age_ms: age };
 }
 
 const newest = (log: EventLog, types: EventType[], subject?: string): StoredEvent | undefined =>

@@ -44,7 +44,8 @@ export function clusterFromTree(base: string, tree: readonly Znode[], groups: re
       const candidates = under(`${base}/vips/${group}/lock`)
         .flatMap(({ name, z }) => {
           const c = parseCandidate(name);
-          return c ? [{ ...c, since: typeof json(z).since === 'string' ? (json(z).since as string) : null }] : [];
+          const since = json(z).since;
+          return c ? [{ ...c, since: typeof since === 'string' ? since : null }] : [];
         })
         .sort((a, b) => a.epoch - b.epoch);
       const [low, ...rest] = candidates;

@@ -5,9 +5,8 @@ import { readFileSync } from 'node:fs';
 import { logPathForNode } from '../../shared/config/index.js';
 import { DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { EventLog, isEvent, serviceSubject, summarize, type StoredEvent } from '../../shared/eventlog/index.js';
-import { SERVICE_NAMES, type ServiceName } from '../../shared/service.js';
-import { serviceView } from '../cluster/node-view.js';
-import { commonOptions, loadNodeConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
+import { SERVICE_NAMES, serviceView, type ServiceName } from '../../shared/service.js';
+import { commonOptions, parseVerb, loadNodeConfig, secondsOption, type Io } from '../common.js';
 import { reloadUsage } from '../usage.js';
 
 
@@ -25,12 +24,8 @@ function isService(pid: number, service: ServiceName): boolean {
 }
 
 export async function reloadCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, options);
-  if (values.help) {
-    io.out(reloadUsage + '\n');
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${reloadUsage}`);
+  const values = parseVerb(argv, options, reloadUsage, io);
+  if (!values) return 0;
   const timeoutMs = secondsOption('timeout', values.timeout);
   const { config, node, file } = loadNodeConfig(values, '');
   const log = EventLog.open({ path: values.db ?? logPathForNode(config, node, file), node, readOnly: true });

@@ -5,12 +5,12 @@ import { logPathForNode, nodeNames } from '../../shared/config/index.js';
 import { DEFAULT_CONFIG } from '../../shared/config/node.js';
 import { EventLog } from '../../shared/eventlog/index.js';
 import { zkPaths } from '../../shared/zookeeper/layout.js';
-import { SERVICE_NAMES, type ServiceName } from '../../shared/service.js';
-import { readNodeView, serviceView, type ServiceView } from '../cluster/node-view.js';
+import { SERVICE_NAMES, serviceView, type ServiceName, type ServiceView } from '../../shared/service.js';
+import { readNodeView } from '../cluster/node-view.js';
 import { renderStatus, type StatusReport } from '../cluster/render.js';
 import { clusterFromTree, EXIT_STATUS, unreachable, verdict, type ClusterView } from '../cluster/verdict.js';
 import { connectZk, readTree } from '../cluster/zk-tree.js';
-import { commonOptions, loadNodeConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
+import { commonOptions, parseVerb, loadNodeConfig, secondsOption, UsageError, type Io } from '../common.js';
 import { statusUsage } from '../usage.js';
 
 
@@ -36,12 +36,8 @@ function printService(io: Io, rows: ServiceView[], json: boolean, node: string |
 }
 
 export async function statusCommand(argv: string[], io: Io, stop: AbortSignal): Promise<number> {
-  const { values, positionals } = parse(argv, options);
-  if (values.help) {
-    io.out(statusUsage + '\n');
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${statusUsage}`);
+  const values = parseVerb(argv, options, statusUsage, io);
+  if (!values) return 0;
   const within = secondsOption('within', values.within);
   const interval = secondsOption('interval', values.interval);
   const timeout = secondsOption('timeout', values.timeout);

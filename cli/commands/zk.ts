@@ -2,7 +2,7 @@
 // zkCli.sh shows, as a table with what each znode means).
 import { connectZk, readTree, type Znode } from '../cluster/zk-tree.js';
 import { DEFAULT_CONFIG } from '../../shared/config/node.js';
-import { commonOptions, loadClusterConfig, parse, secondsOption, UsageError, type Io } from '../common.js';
+import { commonOptions, parseVerb, loadClusterConfig, secondsOption, type Io } from '../common.js';
 import { zkUsage } from '../usage.js';
 
 
@@ -22,12 +22,8 @@ export function zkTable(nodes: readonly Znode[], now: number): string {
 }
 
 export async function zkCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, options);
-  if (values.help) {
-    io.out(zkUsage + '\n');
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected "${positionals[0]}"\n${zkUsage}`);
+  const values = parseVerb(argv, options, zkUsage, io);
+  if (!values) return 0;
   const timeout = secondsOption('timeout', values.timeout);
   const { config } = loadClusterConfig(values);
   let client;

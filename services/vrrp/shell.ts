@@ -201,9 +201,9 @@ export class VrrpService {
     }
     if (started.length > 0) {
       // What the running instances know of their tracked conditions, the new ones learn before they start.
+      // (trackerStates holds the fence tracker too: set at start-up and at every change)
       for (const r of started) {
         for (const [name, ok] of this.trackerStates) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
-        if (FENCE_TRACKER in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name: FENCE_TRACKER, ok: this.zkConnected && this.fenceAlive });
       }
       for (const [vs, state] of this.quorum?.states ?? []) this.setTrackerSilently(virtualServerTracker(vs), state === 'up', started);
       await this.pollLinks(false, newInterfaces, started);
