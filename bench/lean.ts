@@ -3,21 +3,60 @@
 // checked every 6 s) and two keepalived nodes with the same VRRP configuration (VRRP only:
 // keepalived's checker needs IPVS in the kernel), in one topology of namespaces, in the
 // same run. CPU from /proc over LEAN_SECONDS (default 60) after a 10 s warm-up; RSS and
-// PSS at the end. ZooKeeper and NATS are not counted (keepalived has no equivalent).
+// PSS at the end. Each vigil service is counted with its helpers (ip, the dead man's
+// switch, probes: running or reaped). ZooKeeper and NATS are not counted (keepalived has
+// no equivalent). Then VRRP at scale: 100 and 250 VRRPv3 instances at 100 ms, the vrrp
+// service against keepalived's VRRP process, master and backup, side by side.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type ServiceName } from '../lab/cluster.js';
 import { kernelHasIpvs } from '../lab/demo.js';
+import { createTopology } from '../lab/netns.js';
 import { startKeepalived } from '../test/harness/keepalived.js';
 import { CLI, ROOT } from '../test/harness/node.js';
-import { childPids, cpuSeconds, pssMiB, rssMiB } from './proc.js';
+import { tempDir } from '../test/harness/tmp.js';
+import { childPids, treeCpuSeconds, treeMemory } from './proc.js';
 import { printTable } from './stats.js';
 
 const SECONDS = Number(process.env.LEAN_SECONDS ?? 60);
+// LEAN_CASES: which of idle, 100, 250 to run (default all). LEAN_NICE: every service at
+// this nice value (default: the configuration's defaults, vrrp and fence at -10), to
+// measure beside other work without disturbing it.
+const NICE = process.env.LEAN_NICE;
+const globalDefs = NICE === undefined ? '' : `global_defs: { vrrp_priority: ${NICE}, checker_priority: ${NICE} }\n`;
 const VIP = '10.77.0.100';
 const KA_VIP = '10.77.0.101';
 const RS_PORT = 8080;
 
 export async function benchLean(): Promise<void> {
+  const cases = (process.env.LEAN_CASES ?? 'idle,100,250').split(',');
+  if (cases.includes('idle')) await idleDirector();
+  for (const n of [100, 250]) if (cases.includes(String(n))) await vrrpAtScale(n);
+}
+
+interface Measured { who: string; role: string; pid: number }
+
+interface Measurement { cpu: number; rss: number; pss: number; pssGrowth: number }
+
+/** CPU % of a core of each process tree over SECONDS, its memory at the end and how much its PSS grew meanwhile. */
+async function measure(procs: Measured[]): Promise<Measurement[]> {
+  const before = procs.map((p) => ({ cpu: treeCpuSeconds(p.pid), ...treeMemory(p.pid) }));
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  return procs.map((p, i) => {
+    const m = treeMemory(p.pid);
+    return { cpu: ((treeCpuSeconds(p.pid) - before[i]!.cpu) / SECONDS) * 100, ...m, pssGrowth: m.pss - before[i]!.pss };
+  });
+}
+
+const keepalivedProcs = (pids: number[]): Measured[] =>
+  pids.flatMap((pid, i) => {
+    const role = i === 0 ? 'master' : 'backup';
+    return [{ who: 'keepalived (parent)', role, pid }, ...childPids(pid).map((c) => ({ who: 'keepalived (vrrp)', role, pid: c }))];
+  });
+
+const line = (m: Measurement) => `${m.cpu.toFixed(2)} % CPU, RSS ${m.rss.toFixed(0)} MiB, PSS ${m.pss.toFixed(0)} MiB (${m.pssGrowth >= 0 ? '+' : ''}${m.pssGrowth.toFixed(1)} over the run)`;
+
+async function idleDirector(): Promise<void> {
   const services: ServiceName[] = ['vrrp', 'fence', 'health', 'relay', ...(kernelHasIpvs() ? ['ipvs' as const] : [])];
   const k = await startLab({
     nodes: ['d1', 'd2'], extraHosts: ['k1', 'k2', 'r1', 'r2'], nats: true, folder: 'bench-lean', vip: VIP, vipPort: RS_PORT, cli: CLI, labDist: join(ROOT, 'dist/lab'), cwd: ROOT,
@@ -26,7 +65,7 @@ nodes:
   d1: { address: ${t.hosts.d1!.address} }
   d2: { address: ${t.hosts.d2!.address} }
 log: { path: '${join(dir, '{node}', 'events.db')}' }
-zookeeper: { hosts: [${zk.connectString}], session_timeout: 2 }
+${globalDefs}zookeeper: { hosts: [${zk.connectString}], session_timeout: 2 }
 nats: { servers: ["${nats!.url}"] }
 vrrp_instances:
   VI_1:
@@ -59,29 +98,65 @@ virtual_servers:
     const ka = ['k1', 'k2'].map((host, i) => startKeepalived(k.t, { host, dir: k.dir, version: 2, vrid: 52, priority: 150 - 50 * i, advertInt: 1, vip: `${KA_VIP}/32` }));
     await new Promise((r) => setTimeout(r, 10_000)); // warm-up: elections, first checks, JIT
 
-    const procs: { who: string; role: string; pid: number }[] = [];
+    const procs: Measured[] = [];
     for (const [node, role] of [['d1', 'master'], ['d2', 'backup']] as const) for (const s of services) procs.push({ who: `vigil ${s}`, role, pid: k.pid(node, s)! });
-    ka.forEach((x, i) => {
-      const role = i === 0 ? 'master' : 'backup';
-      procs.push({ who: 'keepalived (parent)', role, pid: x.child.pid });
-      for (const c of childPids(x.child.pid)) procs.push({ who: 'keepalived (vrrp)', role, pid: c });
-    });
-    const before = procs.map((p) => cpuSeconds(p.pid).total);
-    await new Promise((r) => setTimeout(r, SECONDS * 1000));
-    const cpu = procs.map((p, i) => ((cpuSeconds(p.pid).total - before[i]!) / SECONDS) * 100);
-    const rows = procs.map((p, i) => ({ metric: `${p.role} ${p.who}`, value: `${cpu[i]!.toFixed(2)} % CPU, RSS ${rssMiB(p.pid).toFixed(0)} MiB, PSS ${pssMiB(p.pid).toFixed(0)} MiB` }));
+    procs.push(...keepalivedProcs(ka.map((x) => x.child.pid)));
+    // keepalived's parent counts its children's time once they are reaped: its own only.
+    const m = await measure(procs.map((p) => p));
+    const rows = procs.map((p, i) => ({ metric: `${p.role} ${p.who}`, value: line(m[i]!) }));
     for (const role of ['master', 'backup']) {
       for (const who of ['vigil', 'keepalived']) {
-        const mine = procs.map((p, i) => ({ p, i })).filter(({ p }) => p.role === role && p.who.startsWith(who));
-        const c = mine.reduce((a, { i }) => a + cpu[i]!, 0);
-        const rss = mine.reduce((a, { p }) => a + rssMiB(p.pid), 0);
-        const pss = mine.reduce((a, { p }) => a + pssMiB(p.pid), 0);
-        rows.push({ metric: `${role} ${who}, all processes`, value: `${c.toFixed(2)} % CPU, RSS ${rss.toFixed(0)} MiB, PSS ${pss.toFixed(0)} MiB` });
+        const mine = procs.map((p, i) => ({ p, i })).filter(({ p }) => p.role === role && p.who.startsWith(who) && !(who === 'keepalived' && p.who.includes('parent')));
+        const parent = procs.findIndex((p) => p.role === role && p.who === 'keepalived (parent)');
+        // keepalived's parent tree already holds its VRRP child: the parent's tree is the total
+        const total = who === 'keepalived' ? m[parent]! : mine.reduce((a, { i }) => ({ cpu: a.cpu + m[i]!.cpu, rss: a.rss + m[i]!.rss, pss: a.pss + m[i]!.pss, pssGrowth: a.pssGrowth + m[i]!.pssGrowth }), { cpu: 0, rss: 0, pss: 0, pssGrowth: 0 });
+        rows.push({ metric: `${role} ${who}, all processes`, value: line(total) });
       }
     }
     printTable(`Idle director over ${SECONDS} s: vigil (${services.join(', ')}) and keepalived (VRRP), one VRRPv2 instance at 1 s`, rows);
     for (const x of ka) await x.stop();
   } finally {
     await k.destroy();
+  }
+}
+
+/**
+ * n VRRPv3 instances at 100 ms on two nodes (one master of all, one backup), for the vrrp
+ * service alone (no fence: VRRP's own cost) and for keepalived's VRRP, in two topologies
+ * of their own (the same VRIDs on one segment would be one election), measured at once.
+ */
+const kaVip = (v: number) => `10.78.${Math.floor(v / 250)}.${(v % 250) + 1}/32`;
+
+async function vrrpAtScale(n: number): Promise<void> {
+  const tmp = tempDir(`bench-lean-${n}`);
+  const vg = await createTopology({ hosts: ['d1', 'd2'] });
+  const kt = await createTopology({ hosts: ['k1', 'k2'] });
+  try {
+    const vigil = (['d1', 'd2'] as const).map((node, i) => {
+      const h = vg.hosts[node]!;
+      const lines = [`cluster: lean`, `nodes: { ${node}: {} }`, `log: { path: ${join(tmp.path, node + '.db')} }`, `zookeeper: { hosts: [127.0.0.1:2181] }`, `fence: { required: false }`, globalDefs, `vrrp_instances:`];
+      for (let v = 1; v <= n; v++) lines.push(`  VI_${v}: { interface: ${h.ifname}, virtual_router_id: ${v}, version: 3, advert_int: 0.1, priority: ${150 - 50 * i} }`);
+      lines.push('vip_groups:'); // one address per advert, as keepalived's
+      for (let v = 1; v <= n; v++) lines.push(`  g${v}: { instance: VI_${v}, addresses: [${kaVip(v)}] }`);
+      const file = join(tmp.path, `${node}.yaml`);
+      writeFileSync(file, lines.join('\n') + '\n');
+      return vg.spawn(node, [process.execPath, CLI, 'run', 'vrrp', '--config', file, '--node', node], { logFile: join(tmp.path, `${node}.log`) });
+    });
+    const more = (priority: number) => Array.from({ length: n - 1 }, (_, v) => ({ vrid: v + 2, priority, vip: kaVip(v + 2) }));
+    const ka = ['k1', 'k2'].map((host, i) => startKeepalived(kt, { host, dir: tmp.path, version: 3, vrid: 1, priority: 150 - 50 * i, advertInt: 0.1, vip: kaVip(1), more: more(150 - 50 * i) }));
+    await new Promise((r) => setTimeout(r, 10_000)); // elections settle, JIT
+    const procs: Measured[] = [
+      { who: 'vigil vrrp', role: 'master', pid: vigil[0]!.pid },
+      { who: 'vigil vrrp', role: 'backup', pid: vigil[1]!.pid },
+      ...keepalivedProcs(ka.map((x) => x.child.pid)).filter((p) => p.who !== 'keepalived (parent)'),
+    ];
+    const m = await measure(procs);
+    printTable(`VRRP at scale over ${SECONDS} s: ${n} VRRPv3 instances at 100 ms (${n * 10} adverts/s), vigil's vrrp service and keepalived's VRRP process`, procs.map((p, i) => ({ metric: `${p.role} ${p.who}`, value: line(m[i]!) })));
+    for (const x of ka) await x.stop();
+    for (const c of vigil) await c.stop();
+  } finally {
+    await vg.destroy();
+    await kt.destroy();
+    tmp.remove();
   }
 }

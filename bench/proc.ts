@@ -35,3 +35,29 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/** Every descendant of a process (its helpers: ip, the dead man's switch, probes), from /proc. */
+export function descendantPids(pid: number): number[] {
+  return childPids(pid).flatMap((c) => [c, ...descendantPids(c)]);
+}
+
+/** CPU seconds of a process and its helpers: its own, its reaped children's, and those of the descendants still running. */
+export function treeCpuSeconds(pid: number): number {
+  const own = (p: number) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return (Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) / TICKS;
+    } catch {
+      return 0; // ended meanwhile: its parent's reaped-children time has it
+    }
+  };
+  return [pid, ...descendantPids(pid)].reduce((a, p) => a + own(p), 0);
+}
+
+/** Summed over a process and its running descendants. */
+export function treeMemory(pid: number): { rss: number; pss: number } {
+  const all = [pid, ...descendantPids(pid)];
+  const sum = (f: (p: number) => number) => all.reduce((a, p) => a + (Number.isNaN(f(p)) ? 0 : f(p)), 0);
+  return { rss: sum(rssMiB), pss: sum(pssMiB) };
+}

@@ -151,27 +151,36 @@ export function ipComplaints(stderr: NodeJS.ReadableStream, onError: (message: s
  * restarts the monitor if it dies, and says so.
  */
 export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: (message: string) => void): Promise<AddressWatcher> {
+  return ipMonitor('address', (line) => {
+    const change = parseAddressMonitorLine(line);
+    if (change) onChange(change);
+  }, onTrouble);
+}
+
+/**
+ * Calls onLine with each line `ip monitor` prints about one kind of object in this
+ * namespace (netlink: nothing runs while nothing changes); restarts the monitor if it
+ * dies, and says so.
+ */
+export function ipMonitor(object: 'address' | 'link', onLine: (line: string) => void, onTrouble: (message: string) => void): Promise<AddressWatcher> {
   let closed = false;
   let child: ChildProcess | undefined;
   let restart: NodeJS.Timeout | undefined;
   const start = (): Promise<void> =>
     new Promise((ready) => {
-      const [bin, ...args] = endingWithUs(['ip', '-ts', '-o', 'monitor', 'address']);
+      const [bin, ...args] = endingWithUs(['ip', '-ts', '-o', 'monitor', object]);
       const c = spawn(bin!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       hurry(c);
       child = c;
-      onLines(c.stdout!, (line) => {
-        const change = parseAddressMonitorLine(line);
-        if (change) onChange(change);
-      });
+      onLines(c.stdout!, onLine);
       c.on('spawn', () => ready());
       c.on('error', (err) => {
-        onTrouble(`ip monitor address: ${err.message}`);
+        onTrouble(`ip monitor ${object}: ${err.message}`);
         ready();
       });
       c.on('exit', (code, signal) => {
         if (closed) return;
-        onTrouble(`ip monitor address ended (${signal ?? `exit ${code}`}); restarting it`);
+        onTrouble(`ip monitor ${object} ended (${signal ?? `exit ${code}`}); restarting it`);
         restart = setTimeout(() => void start(), 200);
       });
     });

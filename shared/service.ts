@@ -15,9 +15,17 @@ import { Recorder } from './recorder.js';
 import type { ServiceName } from './service-names.js';
 export { SERVICE_NAMES, type ServiceName } from './service-names.js';
 
-/** How often every service records that it is alive. */
-export const HEARTBEAT_MS = 100;
-/** How often a service stores what it counts in memory (when it changed), for the node's /metrics. */
+/**
+ * How often a service records that it is alive: four beats within the shortest timeout any
+ * reader of its heartbeat applies (the relay's service_silent_ms, vigil status and reload's
+ * 2 s, and between the vrrp and fence services fence.liveness_timeout), at most one a second.
+ */
+export function beatPeriodMs(service: ServiceName, c: VigilConfig): number {
+  const timeouts = [c.alerts.service_silent_ms, 2000];
+  if (service === 'vrrp' || service === 'fence') timeouts.push(c.fence.liveness_timeout * 1000);
+  return Math.max(10, Math.min(1000, Math.floor(Math.min(...timeouts) / 4)));
+}
+/** How soon after a change a service stores what it counts in memory, for the node's /metrics. */
 export const METRICS_MS = 1000;
 
 export interface ServiceContext {
@@ -26,7 +34,7 @@ export interface ServiceContext {
   node: string;
   log: EventLog;
   logger: Logger;
-  /** What the service counts in memory; stored about once a second for the node's /metrics. */
+  /** What the service counts in memory; stored within a second of a change for the node's /metrics. */
   metrics: MetricsRegistry;
 }
 
@@ -92,8 +100,15 @@ export function serviceView(service: ServiceName, hb: { pid: number; ts: number 
   return { service, state: age <= withinMs ? 'alive' : 'silent', pid: hb.pid, age_ms: age };
 }
 
+/** Whether a service is alive, in a sentence; while alive, in how many ms it turns stale unless it beats again. */
+export interface Liveness {
+  alive: boolean;
+  detail: string;
+  staleInMs?: number;
+}
+
 /** Whether another service of this node has recorded a heartbeat within timeoutMs, and a sentence saying so. */
-export function serviceLiveness(log: EventLog, service: ServiceName, timeoutMs: number): { alive: boolean; detail: string } {
+export function serviceLiveness(log: EventLog, service: ServiceName, timeoutMs: number): Liveness {
   let hb: { pid: number; ts: number } | undefined;
   try {
     hb = log.heartbeat(service);
@@ -107,7 +122,7 @@ export function serviceLiveness(log: EventLog, service: ServiceName, timeoutMs: 
     stopped: `${service} service not alive (last heartbeat at its stop)`,
     silent: `${service} service not alive (last heartbeat ${v.age_ms} ms ago)`,
   }[v.state];
-  return { alive: v.state === 'alive', detail };
+  return v.state === 'alive' ? { alive: true, detail, staleInMs: timeoutMs - v.age_ms! } : { alive: false, detail };
 }
 
 /**
@@ -160,6 +175,8 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const { config } = loadConfig(file);
   const node = resolveNode(nodeNames(config), values.node);
   const logger = createLogger({ service: name, node });
+  const profileDir = process.env.VIGIL_CPU_PROFILE;
+  const endProfile = profileDir ? (await import('./cpu-profile.js')).startCpuProfile(profileDir, name) : undefined;
   const nice = name === 'vrrp' || name === 'fence' ? config.global_defs.vrrp_priority : name === 'health' ? config.global_defs.checker_priority : 0;
   const refused = setOwnPriority(nice);
   if (refused) logger.warn('cannot change this service\'s priority (it needs CAP_SYS_NICE): it runs at ordinary priority, its timers late on a busy machine', { nice, error: refused });
@@ -194,11 +211,13 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     }
   };
   pulse();
-  const pulseTimer = setInterval(pulse, HEARTBEAT_MS);
+  let pulseTimer = setInterval(pulse, beatPeriodMs(name, config));
   const metrics = new MetricsRegistry();
   metrics.attach('vigil_eventlog_append_seconds', { service: name }, log.appendLatency);
   let storedMetrics = '';
+  let metricsTimer: NodeJS.Timeout | undefined;
   const storeMetrics = () => {
+    metricsTimer = undefined;
     const json = JSON.stringify(metrics.snapshot());
     if (json === storedMetrics) return;
     try {
@@ -206,12 +225,18 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
       storedMetrics = json;
     } catch (err) {
       pulseFailed({ err });
+      metricsTimer ??= setTimeout(storeMetrics, METRICS_MS); // the change is still to be stored
     }
   };
-  const metricsTimer = setInterval(storeMetrics, METRICS_MS);
+  storeMetrics();
+  // Stored within METRICS_MS of a change, batched: an idle service stores nothing and wakes for nothing.
+  metrics.onChange = () => {
+    metricsTimer ??= setTimeout(storeMetrics, METRICS_MS);
+  };
   const stopped = (data: { reason: 'signal' | 'error' | 'exit'; signal?: string; error?: string }): number => {
     clearInterval(pulseTimer);
-    clearInterval(metricsTimer);
+    clearTimeout(metricsTimer);
+    metrics.onChange = undefined;
     try {
       log.setBusyTimeout(STOP_BUSY_MS);
     } catch {
@@ -225,6 +250,7 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     record.record({ type: 'service.stopped', source: name, subject, data: { service: name, pid: process.pid, ...data } });
     const lost = record.close();
     log.close();
+    endProfile?.();
     return lost;
   };
 
@@ -247,6 +273,10 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     const after = restartOnlySettings(name, next, node, file);
     const { restart_needed: alsoNeeded = [], ...changes } = (await running?.reload?.(next)) ?? { added: [], removed: [], changed: [], unchanged: [] };
     const restartNeeded = [...Object.keys(after).filter((k) => before[k] !== after[k]), ...alsoNeeded];
+    if (beatPeriodMs(name, next) !== beatPeriodMs(name, current)) {
+      clearInterval(pulseTimer);
+      pulseTimer = setInterval(pulse, beatPeriodMs(name, next));
+    }
     current = next;
     logger.info('configuration reloaded', { config: file, ...changes, restart_needed: restartNeeded });
     if (restartNeeded.length > 0) logger.warn('settings changed that take effect only when the service restarts', { restart_needed: restartNeeded });

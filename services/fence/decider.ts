@@ -5,6 +5,7 @@
 // lease before binding, never bind without time left on the lease.
 import { MIN_SESSION_TIMEOUT_S } from '../../shared/config/crosscheck.js';
 import type { ZkState } from '../../shared/eventlog/catalogue.js';
+import { livenessTiming } from '../../shared/zookeeper/liveness.js';
 
 /** Kernel address lifetime (valid_lft/preferred_lft) of a bound VIP, in seconds. */
 export const ADDRESS_LIFETIME_S = 1;
@@ -67,3 +68,16 @@ export function nextStep(f: GroupFacts): FenceStep {
 
 /** Whether bound addresses may get a fresh lifetime now. */
 export const mayRenew = (leaseLeftMs: number): boolean => leaseLeftMs >= MIN_LEASE_LEFT_MS;
+
+/**
+ * The fence's heartbeat period for a session timeout: as rare as the address lifetime
+ * allows (each heartbeat wakes the fence twice and renews the addresses), so that the
+ * lifetime is renewed even when one heartbeat goes unanswered: two periods fit between
+ * the lease deadline right after an answer and MIN_LEASE_LEFT_MS. Never more often than
+ * livenessTiming's default, never rarer than 500 ms.
+ */
+export function fenceHeartbeatMs(sessionTimeoutMs: number): number {
+  const usual = livenessTiming(sessionTimeoutMs);
+  const spare = (sessionTimeoutMs - usual.marginMs - MIN_LEASE_LEFT_MS) / 2;
+  return Math.max(usual.heartbeatMs, Math.min(500, Math.floor(spare)));
+}

@@ -7,13 +7,14 @@ import { allIpv4Addresses, ipBatch, ipBatchProcess, watchAddresses, type Address
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { packageVersion } from '../../shared/paths.js';
-import { recorder, serviceLiveness, type ReloadChanges } from '../../shared/service.js';
+import { LivenessWatch } from '../../shared/liveness-watch.js';
+import { recorder, serviceLiveness, type Liveness, type ReloadChanges } from '../../shared/service.js';
 import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
-import { ADDRESS_LIFETIME_S, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
+import { ADDRESS_LIFETIME_S, fenceHeartbeatMs, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
 import {
@@ -62,7 +63,6 @@ export interface FenceServiceOptions {
 
 const now = () => performance.now();
 const RENEW_EVERY_MS = 200;
-const VRRP_POLL_MS = 100;
 
 /** When the dead man's switch removes addresses whose lifetime is set now (before the kernel could). */
 const switchDeadline = () => Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
@@ -83,7 +83,7 @@ export class FenceService {
   private readonly expected = new Map<string, boolean>();
   private readonly instanceState = new Map<string, string>();
   private vrrpAlive = false;
-  private vrrpTimer: NodeJS.Timeout | undefined;
+  private vrrpWatch: LivenessWatch | undefined;
   private session: ZkSession | undefined;
   private subscription: Subscription | undefined;
   private watcher: AddressWatcher | undefined;
@@ -181,12 +181,14 @@ export class FenceService {
       this.vrrpAlive = this.vrrpLiveness().alive;
     };
     this.subscription = await followLog(log, { logger, rebuild }, (batch) => this.onEvents(batch));
-    this.vrrpTimer = setInterval(() => this.pollVrrp(), VRRP_POLL_MS);
+    this.vrrpWatch = new LivenessWatch({ log, service: 'vrrp', timeoutMs: () => this.config.fence.liveness_timeout * 1000, onRead: (h) => this.vrrpRead(h) });
+    this.vrrpWatch.start();
 
     this.session = new ZkSession({
       connectString: config.zookeeper.hosts.join(','),
       sessionTimeoutMs: config.zookeeper.session_timeout * 1000,
       minSessionTimeoutMs: MIN_SESSION_TIMEOUT_MS,
+      heartbeatMs: fenceHeartbeatMs,
       logger,
       onSession: (client) => this.prepareSession(client),
       onState: (r) => this.onSessionState(r),
@@ -200,7 +202,7 @@ export class FenceService {
   async stop(): Promise<void> {
     this.stopping = true;
     this.subscription?.close();
-    clearInterval(this.vrrpTimer);
+    this.vrrpWatch?.stop();
     await Promise.all(this.groups.map((g) => this.reconcile(g)));
     for (const g of this.groups) clearTimeout(g.retry);
     this.session?.stop();
@@ -276,8 +278,7 @@ export class FenceService {
     }
   }
 
-  private pollVrrp(): void {
-    const h = this.vrrpLiveness();
+  private vrrpRead(h: Liveness): void {
     if (h.alive === this.vrrpAlive) return;
     this.vrrpAlive = h.alive;
     this.o.logger.info(h.alive ? 'vrrp service alive' : 'vrrp service not alive: its instances count as not MASTER', { detail: h.detail });

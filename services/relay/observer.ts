@@ -51,6 +51,8 @@ export class ClusterObserver {
     this.session = new ZkSession({
       connectString: zookeeper.hosts.join(','),
       sessionTimeoutMs: zookeeper.session_timeout * 1000,
+      // It holds no lease: a third of the timeout, as ZooKeeper's own clients ping.
+      heartbeatMs: (timeout) => timeout / 3,
       logger: this.o.logger,
       onSession: (client) => this.onSession(client),
       onState: (r) => {

@@ -7,36 +7,55 @@ import type { Logger } from '../../shared/logger.js';
 import { recorder } from '../../shared/service.js';
 
 const WATCHED = ['vrrp', 'fence', 'health', 'ipvs'] as const;
-const CHECK_MS = 250;
 
 export class ServiceWatch {
   private readonly append;
   private readonly reported = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly o: { log: EventLog; logger: Logger; silentMs: number }) {
     this.append = recorder(o.log, o.logger);
   }
 
   start(): void {
-    this.timer = setInterval(() => this.check(), CHECK_MS);
+    this.stopped = false;
+    this.check();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
   }
 
+  /**
+   * Reads the heartbeats, and again when the first of those alive would turn silent (no
+   * poll while they beat); a service not beating is read again after silentMs (one that
+   * starts and dies within that is still seen silent then).
+   */
   private check(): void {
+    if (this.stopped) return;
+    const next = this.checkNow();
+    this.timer = setTimeout(() => this.check(), Math.max(1, next - Date.now()));
+  }
+
+  /** When to read again (unix ms). */
+  private checkNow(): number {
     const now = Date.now();
+    let next = now + this.o.silentMs;
     for (const service of WATCHED) {
       let hb: { pid: number; ts: number } | undefined;
       try {
         hb = this.o.log.heartbeat(service);
       } catch (err) {
         this.o.logger.warn('cannot read heartbeats', { err });
-        return;
+        return now + this.o.silentMs / 4;
       }
-      if (!hb || hb.ts === 0 || now - hb.ts <= this.o.silentMs) continue;
+      if (!hb || hb.ts === 0) continue;
+      if (now - hb.ts <= this.o.silentMs) {
+        next = Math.min(next, hb.ts + this.o.silentMs + 1);
+        continue;
+      }
       const key = `${service}:${hb.pid}`;
       if (this.reported.has(key)) continue;
       this.reported.add(key);
@@ -44,5 +63,6 @@ export class ServiceWatch {
       if (last && isEvent(last, 'relay.service_lost') && last.data.pid === hb.pid) continue;
       this.append({ type: 'relay.service_lost', source: 'relay', subject: serviceSubject(service), data: { service, pid: hb.pid, silent_ms: now - hb.ts } });
     }
+    return next;
   }
 }

@@ -4,14 +4,15 @@ import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
 import { followLog, isEvent, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import { interfaceInfo } from '../../shared/iproute.js';
+import { interfaceInfo, ipMonitor, type AddressWatcher } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CounterName } from '../../shared/metrics/catalogue.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
-import { recorder, serviceLiveness, type ReloadChanges } from '../../shared/service.js';
+import { LivenessWatch } from '../../shared/liveness-watch.js';
+import { recorder, serviceLiveness, type Liveness, type ReloadChanges } from '../../shared/service.js';
 import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { QuorumTracker } from '../../shared/health-record.js';
-import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason } from './codec.js';
+import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason, type InstanceExpectations } from './codec.js';
 import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
 import {
@@ -24,7 +25,14 @@ interface Running {
   plan: InstancePlan;
   state: VrrpState;
   timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (monotonic ms); it may be earlier than the state's deadline, never later. */
+  timerAt: number | undefined;
   group: SyncGroup | undefined;
+  /** What its received adverts must be (made once). */
+  want: InstanceExpectations;
+  /** Its advert datagrams as sent, by priority and destination (an advert changes with nothing else). */
+  datagrams: Map<string, Buffer>;
+  counters: ReturnType<typeof instanceCounters>;
 }
 
 interface SyncGroup {
@@ -51,7 +59,7 @@ export interface VrrpServiceOptions {
   logger: Logger;
   /** How often dropped packets are summarised in a vrrp.bad_packets event. */
   badPacketWindowMs?: number;
-  /** How often tracked interfaces' link state is read. */
+  /** How often tracked interfaces' link state is read besides at each link change netlink reports (a backstop). */
   linkPollMs?: number;
   /** Where adverts and drops are counted (keepalived's per-instance statistics). */
   metrics?: MetricsRegistry;
@@ -72,8 +80,20 @@ const ERROR_COUNTER: Partial<Record<DropReason, CounterName>> = {
 };
 
 const instanceLabels = (plan: InstancePlan) => ({ iname: plan.spec.name, intf: plan.interface, vrid: String(plan.spec.vrid) });
+/** The per-advert counters of an instance, their keys made once. */
+const instanceCounters = (metrics: MetricsRegistry | undefined, plan: InstancePlan) => {
+  const c = (name: CounterName) => metrics?.counter(name, instanceLabels(plan));
+  return {
+    sent: c('keepalived_advertisements_sent_total'),
+    received: c('keepalived_advertisements_received_total'),
+    zeroSent: c('keepalived_priority_zero_sent_total'),
+    zeroReceived: c('keepalived_priority_zero_received_total'),
+  };
+};
 
 const now = () => performance.now();
+const LINK_RECHECK_MS = 50;
+const LINK_BACKSTOP_MS = 5000;
 
 /** Which tracker a log event speaks about, and whether it is OK now. */
 export function trackerUpdate(e: Pick<StoredEvent, 'type' | 'data'>): { name: string; ok: boolean; detail: string } | undefined {
@@ -92,6 +112,8 @@ export class VrrpService {
   private subscription: Subscription | undefined;
   private summaryTimer: NodeJS.Timeout | undefined;
   private linkTimer: NodeJS.Timeout | undefined;
+  private linkMonitor: AddressWatcher | undefined;
+  private linkRecheck: NodeJS.Timeout | undefined;
   private readonly linkState = new Map<string, boolean>();
   /** The last known state of every tracked condition (scripts, interfaces, quorum), for instances a reload starts. */
   private readonly trackerStates = new Map<string, boolean>();
@@ -100,7 +122,7 @@ export class VrrpService {
   /** The fence tracker is OK while the fence reports a ZooKeeper session and its heartbeat is fresh. */
   private zkConnected = false;
   private fenceAlive = false;
-  private fenceTimer: NodeJS.Timeout | undefined;
+  private fenceWatch: LivenessWatch | undefined;
   /** Real-server health and the quorum of each tracked virtual server (track_virtual_server); none without one. */
   private quorum: QuorumTracker | undefined;
   private readonly groups = new Map<string, SyncGroup>();
@@ -134,7 +156,7 @@ export class VrrpService {
       group = this.groups.get(plan.syncGroup) ?? { name: plan.syncGroup, members: [], recorded: 'INIT' };
       this.groups.set(group.name, group);
     }
-    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, group };
+    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan) };
     group?.members.push(r);
     this.instances.push(r);
     this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
@@ -145,6 +167,7 @@ export class VrrpService {
   private remove(r: Running): void {
     this.apply(r, { type: 'stop', now: now() });
     clearTimeout(r.timer);
+    r.timer = undefined;
     this.o.metrics?.forget({ iname: r.plan.spec.name }); // its statistics go with it (a restarted one counts from 0)
     this.instances.splice(this.instances.indexOf(r), 1);
     if (r.group) {
@@ -209,7 +232,7 @@ export class VrrpService {
       await this.pollLinks(false, newInterfaces, started);
       for (const r of started) this.apply(r, { type: 'start', now: now() });
     }
-    if (this.config.fence.required && this.fenceTimer === undefined) this.fenceTimer = setInterval(() => this.pollFence(), 100);
+    if (this.config.fence.required && this.fenceWatch === undefined) this.watchFence();
     const label = (n: string) => `instance ${n}`;
     return { added: diff.added.map(label), removed: diff.removed.map(label), changed: diff.changed.map(label), unchanged: diff.unchanged.map(label) };
   }
@@ -254,8 +277,15 @@ export class VrrpService {
     });
     const windowMs = this.o.badPacketWindowMs ?? 10_000;
     this.summaryTimer = setInterval(() => this.summariseDrops(), windowMs);
-    this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? 200);
-    if (this.config.fence.required) this.fenceTimer = setInterval(() => this.pollFence(), 100);
+    // Link changes as netlink reports them (ip monitor: nothing runs while nothing changes),
+    // read again a moment later (a burst of changes settles), and a slow poll as a backstop.
+    this.linkMonitor = await ipMonitor('link', () => {
+      void this.pollLinks(true);
+      clearTimeout(this.linkRecheck);
+      this.linkRecheck = setTimeout(() => void this.pollLinks(true), LINK_RECHECK_MS);
+    }, (message) => this.o.logger.warn('link monitor', { message }));
+    this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? LINK_BACKSTOP_MS);
+    if (this.config.fence.required) this.watchFence();
   }
 
   /** Quorum as the IPVS service last recorded it (else up), brought up to date with the checks' last results. */
@@ -279,8 +309,12 @@ export class VrrpService {
     return serviceLiveness(this.o.log, 'fence', this.config.fence.liveness_timeout * 1000);
   }
 
-  private pollFence(): void {
-    const h = this.fenceLiveness();
+  private watchFence(): void {
+    this.fenceWatch = new LivenessWatch({ log: this.o.log, service: 'fence', timeoutMs: () => this.config.fence.liveness_timeout * 1000, onRead: (h) => this.fenceRead(h) });
+    this.fenceWatch.start();
+  }
+
+  private fenceRead(h: Liveness): void {
     if (h.alive === this.fenceAlive) return;
     this.fenceAlive = h.alive;
     this.applyFence(h.detail);
@@ -307,10 +341,13 @@ export class VrrpService {
     this.subscription?.close();
     clearInterval(this.summaryTimer);
     clearInterval(this.linkTimer);
-    clearInterval(this.fenceTimer);
+    clearTimeout(this.linkRecheck);
+    this.linkMonitor?.close();
+    this.fenceWatch?.stop();
     for (const r of this.instances) {
       this.apply(r, { type: 'stop', now: now() });
       clearTimeout(r.timer);
+      r.timer = undefined;
     }
     this.summariseDrops();
     for (const l of this.links.values()) l.socket.close();
@@ -339,15 +376,15 @@ export class VrrpService {
     const vrid = ip.value.payload[1];
     const r = vrid === undefined ? undefined : link.byVrid.get(vrid);
     if (!r) return this.countDrop(link, 'wrong_vrid', src);
-    const v = checkAdvert(ip.value, expectations(r.plan));
+    const v = checkAdvert(ip.value, r.want);
     if (!v.ok) {
       this.countDrop(link, v.reason, src, r.plan);
       if (v.reason !== 'own_address') this.o.logger.debug('VRRP packet dropped', { interface: ifname, reason: v.reason, detail: v.detail });
       return;
     }
     const { advert } = v.value;
-    this.o.metrics?.inc('keepalived_advertisements_received_total', instanceLabels(r.plan));
-    if (advert.priority === 0) this.o.metrics?.inc('keepalived_priority_zero_received_total', instanceLabels(r.plan));
+    r.counters.received?.inc();
+    if (advert.priority === 0) r.counters.zeroReceived?.inc();
     this.apply(r, { type: 'advert', now: now(), from: src, priority: advert.priority, intervalMs: intervalMs(advert.version, advert.interval) });
   }
 
@@ -430,11 +467,30 @@ export class VrrpService {
   /** Carries out an instance's events and re-arms its timer. */
   private carryOutAll(r: Running, events: VrrpEvent[], causation: number | undefined): void {
     for (const e of events) this.carryOut(r, e, causation);
-    clearTimeout(r.timer);
+    this.armTimer(r);
+  }
+
+  /**
+   * The timer at the state's deadline. A deadline that only moved later (a backup's
+   * master-down timer at every advert) keeps the timer it has, which re-arms when it fires
+   * early: one timer per master-down interval instead of two timer operations per advert.
+   */
+  private armTimer(r: Running): void {
     const deadline = nextDeadline(r.state);
-    if (deadline !== undefined) {
-      r.timer = setTimeout(() => this.apply(r, { type: 'tick', now: Math.max(now(), deadline) }), Math.max(0, deadline - now()));
-    }
+    if (deadline !== undefined && r.timer !== undefined && r.timerAt! <= deadline) return;
+    clearTimeout(r.timer);
+    r.timer = undefined;
+    r.timerAt = deadline;
+    if (deadline !== undefined) r.timer = setTimeout(() => this.timerFired(r), Math.max(0, deadline - now()));
+  }
+
+  private timerFired(r: Running): void {
+    r.timer = undefined;
+    const deadline = nextDeadline(r.state);
+    if (deadline === undefined) return;
+    // Timers may fire up to a ms early; more than that is a deadline that moved since.
+    if (deadline - now() > 1) return this.armTimer(r);
+    this.apply(r, { type: 'tick', now: Math.max(now(), deadline) });
   }
 
   private carryOut(r: Running, e: VrrpEvent, causation: number | undefined): void {
@@ -472,14 +528,20 @@ export class VrrpService {
     const src = plan.spec.primaryAddress;
     const targets = plan.peers.length > 0 ? plan.peers : [VRRP_MULTICAST];
     for (const dst of targets) {
-      const payload = encodeAdvert(
-        { version: plan.spec.version, vrid: plan.spec.vrid, priority, addresses: plan.addresses, interval: plan.wireInterval, authType: plan.authPass ? 'pass' : 'none', ...(plan.authPass ? { authPass: plan.authPass } : {}) },
-        { src, dst },
-      );
+      const key = `${priority} ${dst}`;
+      let datagram = r.datagrams.get(key);
+      if (!datagram) {
+        const payload = encodeAdvert(
+          { version: plan.spec.version, vrid: plan.spec.vrid, priority, addresses: plan.addresses, interval: plan.wireInterval, authType: plan.authPass ? 'pass' : 'none', ...(plan.authPass ? { authPass: plan.authPass } : {}) },
+          { src, dst },
+        );
+        datagram = encodeIpPacket(payload, { src, dst });
+        r.datagrams.set(key, datagram);
+      }
       try {
-        link.socket.send(encodeIpPacket(payload, { src, dst }), dst);
-        this.o.metrics?.inc('keepalived_advertisements_sent_total', instanceLabels(plan));
-        if (priority === 0) this.o.metrics?.inc('keepalived_priority_zero_sent_total', instanceLabels(plan));
+        link.socket.send(datagram, dst);
+        r.counters.sent?.inc();
+        if (priority === 0) r.counters.zeroSent?.inc();
       } catch (err) {
         this.o.logger.warn('VRRP advert not sent', { instance: plan.spec.name, dst, err });
       }

@@ -425,16 +425,14 @@ export class EventLog {
     return this.pulse.metrics();
   }
 
-  /** Records until when the kernel keeps a VIP group's addresses on this node (unix ms), under a lease's epoch. */
+  /** Records until when the kernel keeps a VIP group's addresses on this node (unix ms), under a lease's epoch (in the pulse board: renewals wake no reader of the log). */
   setVipLifetime(group: string, epoch: number, validUntil: number): void {
-    this.querySql(`INSERT INTO vip_lifetimes (grp, epoch, valid_until) VALUES (?, ?, ?)
-      ON CONFLICT (grp) DO UPDATE SET epoch = excluded.epoch, valid_until = excluded.valid_until`).run(group, epoch, validUntil);
-    this.checkpointer?.wrote(1);
+    this.pulse.setVipLifetime(group, epoch, validUntil);
   }
 
-  /** The last recorded address lifetime of a VIP group on this node. */
+  /** The last recorded address lifetime of a VIP group on this node (a log written by a version before the pulse board kept it in the log). */
   vipLifetime(group: string): { epoch: number; valid_until: number } | undefined {
-    return this.querySql('SELECT epoch, valid_until FROM vip_lifetimes WHERE grp = ?').get(group) as { epoch: number; valid_until: number } | undefined;
+    return this.pulse.vipLifetime(group) ?? (this.querySql('SELECT epoch, valid_until FROM vip_lifetimes WHERE grp = ?').get(group) as { epoch: number; valid_until: number } | undefined);
   }
 
   /** Checkpoints run by the background thread (undefined without one). */

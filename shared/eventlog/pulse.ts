@@ -1,28 +1,44 @@
-// The services' heartbeats and in-memory counters, in a small SQLite file of their own in
-// a folder beside the log (<log>-pulse/pulse.sqlite). Apart because of what a write costs the
-// others: every commit to the log's file wakes every reader of the log (inotify on its
-// folder), and five services beating ten times a second kept each process of the node at
-// ~3 % of a core doing empty reads; writes in a subfolder wake nobody. A pulse is not
-// history: no fsync (synchronous OFF), overwritten in place. A rollback journal, not WAL:
-// each write needs a fresh block, so on a full disk the pulse fails as the log does (a
-// WAL reuses its space and would go on beating), and the vrrp service of a node whose log
-// cannot be written gives way as it always did.
-import { existsSync, mkdirSync } from 'node:fs';
+// The services' heartbeats and in-memory counters, and until when the kernel keeps each
+// bound VIP group's addresses (renewed several times a second), in a small SQLite file
+// of their own in a folder beside the log (<log>-pulse/pulse.sqlite). Apart because of
+// what a write costs the others: every commit to the log's file wakes every reader of the
+// log (inotify on its folder), and five services beating ten times a second kept each
+// process of the node at ~3 % of a core doing empty reads; writes in a subfolder wake
+// nobody. A pulse is not history: WAL without fsync (synchronous OFF), the cheapest
+// commit SQLite has (~10 us, a rollback journal ~50 us).
+//
+// A WAL reuses its space, so on a full disk it would go on beating; but a node whose log
+// cannot be written must look dead to its peers (its vrrp service then gives way). So a
+// beat is written only after a write that needs a fresh block succeeded: a byte written
+// to an empty file of the service's own, which is then emptied again (in this order: the
+// block is given back only after a new one was taken), DISK_PROBE_MS apart while it
+// succeeds, at every beat once it failed.
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 /** (Not *.db: vigil postmortem --db FOLDER takes every *.db below a folder for a log.) */
 export const pulsePath = (logPath: string) => join(`${logPath}-pulse`, 'pulse.sqlite');
 
+const DISK_PROBE_MS = 1000;
+const PROBE_BYTE = Buffer.from('x');
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS heartbeats (service TEXT PRIMARY KEY, pid INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS service_metrics (service TEXT PRIMARY KEY, ts INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vip_lifetimes (grp TEXT PRIMARY KEY, epoch INTEGER NOT NULL, valid_until INTEGER NOT NULL);
 `;
 
 export class PulseBoard {
   private db: Database.Database | undefined;
-  private stmts: { beat: Database.Statement; heartbeat: Database.Statement; putMetrics: Database.Statement; metrics: Database.Statement } | undefined;
+  private stmts: {
+    beat: Database.Statement; heartbeat: Database.Statement; putMetrics: Database.Statement; metrics: Database.Statement; putLifetime: Database.Statement; lifetime: Database.Statement;
+  } | undefined;
   private busyTimeoutMs: number;
+  /** When a write needing a fresh block last succeeded (unix ms). */
+  private diskOkAt = -Infinity;
+  /** The file of the disk probe (a writer's), open while the board is. */
+  private probe: number | undefined;
 
   constructor(private readonly logPath: string, private readonly readOnly: boolean, busyTimeoutMs: number) {
     this.busyTimeoutMs = busyTimeoutMs;
@@ -42,7 +58,7 @@ export class PulseBoard {
     } else {
       mkdirSync(join(path, '..'), { recursive: true });
       this.db = new Database(path, { timeout: this.busyTimeoutMs });
-      this.db.pragma('journal_mode = DELETE');
+      this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = OFF');
       this.db.exec(SCHEMA);
     }
@@ -53,6 +69,9 @@ export class PulseBoard {
         heartbeat: db.prepare('SELECT pid, ts FROM heartbeats WHERE service = ?'),
         putMetrics: db.prepare(`INSERT INTO service_metrics (service, ts, data) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET ts = excluded.ts, data = excluded.data`),
         metrics: db.prepare('SELECT service, ts, data FROM service_metrics ORDER BY service'),
+        putLifetime: db.prepare(`INSERT INTO vip_lifetimes (grp, epoch, valid_until) VALUES (?, ?, ?)
+          ON CONFLICT (grp) DO UPDATE SET epoch = excluded.epoch, valid_until = excluded.valid_until`),
+        lifetime: db.prepare('SELECT epoch, valid_until FROM vip_lifetimes WHERE grp = ?'),
       };
     } catch (err) {
       if (!this.readOnly) throw err;
@@ -62,8 +81,16 @@ export class PulseBoard {
     return this.stmts;
   }
 
+  /** A heartbeat (ts > 0) only if the disk still takes a fresh block (see above); ts 0 records a stop. */
   beat(service: string, pid: number, ts: number): void {
-    this.open()!.beat.run(service, pid, ts);
+    const stmts = this.open()!;
+    if (ts > 0 && !(ts - this.diskOkAt < DISK_PROBE_MS)) {
+      this.probe ??= openSync(join(pulsePath(this.logPath), '..', `${service}.disk-probe`), 'w');
+      writeSync(this.probe, PROBE_BYTE, 0, 1, 0);
+      ftruncateSync(this.probe, 0);
+      this.diskOkAt = ts;
+    }
+    stmts.beat.run(service, pid, ts);
   }
 
   heartbeat(service: string): { pid: number; ts: number } | undefined {
@@ -76,6 +103,14 @@ export class PulseBoard {
 
   metrics(): { service: string; ts: number; data: string }[] {
     return this.read(() => (this.open()?.metrics.all() as { service: string; ts: number; data: string }[] | undefined) ?? [], []);
+  }
+
+  setVipLifetime(group: string, epoch: number, validUntil: number): void {
+    this.open()!.putLifetime.run(group, epoch, validUntil);
+  }
+
+  vipLifetime(group: string): { epoch: number; valid_until: number } | undefined {
+    return this.read(() => this.open()?.lifetime.get(group) as { epoch: number; valid_until: number } | undefined, undefined);
   }
 
   /**
@@ -99,6 +134,8 @@ export class PulseBoard {
   }
 
   close(): void {
+    if (this.probe !== undefined) closeSync(this.probe);
+    this.probe = undefined;
     this.db?.close();
     this.db = undefined;
     this.stmts = undefined;

@@ -1,4 +1,4 @@
-// Row types of the database, for kysely's query builder.
+// Row types of the database, as better-sqlite3 returns them.
 export interface EventsTable {
   seq: number;
   id: string;
@@ -32,12 +32,4 @@ export interface SubjectIndexTable {
 export interface SubjectIndexStateTable {
   one: number;
   upto: number;
-}
-
-export interface LogTables {
-  events: EventsTable;
-  subject_index: SubjectIndexTable;
-  subject_index_state: SubjectIndexStateTable;
-  cursors: CursorsTable;
-  meta: MetaTable;
 }

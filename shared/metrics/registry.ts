@@ -1,5 +1,5 @@
 // The metrics a service process counts in memory (adverts sent, packets dropped, append
-// latency): it writes a snapshot to its node's log once a second, and the relay, which
+// latency): it writes a snapshot to its node's pulse board within a second of a change, and the relay, which
 // serves the node's /metrics, reads every service's snapshot at each scrape.
 import { z } from 'zod';
 import { METRICS, type CounterName, type GaugeName, type MetricName } from './catalogue.js';
@@ -12,10 +12,13 @@ export class Histogram {
   private readonly counts: number[];
   private sum = 0;
   private count = 0;
+  /** Called after each observation (the registry it is attached to: its snapshot changed). */
+  onObserve: (() => void) | undefined;
   constructor(readonly bounds: readonly number[]) {
     this.counts = bounds.map(() => 0);
   }
   observe(v: number): void {
+    this.onObserve?.();
     this.sum += v;
     this.count += 1;
     for (let i = 0; i < this.bounds.length; i++) if (v <= this.bounds[i]!) this.counts[i]! += 1;
@@ -38,28 +41,46 @@ export class MetricsRegistry {
   private readonly counters = new Map<string, { name: CounterName; labels: Labels; value: number }>();
   private readonly gauges = new Map<string, { name: GaugeName; labels: Labels; value: number }>();
   private readonly histograms = new Map<string, { name: MetricName; labels: Labels; h: Histogram }>();
+  /** Called at every change of what snapshot() returns (a store is then due: nothing polls an unchanged registry). */
+  onChange: (() => void) | undefined;
 
   inc(name: CounterName, labels: Labels = {}, n = 1): void {
+    this.incKey(key(name, labels), name, labels, n);
+  }
+
+  /** A counter of one label set, for a hot path: its key is made once (inc() makes it at every call). */
+  counter(name: CounterName, labels: Labels): { inc(n?: number): void } {
     const k = key(name, labels);
+    const l = { ...labels };
+    return { inc: (n = 1) => this.incKey(k, name, l, n) };
+  }
+
+  private incKey(k: string, name: CounterName, labels: Labels, n: number): void {
     const c = this.counters.get(k);
     if (c) c.value += n;
     else this.counters.set(k, { name, labels, value: n });
+    this.onChange?.();
   }
 
   set(name: GaugeName, labels: Labels, value: number): void {
-    this.gauges.set(key(name, labels), { name, labels, value });
+    const k = key(name, labels);
+    if (this.gauges.get(k)?.value === value) return;
+    this.gauges.set(k, { name, labels, value });
+    this.onChange?.();
   }
 
   /** Drops every counter and gauge whose labels include these (an instance a reload removed). */
   forget(match: Labels): void {
     const matches = (l: Labels) => Object.entries(match).every(([k, v]) => l[k] === v);
     for (const m of [this.counters, this.gauges] as Map<string, { labels: Labels }>[]) for (const [k, v] of m) if (matches(v.labels)) m.delete(k);
+    this.onChange?.();
   }
 
   /** A histogram kept elsewhere (the event log keeps its own append latency), exposed under this name. */
   attach(name: MetricName, labels: Labels, h: Histogram): void {
     if (METRICS[name].type !== 'histogram') throw new Error(`${name} is not a histogram`);
     this.histograms.set(key(name, labels), { name, labels, h });
+    h.onObserve = () => this.onChange?.();
   }
 
   snapshot(): MetricsSnapshot {

@@ -16,13 +16,18 @@ export interface LivenessTiming {
   heartbeatMs: number;
 }
 
-/** Timing for a negotiated session timeout: ~15 heartbeats per timeout, suspended after 3 silent ones. */
-export function livenessTiming(sessionTimeoutMs: number): LivenessTiming {
-  const heartbeatMs = Math.min(500, Math.max(50, Math.round(sessionTimeoutMs / 15)));
+/**
+ * Timing for a negotiated session timeout: ~15 heartbeats per timeout, suspended after 3
+ * silent ones. A user that needs fewer (each heartbeat wakes the process twice) gives its
+ * own period: suspended then after 2 silent ones, never sooner than by default.
+ */
+export function livenessTiming(sessionTimeoutMs: number, heartbeatEveryMs?: number): LivenessTiming {
+  const usual = Math.min(500, Math.max(50, Math.round(sessionTimeoutMs / 15)));
+  const heartbeatMs = heartbeatEveryMs === undefined ? usual : Math.max(50, Math.round(heartbeatEveryMs));
   return {
     sessionTimeoutMs,
     marginMs: Math.max(100, Math.round(sessionTimeoutMs / 10)),
-    suspendAfterMs: 3 * heartbeatMs,
+    suspendAfterMs: heartbeatEveryMs === undefined ? 3 * heartbeatMs : Math.max(3 * usual, 2 * heartbeatMs),
     heartbeatMs,
   };
 }

@@ -23,6 +23,8 @@ export interface ZkSessionOptions {
   logger: Logger;
   /** A session granted a shorter timeout than this is refused (closed and retried later). */
   minSessionTimeoutMs?: number;
+  /** How often to send a heartbeat for a granted session timeout (default: livenessTiming's ~15 per timeout). */
+  heartbeatMs?(sessionTimeoutMs: number): number;
   /** Called on every change of state, in order. */
   onState(report: SessionReport): void;
   /** Called after every answered heartbeat. */
@@ -108,7 +110,7 @@ export class ZkSession {
         client.close();
         throw new Error(`ZooKeeper granted a session timeout of ${granted} ms, below the ${this.o.minSessionTimeoutMs} ms vigil needs (check the servers' minSessionTimeout/maxSessionTimeout)`);
       }
-      this.timing = livenessTiming(granted);
+      this.timing = livenessTiming(granted, this.o.heartbeatMs?.(granted));
       // Nothing is trusted before the first answered heartbeat of the new session.
       this.lastAckSentAt = started;
       await this.o.onSession?.(client);

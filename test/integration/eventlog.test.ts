@@ -201,6 +201,10 @@ describe('subject index (kept in bulk)', () => {
     { subject: 'rs:web/10.0.0.2:80', afterSeq: 95, newest: true, limit: 2 },
     { subject: 'rs:web/10.0.0.10:80', since: t0 + 300, until: t0 + 800 },
     { subject: 'nobody' },
+    // several types (an or) beside other conditions: the or stays inside its parentheses
+    { subject: 'rs:web/*', types: ['operator.note', 'health.*'], until: t0 + 600 },
+    { types: ['operator.note', 'health.changed'], since: t0 + 500, newest: true, limit: 7 },
+    { types: ['vrrp.*', 'operator.*'], node: 'lb1', afterSeq: 30 },
   ];
   const expected = (all: StoredEvent[], f: EventFilter) => {
     const hit = all.filter((e) => eventMatches(f, e)).map((e) => e.seq);

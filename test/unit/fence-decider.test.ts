@@ -1,6 +1,7 @@
 // The fence's decisions without I/O: given the facts about a VIP group, the next step.
 import { describe, expect, it } from 'vitest';
-import { MIN_LEASE_LEFT_MS, mayRenew, nextStep, type GroupFacts } from '../../services/fence/decider.js';
+import { fenceHeartbeatMs, MIN_LEASE_LEFT_MS, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type GroupFacts } from '../../services/fence/decider.js';
+import { livenessTiming } from '../../shared/zookeeper/liveness.js';
 import { zkPaths } from '../../shared/zookeeper/layout.js';
 import { lockView, parseCandidate, previousTenure, type Candidate } from '../../shared/zookeeper/lease.js';
 import { judgeAddressChange } from '../../services/fence/repair.js';
@@ -61,6 +62,19 @@ describe('fence decider: the next step', () => {
   it('renews lifetimes only with enough lease left', () => {
     expect(mayRenew(MIN_LEASE_LEFT_MS)).toBe(true);
     expect(mayRenew(MIN_LEASE_LEFT_MS - 1)).toBe(false);
+  });
+  it('heartbeats as rarely as the address lifetime allows: still renewed after one unanswered heartbeat', () => {
+    expect(fenceHeartbeatMs(2000)).toBe(350); // the default session: 3 a second instead of 7.5
+    expect(fenceHeartbeatMs(MIN_SESSION_TIMEOUT_MS)).toBe(livenessTiming(MIN_SESSION_TIMEOUT_MS).heartbeatMs); // no rarer than the default where nothing is spare
+    expect(fenceHeartbeatMs(60_000)).toBe(500);
+    for (let session = MIN_SESSION_TIMEOUT_MS; session <= 60_000; session += 50) {
+      const h = fenceHeartbeatMs(session);
+      const t = livenessTiming(session, h);
+      expect(h).toBeGreaterThanOrEqual(livenessTiming(session).heartbeatMs);
+      // lease left when the heartbeat after a missed one is sent, as the renewal sees it
+      if (h > livenessTiming(session).heartbeatMs) expect(mayRenew(session - t.marginMs - 2 * h), `session ${session}`).toBe(true);
+      expect(t.suspendAfterMs).toBeGreaterThan(h); // one answer on its way is no suspension
+    }
   });
 });
 

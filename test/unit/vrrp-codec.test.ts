@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { internetChecksum } from '../../shared/checksum.js';
+import { ipv4ToNumber, numberToIpv4 } from '../../shared/ipv4.js';
 import { acceptAdvert, decodeAdvert, decodeIpPacket, DROP_REASONS, encodeAdvert, encodeIpPacket, type Advert, type InstanceExpectations } from '../../services/vrrp/codec.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
@@ -182,5 +183,24 @@ describe('decoder fuzzing', () => {
       const b = encodeAdvert(a, { src, dst: DST });
       expect(decodeAdvert(b, { src, dst: DST })).toEqual({ ok: true, value: a });
     }), { numRuns: 2000 });
+  });
+});
+
+describe('IPv4 addresses as numbers (parsed by hand on the receive path)', () => {
+  const QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+  const byRegex = (s: string) => (QUAD.test(s) ? s.split('.').reduce((a, o) => a * 256 + Number(o), 0) : 'refused');
+  const byHand = (s: string) => {
+    try {
+      return ipv4ToNumber(s);
+    } catch {
+      return 'refused';
+    }
+  };
+  it('accepts exactly the dotted quads, without leading zeros, and agrees on their value', () => {
+    for (const s of ['0.0.0.0', '255.255.255.255', '10.0.0.1', '1.2.3.40', '01.2.3.4', '1.2.3.04', '00.0.0.0', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '.1.2.3', '1.2.3.', '', ' 1.2.3.4']) {
+      expect(byHand(s), s).toBe(byRegex(s));
+    }
+    fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.string({ unit: fc.constantFrom('0', '1', '2', '5', '6', '9', '.', 'a') })), (s) => byHand(s) === byRegex(s)), { numRuns: 20_000 });
+    expect(numberToIpv4(ipv4ToNumber('192.168.7.254'))).toBe('192.168.7.254');
   });
 });

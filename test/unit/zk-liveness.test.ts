@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { healthAt, leaseDeadline, livenessTiming, nextHealthChange } from '../../shared/zookeeper/liveness.js';
 import { MIN_LEASE_LEFT_MS, MIN_SESSION_TIMEOUT_MS } from '../../services/fence/decider.js';
+import { parseConfig } from '../../shared/config/index.js';
+import { beatPeriodMs } from '../../shared/service.js';
 
 describe('ZooKeeper liveness', () => {
   const t = livenessTiming(1500);
@@ -33,5 +35,23 @@ describe('ZooKeeper liveness', () => {
     const min = livenessTiming(MIN_SESSION_TIMEOUT_MS);
     const leftRightAfterAnswer = leaseDeadline(0, min) - 5; // 5 ms round trip
     expect(leftRightAfterAnswer).toBeGreaterThanOrEqual(MIN_LEASE_LEFT_MS);
+  });
+});
+
+describe('heartbeats between a node\'s services', () => {
+  const config = (extra: string) => parseConfig(`cluster: c
+nodes: { lb1: {} }
+zookeeper: { hosts: [zk:2181] }
+${extra}`, 'test.yaml').config;
+
+  it('beat four times within the shortest timeout a reader applies, at most once a second', () => {
+    const c = config('');
+    expect(beatPeriodMs('vrrp', c)).toBe(125); // fence.liveness_timeout 0.5 s
+    expect(beatPeriodMs('fence', c)).toBe(125);
+    for (const s of ['health', 'ipvs', 'relay'] as const) expect(beatPeriodMs(s, c)).toBe(500); // service_silent_ms 2000, vigil status --within 2
+    const tight = config('fence: { liveness_timeout: 0.3 }\nalerts: { service_silent_ms: 500 }');
+    expect(beatPeriodMs('fence', tight)).toBe(75);
+    expect(beatPeriodMs('relay', tight)).toBe(125);
+    expect(beatPeriodMs('relay', config('alerts: { service_silent_ms: 60000 }'))).toBe(500); // vigil status still wants 2 s
   });
 });
