@@ -83,6 +83,8 @@ export interface LabCluster extends Omit<Observers, 'children'> {
   firewall(node: string, rules: { input?: string[]; output?: string[] }): Promise<() => Promise<void>>;
   events(node: string, types: readonly string[]): StoredEvent[];
   destroy(): Promise<void>;
+  /** Keeps the cluster's folder (configuration, service logs, event logs) when it is destroyed. */
+  keepFolder(): void;
 }
 
 /** Events of these types in the log at `db` (none if it does not exist yet), read as an operator tool would. */
@@ -204,6 +206,7 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
       return async () => void (await topology.exec(node, ['nft', 'delete table inet vgcut'], { allowFail: true }));
     },
     events: (node, types) => readEvents(join(tmp.path, node, 'events.db'), types),
+    keepFolder: () => tmp.keep(),
     async destroy() {
       for (const c of services.values()) expectedEnd.add(c);
       await Promise.all([...services.values()].map((c) => c.stop(3000)));

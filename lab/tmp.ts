@@ -6,19 +6,26 @@ import { forgetDir, recordDir } from './state.js';
 
 export interface TempDir {
   path: string;
+  /** Removes the folder (a kept one is only unmounted, its files left for a postmortem). */
   remove(): void;
+  /** Keeps the folder's files when it is removed (a failed test's logs). */
+  keep(): void;
 }
 
 export function tempDir(prefix: string): TempDir {
   const path = mkdtempSync(join(tmpdir(), `vigil-${prefix}-`));
   const registry = recordDir(path);
+  let kept = process.env.VIGIL_KEEP_TMP ? 'VIGIL_KEEP_TMP' : undefined;
   return {
     path,
     remove() {
-      if (process.env.VIGIL_KEEP_TMP) return void process.stderr.write(`kept ${path} (VIGIL_KEEP_TMP)\n`);
       unmountUnder(path);
-      rmSync(path, { recursive: true, force: true });
+      if (kept) process.stderr.write(`kept ${path} (${kept})\n`);
+      else rmSync(path, { recursive: true, force: true });
       forgetDir(path, registry);
+    },
+    keep() {
+      kept ??= 'the test failed';
     },
   };
 }

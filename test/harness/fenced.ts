@@ -5,6 +5,16 @@ import { join } from 'node:path';
 import { startLab, type LabCluster, type LabContext, type ServiceName } from '../../lab/cluster.js';
 import { summarize } from '../../shared/eventlog/index.js';
 import { CLI, ROOT } from './node.js';
+import { onTestFailed } from 'vitest';
+
+/** A failed test's cluster keeps its folder (service logs, event logs: a flake seen once can be read). Outside a test (a benchmark) nothing. */
+function keepWhenFailed(c: LabCluster): void {
+  try {
+    onTestFailed(() => c.keepFolder());
+  } catch {
+    // not inside a test
+  }
+}
 
 export type { Answer, Presence, ServiceName } from '../../lab/cluster.js';
 
@@ -56,10 +66,12 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
     advertInt: options.advertInt ?? 0.1,
     priorities: options.priorities ?? { n1: 150, n2: 100, n3: 50 },
   };
-  return startLab({
+  const c = await startLab({
     nodes: o.nodes, zkServers: o.zkServers, folder: 'fenced', vip: VIP, vipPort: VIP_PORT, config: (ctx) => config(o, ctx),
     ...(options.smallDisks ? { smallDisks: options.smallDisks } : {}), cli: CLI, labDist: join(ROOT, 'dist/lab'), cwd: ROOT,
   });
+  keepWhenFailed(c);
+  return c;
 }
 
 /** A cluster with n1 holding the VIP and every other node's fence connected, running these services on each node. */
