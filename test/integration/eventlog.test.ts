@@ -10,6 +10,8 @@ import { consume, EventLog, EventRefused, eventMatches, LogError, subscribe, ver
 import { BACKSTOP_PAGES, Checkpointer } from '../../shared/eventlog/checkpointer.js';
 import { loadMigrations, migrate } from '../../shared/eventlog/migrate.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
+import { smallDisk } from '../../lab/disk.js';
+import { LivenessWatch } from '../../shared/liveness-watch.js';
 
 const note = (text: string, author = 'ann'): NewEvent => ({ type: 'operator.note', source: 'cli', subject: `operator:${author}`, data: { text, author } });
 const sqlite3 = (db: string, sql: string) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -333,6 +335,64 @@ describe('the pulse board', () => {
       expect(existsSync(`${fresh}-pulse`)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a beat needs a fresh block: none is written while the disk is full, and beats resume once it is not', () => {
+    const disk = smallDisk(join(tmp.path, 'disk'), 1);
+    const db = join(disk.path, 'events.db');
+    const log = EventLog.open({ path: db, node: 'lb1' });
+    try {
+      log.beat('fence', 4242, 1_000);
+      expect(log.heartbeat('fence')?.ts).toBe(1_000);
+      disk.fill();
+      // the WAL could take it (it reuses its pages): the probe is what refuses
+      expect(() => log.beat('fence', 4242, 2_000)).toThrow(/ENOSPC|no space/i);
+      expect(() => log.beat('fence', 4242, 2_100)).toThrow(/ENOSPC|no space/i); // tried at every beat while it fails
+      expect(log.heartbeat('fence')?.ts).toBe(1_000);
+      disk.free();
+      log.beat('fence', 4242, 2_200);
+      expect(log.heartbeat('fence')?.ts).toBe(2_200);
+      log.beat('fence', 4242, 0); // a stop is recorded without a probe
+      expect(log.heartbeat('fence')?.ts).toBe(0);
+    } finally {
+      log.close();
+    }
+  });
+
+  it('a watched heartbeat is read when it would turn stale, not polled; silence is seen within the timeout', async () => {
+    const writer = EventLog.open({ path, node: 'lb1' });
+    const reader = EventLog.open({ path, node: 'lb1' });
+    const reads: { at: number; alive: boolean }[] = [];
+    const beat = () => writer.beat('fence', 4242);
+    beat();
+    const beating = setInterval(beat, 50);
+    const watch = new LivenessWatch({ log: reader, service: 'fence', timeoutMs: () => 400, onRead: (h) => reads.push({ at: Date.now(), alive: h.alive }) });
+    try {
+      const from = Date.now();
+      watch.start();
+      await new Promise((r) => setTimeout(r, 1500));
+      const whileBeating = reads.length;
+      expect(reads.every((r) => r.alive)).toBe(true);
+      // a read when the last beat would turn stale (~every 350 ms): a 100 ms poll would read 15 times
+      expect(whileBeating).toBeGreaterThanOrEqual(2);
+      expect(whileBeating).toBeLessThanOrEqual(1 + Math.ceil((Date.now() - from) / 300));
+      clearInterval(beating);
+      const lastBeat = writer.heartbeat('fence')!.ts;
+      await expect.poll(() => reads.at(-1)?.alive, { timeout: 3000, interval: 10 }).toBe(false);
+      const seenDead = reads.find((r) => !r.alive)!.at;
+      expect(seenDead - lastBeat).toBeGreaterThan(400);
+      expect(seenDead - lastBeat).toBeLessThan(400 + 300); // the timeout, and a late timer on a busy machine
+      const dead = reads.length;
+      await new Promise((r) => setTimeout(r, 250));
+      expect(reads.length).toBeGreaterThan(dead); // while silent: read every 100 ms, to see it come back at once
+      beat();
+      await expect.poll(() => reads.at(-1)?.alive, { timeout: 1000, interval: 10 }).toBe(true);
+    } finally {
+      clearInterval(beating);
+      watch.stop();
+      reader.close();
+      writer.close();
     }
   });
 });
