@@ -1,8 +1,8 @@
 // Another service of this node watched through its heartbeat without a poll while it
 // beats: its heartbeat is read, and read again only when it would turn stale (its last
 // beat plus the timeout), two or three reads a second instead of ten. While it is not
-// alive it is read every DEAD_POLL_MS, so that its return is seen as soon as before; read()
-// reads at once (the watched service's own events: it stopped, it started).
+// alive it is read every DEAD_POLL_MS, so that its return is seen as soon as before. (A
+// clean stop needs no read: the fence records it as an event the vrrp service follows.)
 import type { EventLog } from './eventlog/index.js';
 import { serviceLiveness, type Liveness, type ServiceName } from './service.js';
 
