@@ -4,7 +4,7 @@ import { loadAddon } from '../../shared/native.js';
 import { VRRP_MULTICAST } from './codec.js';
 
 interface Addon {
-  open(ifname: string, onDatagram: (err: string | null, datagram: Buffer | null) => void): object;
+  open(ifname: string, onDatagrams: (err: string | null, datagrams: Buffer[] | null) => void): object;
   membership(handle: object, group: string, ifname: string, join: boolean): void;
   send(handle: object, datagram: Buffer, dst: string): void;
   close(handle: object): void;
@@ -20,13 +20,13 @@ export interface VrrpSocket {
   close(): void;
 }
 
-/** A raw protocol-112 socket bound to one interface; every datagram received (IP header included) goes to onDatagram. */
+/** A raw protocol-112 socket bound to one interface; every datagram received (IP header included) goes to onDatagram (in bursts when they come densely, see native/vrrp_socket.c). */
 export function openVrrpSocket(ifname: string, onDatagram: (datagram: Buffer) => void, onError: (message: string) => void): VrrpSocket {
   const a = load();
   let open = true;
-  const handle = a.open(ifname, (err, datagram) => {
+  const handle = a.open(ifname, (err, datagrams) => {
     if (err !== null) onError(err);
-    else if (datagram) onDatagram(datagram);
+    else if (datagrams) for (const d of datagrams) onDatagram(d);
   });
   return {
     ifname,
