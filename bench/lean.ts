@@ -36,15 +36,18 @@ export async function benchLean(): Promise<void> {
 
 interface Measured { who: string; role: string; pid: number }
 
-interface Measurement { cpu: number; rss: number; pss: number; pssGrowth: number }
+interface Measurement { cpu: number; rss: number; pss: number; rssGrowth: number; pssGrowth: number }
 
-/** CPU % of a core of each process tree over SECONDS, its memory at the end and how much its PSS grew meanwhile. */
+/**
+ * CPU % of a core of each process tree over SECONDS, its memory at the end and how much it
+ * grew meanwhile (RSS: PSS also moves when other processes sharing its pages start or end).
+ */
 async function measure(procs: Measured[]): Promise<Measurement[]> {
   const before = procs.map((p) => ({ cpu: treeCpuSeconds(p.pid), ...treeMemory(p.pid) }));
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   return procs.map((p, i) => {
     const m = treeMemory(p.pid);
-    return { cpu: ((treeCpuSeconds(p.pid) - before[i]!.cpu) / SECONDS) * 100, ...m, pssGrowth: m.pss - before[i]!.pss };
+    return { cpu: ((treeCpuSeconds(p.pid) - before[i]!.cpu) / SECONDS) * 100, ...m, rssGrowth: m.rss - before[i]!.rss, pssGrowth: m.pss - before[i]!.pss };
   });
 }
 
@@ -54,7 +57,8 @@ const keepalivedProcs = (pids: number[]): Measured[] =>
     return [{ who: 'keepalived (parent)', role, pid }, ...childPids(pid).map((c) => ({ who: 'keepalived (vrrp)', role, pid: c }))];
   });
 
-const line = (m: Measurement) => `${m.cpu.toFixed(2)} % CPU, RSS ${m.rss.toFixed(0)} MiB, PSS ${m.pss.toFixed(0)} MiB (${m.pssGrowth >= 0 ? '+' : ''}${m.pssGrowth.toFixed(1)} over the run)`;
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const line = (m: Measurement) => `${m.cpu.toFixed(2)} % CPU, RSS ${m.rss.toFixed(0)} MiB (${signed(m.rssGrowth)} over the run), PSS ${m.pss.toFixed(0)} MiB (${signed(m.pssGrowth)})`;
 
 async function idleDirector(): Promise<void> {
   const services: ServiceName[] = ['vrrp', 'fence', 'health', 'relay', ...(kernelHasIpvs() ? ['ipvs' as const] : [])];
@@ -109,7 +113,7 @@ virtual_servers:
         const mine = procs.map((p, i) => ({ p, i })).filter(({ p }) => p.role === role && p.who.startsWith(who) && !(who === 'keepalived' && p.who.includes('parent')));
         const parent = procs.findIndex((p) => p.role === role && p.who === 'keepalived (parent)');
         // keepalived's parent tree already holds its VRRP child: the parent's tree is the total
-        const total = who === 'keepalived' ? m[parent]! : mine.reduce((a, { i }) => ({ cpu: a.cpu + m[i]!.cpu, rss: a.rss + m[i]!.rss, pss: a.pss + m[i]!.pss, pssGrowth: a.pssGrowth + m[i]!.pssGrowth }), { cpu: 0, rss: 0, pss: 0, pssGrowth: 0 });
+        const total = who === 'keepalived' ? m[parent]! : mine.reduce((a, { i }) => ({ cpu: a.cpu + m[i]!.cpu, rss: a.rss + m[i]!.rss, pss: a.pss + m[i]!.pss, rssGrowth: a.rssGrowth + m[i]!.rssGrowth, pssGrowth: a.pssGrowth + m[i]!.pssGrowth }), { cpu: 0, rss: 0, pss: 0, rssGrowth: 0, pssGrowth: 0 });
         rows.push({ metric: `${role} ${who}, all processes`, value: line(total) });
       }
     }
