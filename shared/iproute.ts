@@ -104,9 +104,11 @@ export function parseAddressMonitorLine(line: string, now = Date.now()): Address
   return { change: m[1] ? 'removed' : 'added', ifname: m[2]!, address: m[3]!, prefix: Number(m[4]), at: Number.isFinite(at) ? at : now };
 }
 
-export interface AddressWatcher {
+/** A running `ip monitor`. */
+export interface IpMonitor {
   close(): void;
 }
+export type AddressWatcher = IpMonitor;
 
 /** argv run so that the kernel ends it with this process, even a SIGKILLed one (setpriv, util-linux). */
 const endingWithUs = (argv: string[]) => ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
@@ -162,7 +164,7 @@ export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: 
  * namespace (netlink: nothing runs while nothing changes); restarts the monitor if it
  * dies, and says so.
  */
-export function ipMonitor(object: 'address' | 'link', onLine: (line: string) => void, onTrouble: (message: string) => void): Promise<AddressWatcher> {
+export function ipMonitor(object: 'address' | 'link', onLine: (line: string) => void, onTrouble: (message: string) => void): Promise<IpMonitor> {
   let closed = false;
   let child: ChildProcess | undefined;
   let restart: NodeJS.Timeout | undefined;

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
 import { followLog, isEvent, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import { interfaceInfo, ipMonitor, type AddressWatcher } from '../../shared/iproute.js';
+import { interfaceInfo, ipMonitor, type IpMonitor } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CounterName } from '../../shared/metrics/catalogue.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
@@ -112,7 +112,7 @@ export class VrrpService {
   private subscription: Subscription | undefined;
   private summaryTimer: NodeJS.Timeout | undefined;
   private linkTimer: NodeJS.Timeout | undefined;
-  private linkMonitor: AddressWatcher | undefined;
+  private linkMonitor: IpMonitor | undefined;
   private linkRecheck: NodeJS.Timeout | undefined;
   private readonly linkState = new Map<string, boolean>();
   /** The last known state of every tracked condition (scripts, interfaces, quorum), for instances a reload starts. */
