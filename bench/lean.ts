@@ -105,17 +105,14 @@ virtual_servers:
     const procs: Measured[] = [];
     for (const [node, role] of [['d1', 'master'], ['d2', 'backup']] as const) for (const s of services) procs.push({ who: `vigil ${s}`, role, pid: k.pid(node, s)! });
     procs.push(...keepalivedProcs(ka.map((x) => x.child.pid)));
-    // keepalived's parent counts its children's time once they are reaped: its own only.
-    const m = await measure(procs.map((p) => p));
+    const m = await measure(procs);
     const rows = procs.map((p, i) => ({ metric: `${p.role} ${p.who}`, value: line(m[i]!) }));
+    const add = (a: Measurement, b: Measurement): Measurement => ({ cpu: a.cpu + b.cpu, rss: a.rss + b.rss, pss: a.pss + b.pss, rssGrowth: a.rssGrowth + b.rssGrowth, pssGrowth: a.pssGrowth + b.pssGrowth });
     for (const role of ['master', 'backup']) {
-      for (const who of ['vigil', 'keepalived']) {
-        const mine = procs.map((p, i) => ({ p, i })).filter(({ p }) => p.role === role && p.who.startsWith(who) && !(who === 'keepalived' && p.who.includes('parent')));
-        const parent = procs.findIndex((p) => p.role === role && p.who === 'keepalived (parent)');
-        // keepalived's parent tree already holds its VRRP child: the parent's tree is the total
-        const total = who === 'keepalived' ? m[parent]! : mine.reduce((a, { i }) => ({ cpu: a.cpu + m[i]!.cpu, rss: a.rss + m[i]!.rss, pss: a.pss + m[i]!.pss, rssGrowth: a.rssGrowth + m[i]!.rssGrowth, pssGrowth: a.pssGrowth + m[i]!.pssGrowth }), { cpu: 0, rss: 0, pss: 0, rssGrowth: 0, pssGrowth: 0 });
-        rows.push({ metric: `${role} ${who}, all processes`, value: line(total) });
-      }
+      const vigil = procs.flatMap((p, i) => (p.role === role && p.who.startsWith('vigil') ? [m[i]!] : [])).reduce(add);
+      // keepalived's parent's tree holds its VRRP child: it is the total
+      const keepalived = m[procs.findIndex((p) => p.role === role && p.who === 'keepalived (parent)')]!;
+      rows.push({ metric: `${role} vigil, all processes`, value: line(vigil) }, { metric: `${role} keepalived, all processes`, value: line(keepalived) });
     }
     printTable(`Idle director over ${SECONDS} s: vigil (${services.join(', ')}) and keepalived (VRRP), one VRRPv2 instance at 1 s`, rows);
     for (const x of ka) await x.stop();

@@ -273,9 +273,10 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     const after = restartOnlySettings(name, next, node, file);
     const { restart_needed: alsoNeeded = [], ...changes } = (await running?.reload?.(next)) ?? { added: [], removed: [], changed: [], unchanged: [] };
     const restartNeeded = [...Object.keys(after).filter((k) => before[k] !== after[k]), ...alsoNeeded];
-    if (beatPeriodMs(name, next) !== beatPeriodMs(name, current)) {
+    const period = beatPeriodMs(name, next);
+    if (period !== beatPeriodMs(name, current)) {
       clearInterval(pulseTimer);
-      pulseTimer = setInterval(pulse, beatPeriodMs(name, next));
+      pulseTimer = setInterval(pulse, period);
     }
     current = next;
     logger.info('configuration reloaded', { config: file, ...changes, restart_needed: restartNeeded });

@@ -4,7 +4,7 @@
 // process (pid), also across restarts of the relay.
 import { isEvent, serviceSubject, type EventLog } from '../../shared/eventlog/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { recorder } from '../../shared/service.js';
+import { recorder, serviceView } from '../../shared/service.js';
 
 const WATCHED = ['vrrp', 'fence', 'health', 'ipvs'] as const;
 
@@ -51,17 +51,15 @@ export class ServiceWatch {
         this.o.logger.warn('cannot read heartbeats', { err });
         return now + this.o.silentMs / 4;
       }
-      if (!hb || hb.ts === 0) continue;
-      if (now - hb.ts <= this.o.silentMs) {
-        next = Math.min(next, hb.ts + this.o.silentMs + 1);
-        continue;
-      }
-      const key = `${service}:${hb.pid}`;
+      const v = serviceView(service, hb, now, this.o.silentMs);
+      if (v.state === 'alive') next = Math.min(next, now + this.o.silentMs - v.age_ms! + 1);
+      if (v.state !== 'silent') continue;
+      const key = `${service}:${v.pid}`;
       if (this.reported.has(key)) continue;
       this.reported.add(key);
       const [last] = this.o.log.query({ types: ['relay.service_lost'], subject: serviceSubject(service), newest: true, limit: 1 });
-      if (last && isEvent(last, 'relay.service_lost') && last.data.pid === hb.pid) continue;
-      this.append({ type: 'relay.service_lost', source: 'relay', subject: serviceSubject(service), data: { service, pid: hb.pid, silent_ms: now - hb.ts } });
+      if (last && isEvent(last, 'relay.service_lost') && last.data.pid === v.pid) continue;
+      this.append({ type: 'relay.service_lost', source: 'relay', subject: serviceSubject(service), data: { service, pid: v.pid!, silent_ms: v.age_ms! } });
     }
     return next;
   }

@@ -92,6 +92,10 @@ const instanceCounters = (metrics: MetricsRegistry | undefined, plan: InstancePl
 };
 
 const now = () => performance.now();
+const disarm = (r: Running) => {
+  clearTimeout(r.timer);
+  r.timer = undefined;
+};
 const LINK_RECHECK_MS = 50;
 const LINK_BACKSTOP_MS = 5000;
 
@@ -166,8 +170,7 @@ export class VrrpService {
   /** Stops an instance (priority-0 advert if MASTER, STOPPED recorded) and forgets it; a link with no instance left is closed. */
   private remove(r: Running): void {
     this.apply(r, { type: 'stop', now: now() });
-    clearTimeout(r.timer);
-    r.timer = undefined;
+    disarm(r);
     this.o.metrics?.forget({ iname: r.plan.spec.name }); // its statistics go with it (a restarted one counts from 0)
     this.instances.splice(this.instances.indexOf(r), 1);
     if (r.group) {
@@ -346,8 +349,7 @@ export class VrrpService {
     this.fenceWatch?.stop();
     for (const r of this.instances) {
       this.apply(r, { type: 'stop', now: now() });
-      clearTimeout(r.timer);
-      r.timer = undefined;
+      disarm(r);
     }
     this.summariseDrops();
     for (const l of this.links.values()) l.socket.close();
@@ -478,8 +480,7 @@ export class VrrpService {
   private armTimer(r: Running): void {
     const deadline = nextDeadline(r.state);
     if (deadline !== undefined && r.timer !== undefined && r.timerAt! <= deadline) return;
-    clearTimeout(r.timer);
-    r.timer = undefined;
+    disarm(r);
     r.timerAt = deadline;
     if (deadline !== undefined) r.timer = setTimeout(() => this.timerFired(r), Math.max(0, deadline - now()));
   }

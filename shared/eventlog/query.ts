@@ -34,8 +34,13 @@ interface Condition {
 }
 
 const condition = (sql: string, ...parameters: unknown[]): Condition => ({ sql, parameters });
-const all = (cs: Condition[]): Condition => condition(cs.map((c) => `(${c.sql})`).join(' and '), ...cs.flatMap((c) => c.parameters));
-const where = (cs: Condition[]): Condition => (cs.length === 0 ? condition('') : condition(` where ${all(cs).sql}`, ...cs.flatMap((c) => c.parameters)));
+/** Conditions joined by "and" or "or", each in parentheses (an "or" never leaks into its neighbours). */
+const joined = (cs: Condition[], op: 'and' | 'or'): Condition => condition(cs.map((c) => `(${c.sql})`).join(` ${op} `), ...cs.flatMap((c) => c.parameters));
+function where(cs: Condition[]): Condition {
+  if (cs.length === 0) return condition('');
+  const all = joined(cs, 'and');
+  return condition(` where ${all.sql}`, ...all.parameters);
+}
 
 /** Upper bound of a string prefix range: every string starting with p is >= p and < this. */
 function prefixEnd(p: string): string {
@@ -55,7 +60,7 @@ function rowConditions(f: EventFilter): Condition[] {
       const p = t.slice(0, -1);
       return condition('"events"."type" >= ? and "events"."type" < ?', p, prefixEnd(p));
     });
-    c.push(condition(each.map((e) => `(${e.sql})`).join(' or '), ...each.flatMap((e) => e.parameters)));
+    c.push(joined(each, 'or'));
   }
   return c;
 }
@@ -90,8 +95,7 @@ function ordered(from: Condition, column: string, f: EventFilter): CompiledEvent
 
 /** The filter on the events table alone (a subject is then matched row by row). */
 export function compileEventQuery(f: EventFilter): CompiledEventQuery {
-  const rows = rowConditions(f);
-  const w = where([...seqConditions('"seq"', f), ...(f.subject !== undefined ? subjectConditions('"subject"', f.subject) : []), ...(rows.length > 0 ? [all(rows)] : [])]);
+  const w = where([...seqConditions('"seq"', f), ...(f.subject !== undefined ? subjectConditions('"subject"', f.subject) : []), ...rowConditions(f)]);
   return ordered(condition(`select * from "events"${w.sql}`, ...w.parameters), '"seq"', f);
 }
 
@@ -110,7 +114,7 @@ export function compileIndexedSubjectQuery(f: EventFilter & { subject: string })
     return { sql: `select * from "events" where "seq" in (${seqs.sql}) order by "seq" ${f.newest ? 'desc' : 'asc'}`, parameters: seqs.parameters };
   }
   // Ordered by the index's own seq: for one subject the index is already in that order.
-  const w = where([...index, all(rows)]);
+  const w = where([...index, ...rows]);
   return ordered(condition(`select "events".* from "subject_index" inner join "events" on "events"."seq" = "subject_index"."seq"${w.sql}`, ...w.parameters), '"subject_index"."seq"', f);
 }
 
