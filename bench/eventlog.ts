@@ -155,7 +155,7 @@ export async function benchEventLog(): Promise<void> {
     const v = verifyLog(big);
     const verifyS = (Date.now() - tv) / 1000;
     big.close();
-    const cli = join(import.meta.dirname, '../dist/cli/main.js');
+    const cli = join(import.meta.dirname, '../dist/bundle/main.js');
     const cliMs: number[] = [];
     for (let q = 0; q < 7; q++) {
       const t = process.hrtime.bigint();

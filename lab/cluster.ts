@@ -19,6 +19,8 @@ export type ServiceName = 'vrrp' | 'fence' | 'relay' | 'health' | 'ipvs';
 /** The coordination host (ZooKeeper, NATS) and the client host. */
 export const COORDINATOR = 'zk';
 export const CLIENT = 'cl';
+/** The client pinned to a director's MAC (LabOptions.pinnedClients). */
+export const pinnedHost = (node: string) => `p${node}`;
 
 export type { Answer, Presence } from './observers.js';
 
@@ -50,7 +52,9 @@ export interface LabOptions {
   config(ctx: LabContext): string;
   /** Nodes whose event log lives on a small disk of its own (16 MiB tmpfs) that can be filled. */
   smallDisks?: string[];
-  /** The built CLI (dist/cli/main.js) and the lab's entry scripts (dist/lab). */
+  /** A client per director pinned to its MAC (hosts "p<node>"): who answers for the VIP, not only who has it (observers.ts). */
+  pinnedClients?: boolean;
+  /** The built CLI (dist/bundle/main.js) and the lab's entry scripts (dist/lab). */
   cli: string;
   labDist: string;
   cwd: string;
@@ -82,6 +86,8 @@ export interface LabCluster extends Omit<Observers, 'children'> {
   /** Applies nftables rules in a node's namespace (input and output chains); returns how to remove them. */
   firewall(node: string, rules: { input?: string[]; output?: string[] }): Promise<() => Promise<void>>;
   events(node: string, types: readonly string[]): StoredEvent[];
+  /** Lines of the services' logs that report a bug (an event the catalogue refused, say): none, ever. */
+  bugs(): string[];
   destroy(): Promise<void>;
   /** Keeps the cluster's folder (configuration, service logs, event logs) when it is destroyed. */
   keepFolder(): void;
@@ -113,7 +119,13 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
     tmp.remove();
   };
   try {
-    t = await createTopology({ hosts: [...o.nodes, ...(o.extraHosts ?? []), COORDINATOR, CLIENT], ...(o.id ? { id: o.id } : {}) });
+    t = await createTopology({ hosts: [...o.nodes, ...(o.extraHosts ?? []), ...(o.pinnedClients ? o.nodes.map(pinnedHost) : []), COORDINATOR, CLIENT], ...(o.id ? { id: o.id } : {}) });
+    if (o.pinnedClients) {
+      for (const n of o.nodes) {
+        const mac = (await t.exec(n, ['cat', `/sys/class/net/${t.hosts[n]!.ifname}/address`])).stdout.trim();
+        await t.exec(pinnedHost(n), ['ip', 'neigh', 'replace', o.vip, 'lladdr', mac, 'dev', t.hosts[pinnedHost(n)]!.ifname, 'nud', 'permanent']);
+      }
+    }
     const place = { ns: t.hosts[COORDINATOR]!.ns, host: t.hosts[COORDINATOR]!.address };
     zk = await startZooKeeper({ servers: o.zkServers ?? 1, place });
     if (o.nats) nats = await startNats({ place });
@@ -148,6 +160,7 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
   const seen = await startObservers({
     nodes: o.nodes, spawn: (host, argv, options) => topology.spawn(host, argv, options), clientHost: CLIENT,
     vip: o.vip, vipPort: o.vipPort, labDist: o.labDist, cwd: o.cwd, ...(o.sampleMs !== undefined ? { sampleMs: o.sampleMs } : {}),
+    ...(o.pinnedClients ? { pinned: Object.fromEntries(o.nodes.map((n) => [n, pinnedHost(n)])) } : {}),
   });
 
   const cluster: LabCluster = {
@@ -197,6 +210,8 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
     overlaps: seen.overlaps,
     possibleOverlaps: seen.possibleOverlaps,
     answers: seen.answers,
+    answering: seen.answering,
+    answeringOverlaps: seen.answeringOverlaps,
     maxSampleGapMs: seen.maxSampleGapMs,
     transitionUncertaintyMs: seen.transitionUncertaintyMs,
     settled: seen.settled,
@@ -206,6 +221,14 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
       return async () => void (await topology.exec(node, ['nft', 'delete table inet vgcut'], { allowFail: true }));
     },
     events: (node, types) => readEvents(join(tmp.path, node, 'events.db'), types),
+    bugs: () => [...services.keys()].flatMap((k) => {
+      const [node, s] = k.split('/');
+      try {
+        return readFileSync(join(tmp.path, `${node}-${s}.log`), 'utf8').split('\n').filter((l) => l.includes('a bug: please report it')).map((l) => `${node}/${s}: ${l.slice(0, 600)}`);
+      } catch {
+        return [];
+      }
+    }),
     keepFolder: () => tmp.keep(),
     async destroy() {
       for (const c of services.values()) expectedEnd.add(c);

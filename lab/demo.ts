@@ -247,7 +247,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     from = now();
     await k.signal('d1', services, 'SIGKILL');
     let holder = await answeringFrom('d1');
-    await record('crash', from, `every service of d1 SIGKILLed: its VIP goes when its kernel lifetime runs out, ${holder} takes the lease when d1's ZooKeeper session expires`, holder);
+    await record('crash', from, `every service of d1 SIGKILLed: its VIP stops answering at its lease deadline (kernel fence) and goes (dead man's switch), ${holder} takes over when d1's ZooKeeper session expires`, holder);
 
     // 3. It comes back and preempts.
     doing('starting d1 again; waiting for it to preempt');

@@ -23,6 +23,9 @@ export interface Presence {
 export interface Answer {
   t: number;
   answer: string | null;
+  /** When this answer came, and when the previous attempt's (the last with the old answer) came. */
+  end?: number;
+  prevEnd?: number | null;
 }
 
 export interface ObserverOptions {
@@ -34,6 +37,13 @@ export interface ObserverOptions {
   vipPort: number;
   /** Observers' sampling interval (ms). */
   sampleMs?: number;
+  /**
+   * Per director, a client host whose neighbour entry for the VIP is pinned to that
+   * director's MAC: it asks the VIP at that director whatever ARP says, so it sees whether
+   * the director still answers for the VIP (an address left on an interface whose traffic
+   * the kernel fence drops does not answer).
+   */
+  pinned?: Record<string, string>;
   /** The lab's entry scripts (dist/lab) and the working folder. */
   labDist: string;
   cwd?: string;
@@ -55,6 +65,10 @@ export interface Observers {
    */
   possibleOverlaps(): { a: Presence; b: Presence; ms: number }[];
   answers(): Answer[];
+  /** When each director certainly answered for the VIP, per its pinned client (empty without pinned clients). */
+  answering(): Presence[];
+  /** Times at which two directors both answered for the VIP (pinned clients). */
+  answeringOverlaps(): { a: Presence; b: Presence; ms: number }[];
   /** The largest gap between two samples of any observer (ms): what "every few ms" was. */
   maxSampleGapMs(): number;
   /**
@@ -115,10 +129,28 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
       }
     }));
   }
-  const client = o.spawn(o.clientHost, [process.execPath, join(o.labDist, 'vip-client.js'), o.vip, String(o.vipPort), '5', '40'], options);
+  const asAnswer = (m: Record<string, unknown>): Answer => ({ t: Number(m.t), answer: (m.answer as string | null) ?? null, end: Number(m.end ?? m.t), prevEnd: m.prevEnd === null || m.prevEnd === undefined ? null : Number(m.prevEnd) });
+  const clientArgv = [process.execPath, join(o.labDist, 'vip-client.js'), o.vip, String(o.vipPort), '5', '40'];
+  const client = o.spawn(o.clientHost, clientArgv, options);
   children.push(client);
-  readyPromises.push(lines(client, (m) => answers.push({ t: Number(m.t), answer: (m.answer as string | null) ?? null })));
+  readyPromises.push(lines(client, (m) => answers.push(asAnswer(m))));
+  const pinnedAnswers = new Map<string, Answer[]>();
+  for (const [node, host] of Object.entries(o.pinned ?? {})) {
+    const list: Answer[] = [];
+    pinnedAnswers.set(node, list);
+    const c = o.spawn(host, clientArgv, options);
+    children.push(c);
+    readyPromises.push(lines(c, (m) => list.push(asAnswer(m))));
+  }
   await Promise.all(readyPromises);
+  // A director certainly answered from the arrival of the first answer of a run of its
+  // answers to the arrival of the last (the next change's prevEnd); attempts are 5 ms apart.
+  const answering = (): Presence[] => [...pinnedAnswers].flatMap(([node, list]) => list.flatMap((a, i) => {
+    if (a.answer !== node) return [];
+    const next = list[i + 1];
+    const to = next ? next.prevEnd ?? a.end! : Infinity;
+    return [{ node, from: a.end!, to, after: a.t, gone: next?.end ?? Infinity }];
+  }));
 
   return {
     children,
@@ -127,6 +159,8 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
     overlaps: () => pairs(presence, (p) => [p.from, p.to], true),
     possibleOverlaps: () => pairs(presence, (p) => [p.after, p.gone], false),
     answers: () => [...answers],
+    answering,
+    answeringOverlaps: () => pairs(answering(), (p) => [p.from, p.to], true),
     maxSampleGapMs: () => maxGap,
     transitionUncertaintyMs: () => maxTransitionGap,
     async settled(node, timeoutMs = 20_000) {

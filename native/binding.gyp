@@ -2,13 +2,39 @@
   "targets": [
     {
       "target_name": "vrrp_socket",
-      "sources": ["vrrp_socket.c"],
-      "cflags": ["-Wall", "-Wextra", "-O2"]
+      "sources": [
+        "vrrp_socket.c"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ]
     },
     {
       "target_name": "gratuitous_arp",
-      "sources": ["gratuitous_arp.c"],
-      "cflags": ["-Wall", "-Wextra", "-O2"]
+      "sources": [
+        "gratuitous_arp.c"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ]
+    },
+    {
+      "target_name": "nft_fence",
+      "sources": [
+        "nft_fence.c"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ],
+      "libraries": [
+        "-lnftables"
+      ]
     }
   ]
 }

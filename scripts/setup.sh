@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="
   zookeeper default-jre-headless
   nats-server
-  iproute2 nftables iputils-ping procps
+  iproute2 nftables libnftables-dev iputils-ping procps
   ipvsadm keepalived tshark
   qemu-system-x86 busybox-static kmod cpio xz-utils zstd
   sqlite3 prometheus

@@ -53,7 +53,7 @@ export function createLogger(base: LogFields = {}, options: LoggerOptions = {}):
  * first is logged at once, later ones at most once per intervalMs, with how many were
  * held back in between.
  */
-export function throttledWarning(logger: Logger, msg: string, intervalMs = 60_000): (fields?: LogFields) => void {
+export function throttledWarning(logger: Logger, msg: string, intervalMs = 60_000, level: 'warn' | 'error' = 'warn'): (fields?: LogFields) => void {
   let last = -Infinity;
   let held = 0;
   return (fields) => {
@@ -62,7 +62,7 @@ export function throttledWarning(logger: Logger, msg: string, intervalMs = 60_00
       held += 1;
       return;
     }
-    logger.warn(msg, held > 0 ? { ...fields, repeated: held, over_ms: Math.round(t - last) } : fields);
+    logger[level](msg, held > 0 ? { ...fields, repeated: held, over_ms: Math.round(t - last) } : fields);
     last = t;
     held = 0;
   };

@@ -3,8 +3,8 @@
 // measured by a client of the VIP and by samplers that are independent of vigil.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../shared/paths.js';
 import { cleanAll } from '../../lab/clean.js';
 import { DEMO_ID, DEMO_REGISTRY, DemoStopped, runDemo, type StepResult } from '../../lab/demo.js';
 import { demoAction, keepDemo, sendDemoAction } from '../../lab/demo-keep.js';
@@ -22,7 +22,6 @@ const options = {
 } as const;
 
 const LOCK = join(tmpdir(), 'vigil-demo.lock');
-const here = dirname(fileURLToPath(import.meta.url));
 
 /** Takes the lock of the one demo this machine may run; the PID of the running demo if another has it. */
 function lock(): number | undefined {
@@ -109,7 +108,8 @@ export async function demoCommand(argv: string[], io: Io, stop: AbortSignal): Pr
   try {
     // What a demo killed without its clean-up (SIGKILL, a power cut) left is removed first.
     await cleanAll((l) => say(`left by an earlier demo, removed: ${l}`), DEMO_ID);
-    const where = { cli: join(here, '../main.js'), labDist: join(here, '../../lab'), cwd: join(here, '../../..'), ensemble: values.ensemble, stop, say, doing };
+    const root = packageRoot();
+    const where = { cli: join(root, 'dist/bundle/main.js'), labDist: join(root, 'dist/lab'), cwd: root, ensemble: values.ensemble, stop, say, doing };
     if (values.keep) {
       say('vigil demo --keep: building the network and starting ZooKeeper, NATS and 3 directors');
       let lastView = '';

@@ -142,7 +142,7 @@ export function mergeNodes(nodes: ImportedNode[], o: MergeOptions): MergeResult 
   const config: Record<string, unknown> = {
     cluster: o.cluster,
     nodes: Object.fromEntries(nodes.map((n) => [n.name, {}])),
-    zookeeper: { hosts: o.zookeeper ?? ['zk1:2181', 'zk2:2181', 'zk3:2181'], session_timeout: 2 },
+    zookeeper: { hosts: o.zookeeper ?? ['zk1:2181', 'zk2:2181', 'zk3:2181'], session_timeout: 1.5 },
     ...(o.nats ? { nats: { servers: o.nats } } : {}),
     ...(Object.keys(global).length > 0 ? { global_defs: global } : {}),
     ...(Object.keys(trackScripts).length > 0 ? { track_scripts: trackScripts } : {}),

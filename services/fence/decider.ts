@@ -7,12 +7,17 @@ import { MIN_SESSION_TIMEOUT_S } from '../../shared/config/crosscheck.js';
 import type { ZkState } from '../../shared/eventlog/catalogue.js';
 import { livenessTiming } from '../../shared/zookeeper/liveness.js';
 
-/** Kernel address lifetime (valid_lft/preferred_lft) of a bound VIP, in seconds. */
+/**
+ * Kernel address lifetime (valid_lft/preferred_lft) of a bound VIP, in seconds: only a
+ * backstop that clears addresses nobody renews. What fences is the kernel fence
+ * (kernel-rules.ts): a VIP answers only while its nftables element lives, and that ends
+ * KERNEL_SLACK_MS before the lease deadline.
+ */
 export const ADDRESS_LIFETIME_S = 1;
-/** The kernel removes an address up to ~20 ms after its lifetime; the rest covers a late `ip` run. */
-const LIFETIME_SLACK_MS = 100;
-/** An address lifetime may be set or renewed only with at least this much lease time left. */
-export const MIN_LEASE_LEFT_MS = ADDRESS_LIFETIME_S * 1000 + LIFETIME_SLACK_MS;
+/** The kernel fence's element times out this long before the lease deadline (the kernel checks in jiffies, up to ~10 ms late). */
+export const KERNEL_SLACK_MS = 20;
+/** Addresses may be bound, or their fence renewed, only with at least this much lease time left. */
+export const MIN_LEASE_LEFT_MS = 50;
 /** The lease deadline (timeout minus margin, liveness.ts) must exceed MIN_LEASE_LEFT_MS right after a heartbeat. */
 export const MIN_SESSION_TIMEOUT_MS = MIN_SESSION_TIMEOUT_S * 1000;
 
@@ -70,14 +75,32 @@ export function nextStep(f: GroupFacts): FenceStep {
 export const mayRenew = (leaseLeftMs: number): boolean => leaseLeftMs >= MIN_LEASE_LEFT_MS;
 
 /**
- * The fence's heartbeat period for a session timeout: as rare as the address lifetime
- * allows (each heartbeat wakes the fence twice and renews the addresses), so that the
- * lifetime is renewed even when one heartbeat goes unanswered: two periods fit between
- * the lease deadline right after an answer and MIN_LEASE_LEFT_MS. Never more often than
- * livenessTiming's default, never rarer than 500 ms.
+ * The fence's heartbeat period for a session timeout: as rare as allows renewing the
+ * kernel fence even when one heartbeat goes unanswered (each heartbeat wakes the fence
+ * twice): two periods fit between the lease deadline right after an answer and
+ * MIN_LEASE_LEFT_MS. Never more often than livenessTiming's default, never rarer than 500 ms.
  */
 export function fenceHeartbeatMs(sessionTimeoutMs: number): number {
   const usual = livenessTiming(sessionTimeoutMs);
   const spare = (sessionTimeoutMs - usual.marginMs - MIN_LEASE_LEFT_MS) / 2;
   return Math.max(usual.heartbeatMs, Math.min(500, Math.floor(spare)));
+}
+
+export interface Contender {
+  node: string;
+  /** Its configured priority for the group's VRRP instance. */
+  priority: number;
+  address: string | undefined;
+}
+
+/**
+ * Who takes a free lease first: among the nodes whose fence has a session (live), not
+ * the holder leaving it (if any), the highest priority; ties go to the higher address, as in
+ * VRRP, then the name. Every node computes the same answer from the same configuration.
+ */
+export function successorOf(contenders: readonly Contender[], live: ReadonlySet<string>, leaving: string | undefined): string | undefined {
+  const key = (a: string | undefined) => (a ?? '').split('.').map((o) => o.padStart(3, '0')).join('.');
+  return contenders
+    .filter((c) => c.node !== leaving && live.has(c.node))
+    .sort((a, b) => b.priority - a.priority || key(b.address).localeCompare(key(a.address)) || b.node.localeCompare(a.node))[0]?.node;
 }

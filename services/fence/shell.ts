@@ -14,11 +14,12 @@ import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
-import { ADDRESS_LIFETIME_S, fenceHeartbeatMs, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
+import { ADDRESS_LIFETIME_S, fenceHeartbeatMs, KERNEL_SLACK_MS, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, successorOf, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
+import { KernelFence } from './kernel-fence.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
 import {
-  joinLock, leaveLock, lockView, OwnerOfAnotherSession, previousTenure, publishOwner, readLock, readTenure, removeCandidates, removeEarlierSessions, tenureData, writeTenure,
+  holderOf, joinLock, leaveLock, lockView, OwnerOfAnotherSession, previousTenure, publishOwner, readLock, readTenure, removeCandidates, removeEarlierSessions, tenureData, writeTenure,
 } from '../../shared/zookeeper/lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
 import { judgeAddressChange } from './repair.js';
@@ -36,8 +37,10 @@ interface Group {
   /** The epoch of the lease while we hold it (acquired, not yet left or lost). */
   held: number | undefined;
   bound: { epoch: number } | undefined;
-  /** Until when the kernel keeps the addresses, as last recorded (keepLifetime). */
+  /** Until when the addresses stay (the dead man's switch), as last recorded (keepLocally). */
   validUntil: number | undefined;
+  /** When (unix ms) the addresses' kernel lifetime was last set. */
+  lifetimeFrom: number;
   /** When the monitor saw the bound addresses vanish without us (lifetime ran out, dead man's switch), until they are back. */
   goneSeen: number | undefined;
   deadman: DeadmanSwitch;
@@ -64,8 +67,16 @@ export interface FenceServiceOptions {
 const now = () => performance.now();
 const RENEW_EVERY_MS = 200;
 
-/** When the dead man's switch removes addresses whose lifetime is set now (before the kernel could). */
-const switchDeadline = () => Date.now() + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS;
+/** Until when (performance.now() time) the kernel fence lets a VIP answer under a lease deadline. */
+const fenceUntil = (deadline: number) => deadline - KERNEL_SLACK_MS;
+/**
+ * When the dead man's switch removes a group's addresses (unix ms): when the kernel fence
+ * stops them answering, and before the kernel's lifetime last set (at lifetimeFrom) could.
+ */
+const switchDeadline = (lifetimeFrom: number, deadline: number) =>
+  Math.floor(Math.min(lifetimeFrom + ADDRESS_LIFETIME_S * 1000 - DEADMAN_LEAD_MS, Date.now() + fenceUntil(deadline) - now()));
+/** How often a failed installation of the kernel fence is tried again. */
+const KERNEL_FENCE_RETRY_MS = 5000;
 /** The change of a group's first address whose echo a bind or unbind waits for. */
 const echoKey = (g: { plan: GroupPlan }, change: AddressChange['change']) => `${g.plan.addresses[0]!.address}:${change}`;
 
@@ -89,6 +100,11 @@ export class FenceService {
   private watcher: AddressWatcher | undefined;
   private lastRenew = 0;
   private stopping = false;
+  private readonly kernel = new KernelFence();
+  private kernelRetry: NodeJS.Timeout | undefined;
+  private readonly kernelTrouble: (fields?: Record<string, unknown>) => void;
+  /** The session whose beginning was looked at for free leases (sessionBegun). */
+  private begun: string | undefined;
 
   /** The log is the record, not the control path: a failed append is reported, fencing goes on. */
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
@@ -101,6 +117,7 @@ export class FenceService {
   constructor(private readonly o: FenceServiceOptions) {
     this.append = recorder(o.log, o.logger);
     this.renewalFailed = throttledWarning(o.logger, 'address lifetime not renewed');
+    this.kernelTrouble = throttledWarning(o.logger, 'kernel fence (nftables) failed: no VIP is bound until it works', 60_000, 'error');
     this.lifetimeNotKept = throttledWarning(o.logger, 'the addresses\' lifetime was not recorded (local log or ZooKeeper): outage figures may be less exact');
     this.paths = zkPaths(o.config);
     this.config = o.config;
@@ -110,7 +127,7 @@ export class FenceService {
 
   private newGroup(plan: GroupPlan): Group {
     return {
-      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined, goneSeen: undefined,
+      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined, lifetimeFrom: 0, goneSeen: undefined,
       deadman: new DeadmanSwitch((m) => this.o.logger.warn("dead man's switch", { group: plan.name, message: m })),
       deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined, retiring: false,
     };
@@ -134,6 +151,13 @@ export class FenceService {
       for (const a of g.plan.addresses) this.byAddress.set(a.address, { group: g, address: a });
       return g;
     });
+    if (this.kernel.ready) {
+      try {
+        this.kernel.setVips(this.managedAddresses());
+      } catch (err) {
+        this.kernelFailed(err);
+      }
+    }
     const client = this.session?.current;
     for (const g of added) {
       this.readInstanceState(g);
@@ -173,6 +197,7 @@ export class FenceService {
     // Until a session is established, this node cannot hold a lease (the vrrp service reads this).
     this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet', service: 'starting' } });
 
+    this.installKernelFence();
     this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
     await this.removeUnheldAddresses();
 
@@ -205,6 +230,14 @@ export class FenceService {
     this.vrrpWatch?.stop();
     await Promise.all(this.groups.map((g) => this.reconcile(g)));
     for (const g of this.groups) clearTimeout(g.retry);
+    clearTimeout(this.kernelRetry);
+    if (this.kernel.ready && this.groups.every((g) => !g.bound)) {
+      try {
+        this.kernel.remove();
+      } catch (err) {
+        this.o.logger.warn('cannot remove the kernel fence\'s tables (they drop traffic only for VIPs not held here)', { err });
+      }
+    }
     this.session?.stop();
     this.watcher?.close();
     this.renewer.close();
@@ -219,7 +252,7 @@ export class FenceService {
   }
 
   private isMaster(g: Group): boolean {
-    return !this.stopping && !g.retiring && this.vrrpAlive && this.instanceState.get(g.plan.instance) === 'MASTER';
+    return !this.stopping && !g.retiring && this.kernel.ready && this.vrrpAlive && this.instanceState.get(g.plan.instance) === 'MASTER';
   }
 
   /** The instance's last state as recorded up to a seq (all of the log without one); its seq, if any. */
@@ -243,6 +276,7 @@ export class FenceService {
   private notMasterReason(g: Group): string {
     if (this.stopping) return 'fence service stopping';
     if (g.retiring) return 'VIP group removed or changed by a configuration reload';
+    if (!this.kernel.ready) return 'kernel fence (nftables) not installed';
     if (!this.vrrpAlive) return this.vrrpLiveness().detail;
     return `VRRP instance ${g.plan.instance} is ${this.instanceState.get(g.plan.instance) ?? 'not started'}, not MASTER`;
   }
@@ -300,6 +334,8 @@ export class FenceService {
         this.o.logger.warn('cannot remove what earlier sessions of this node left in the lock', { group: g.plan.name, err });
       }
     }
+    // Every lock is watched, candidate or not: a holder leaving it is news to its successor.
+    for (const g of this.groups) if (!g.candidate) void this.refreshLock(g, client);
   }
 
   private onSessionState(r: SessionReport): void {
@@ -313,6 +349,11 @@ export class FenceService {
       },
     });
     this.o.logger.info('ZooKeeper session', { state: r.state, session: r.sessionId, detail: r.detail });
+    const client = this.session?.current;
+    if (r.state === 'connected' && client && r.sessionId === client.sessionId && this.begun !== r.sessionId) {
+      this.begun = r.sessionId;
+      void this.sessionBegun(client);
+    }
     for (const g of this.groups) {
       g.cause = e?.seq ?? g.cause;
       if (r.state === 'lost' || r.state === 'expired') {
@@ -330,7 +371,10 @@ export class FenceService {
 
   private onAck(): void {
     const deadline = this.session?.deadline;
-    if (deadline !== undefined) this.o.metrics?.set('vigil_lease_deadline_margin_seconds', {}, Math.max(0, deadline - now()) / 1000);
+    if (deadline !== undefined) {
+      this.o.metrics?.set('vigil_lease_deadline_margin_seconds', {}, Math.max(0, deadline - now()) / 1000);
+      this.renewKernelFence(deadline);
+    }
     for (const g of this.groups) if (!g.bound && g.lowest?.ours && this.isMaster(g)) void this.reconcile(g);
   }
 
@@ -342,7 +386,7 @@ export class FenceService {
    */
   private heartbeat(client: ZkClient): Promise<unknown> {
     const deadline = this.session?.deadline;
-    const renewed = deadline !== undefined && mayRenew(deadline - now()) && now() - this.lastRenew >= RENEW_EVERY_MS ? this.renew() : [];
+    const renewed = deadline !== undefined && mayRenew(deadline - now()) && now() - this.lastRenew >= RENEW_EVERY_MS ? this.renew(deadline) : [];
     if (renewed.length === 0) return client.exists('/');
     const ops = renewed.map((g) => ({ op: 'set' as const, path: this.paths.tenure(g.plan.name), data: tenureData(this.o.node, g.bound!.epoch, g.validUntil!) }));
     return client.multi(ops).catch((err: unknown) => {
@@ -354,17 +398,63 @@ export class FenceService {
   }
 
   /** A fresh kernel lifetime for every bound address (one running ip for all); the groups renewed. */
-  private renew(): Group[] {
+  private renew(deadline: number): Group[] {
     const renewed = this.groups.filter((g) => g.bound && !g.running);
     const lines = renewed.flatMap((g) => addressLines('replace', g.plan.addresses));
     if (lines.length === 0) return [];
     this.lastRenew = now();
     // The switch is armed (and the time recorded) before ip renews the lifetime, so the
     // kernel's end is always later than the switch's, which is when the addresses go.
-    const goneBy = switchDeadline();
-    for (const g of renewed) this.armSwitch(g, g.bound!.epoch, goneBy);
+    const from = Date.now();
+    for (const g of renewed) {
+      g.lifetimeFrom = from;
+      this.armSwitch(g, g.bound!.epoch, switchDeadline(from, deadline));
+    }
     this.renewer.run(lines);
     return renewed;
+  }
+
+  /**
+   * After an answered heartbeat: the bound groups' VIPs answer until the new lease deadline
+   * (less the kernel's slack), and their dead man's switch moves with it.
+   */
+  private renewKernelFence(deadline: number): void {
+    const groups = this.groups.filter((g) => g.bound && !g.running);
+    if (groups.length === 0 || !mayRenew(deadline - now())) return;
+    try {
+      this.kernel.live(groups.flatMap((g) => g.plan.addresses.map((a) => a.address)), fenceUntil(deadline));
+    } catch (err) {
+      return this.kernelFailed(err);
+    }
+    for (const g of groups) this.armSwitch(g, g.bound!.epoch, switchDeadline(g.lifetimeFrom, deadline));
+  }
+
+  private managedAddresses(): string[] {
+    return [...this.byAddress.keys()];
+  }
+
+  /** Installs the kernel fence (nothing live); until that works no group binds, and it is tried again every few seconds. */
+  private installKernelFence(): void {
+    clearTimeout(this.kernelRetry);
+    try {
+      this.kernel.install(this.managedAddresses());
+      this.o.logger.info('kernel fence installed (nftables tables vigil_fence, families inet and arp)', { addresses: this.managedAddresses() });
+    } catch (err) {
+      this.kernelTrouble({ err });
+      if (!this.stopping) {
+        this.kernelRetry = setTimeout(() => {
+          this.installKernelFence();
+          for (const g of this.groups) void this.reconcile(g);
+        }, KERNEL_FENCE_RETRY_MS);
+      }
+    }
+  }
+
+  /** The kernel fence failed (its tables gone, say): installed afresh (nothing live), and every group looks again (unbinding while it is not there). */
+  private kernelFailed(err: unknown): void {
+    this.kernelTrouble({ err });
+    this.installKernelFence();
+    for (const g of this.groups) void this.reconcile(g);
   }
 
   /** The group's addresses go at goneBy unless the switch is armed again before: armed, and that time kept locally. */
@@ -404,7 +494,12 @@ export class FenceService {
       return g.running;
     }
     clearTimeout(g.retry);
-    g.running = this.run(g).finally(() => (g.running = undefined));
+    g.running = this.run(g).finally(() => {
+      g.running = undefined;
+      // Asked again after the run's last look but before it ended (a later microtask):
+      // that request must not be lost (it was, once: a MASTER the fence never acted on).
+      if (g.again) void this.reconcile(g);
+    });
     return g.running;
   }
 
@@ -488,7 +583,59 @@ export class FenceService {
       this.o.logger.warn('our lock candidate vanished', { group: g.plan.name, candidate: g.candidate.path });
       g.candidate = undefined;
     }
+    const before = g.lowest;
     g.lowest = view.holder;
+    if (before && !before.ours && !view.holder && !g.candidate) await this.leaseFree(g, client, before);
+  }
+
+  /**
+   * Nobody holds a group's lease and nobody is a candidate: another node's lease just ended
+   * (previous), or this node's session begins with the lock empty (a start, ZooKeeper back).
+   * The live node ranked first for the group's instance is named in fence.lease_free, on
+   * which its vrrp service takes over without waiting for the master-down timer.
+   */
+  private async leaseFree(g: Group, client: ZkClient, previous?: LockHolder): Promise<void> {
+    const live = new Set(await client.getChildren(this.paths.nodes));
+    const contenders = Object.keys(this.config.nodes).map((node) => ({ node, priority: this.priorityOf(g, node), address: this.config.nodes[node]?.address }));
+    const successor = successorOf(contenders, live, previous?.node);
+    this.o.logger.info('lease free', { group: g.plan.name, previous, successor });
+    this.append({
+      type: 'fence.lease_free', source: 'fence', subject: g.subject, causation: null, correlation: previous ? `${g.subject}@${previous.epoch}` : null,
+      data: { group: g.plan.name, instance: g.plan.instance, ...(previous ? { previous: { node: previous.node, epoch: previous.epoch } } : {}), ...(successor ? { successor } : {}) },
+    });
+  }
+
+  /** A node's configured priority for the group's instance. */
+  private priorityOf(g: Group, node: string): number {
+    const vi = this.config.vrrp_instances[g.plan.instance];
+    return vi?.nodes[node]?.priority ?? vi?.priority ?? 0;
+  }
+
+  /**
+   * A new session's first answered heartbeat (the vrrp service leaves FAULT on it): a lock
+   * found empty is a free lease; one held by a node this one outranks is said too, so that
+   * a preempting vrrp service need not wait for the holder's next advert.
+   */
+  private async sessionBegun(client: ZkClient): Promise<void> {
+    for (const g of this.groups) {
+      if (g.candidate || g.bound) continue;
+      try {
+        const holder = holderOf(await readLock(client, this.paths, g.plan.name));
+        if (g.candidate) continue;
+        if (!holder) {
+          await this.leaseFree(g, client);
+          continue;
+        }
+        const [mine, theirs] = [this.priorityOf(g, this.o.node), this.priorityOf(g, holder.node)];
+        if (holder.node === this.o.node || mine <= theirs) continue;
+        this.append({
+          type: 'fence.lease_outranked', source: 'fence', subject: g.subject, causation: null, correlation: null,
+          data: { group: g.plan.name, instance: g.plan.instance, holder: { node: holder.node, epoch: holder.epoch }, holder_priority: theirs, priority: mine },
+        });
+      } catch (err) {
+        this.o.logger.warn('cannot read the lock at the start of a session', { group: g.plan.name, err });
+      }
+    }
   }
 
   private async refreshLock(g: Group, client: ZkClient): Promise<void> {
@@ -523,13 +670,21 @@ export class FenceService {
     // meanwhile (a stop of all the node's services), and its event may not have reached
     // this service yet. Look again, at the log itself, just before the addresses go on.
     if (!this.stillMaster(g)) return;
+    const deadline = this.session?.deadline;
+    if (deadline === undefined || !mayRenew(deadline - now())) throw new SessionChanging('too little lease left to bind; waiting for a heartbeat');
+    try {
+      this.kernel.live(plan.addresses.map((a) => a.address), fenceUntil(deadline));
+    } catch (err) {
+      return this.kernelFailed(err);
+    }
     for (const a of plan.addresses) this.expected.set(a.address, true);
     g.bound = { epoch };
-    // The switch is armed before the addresses go on; ZooKeeper's tenure node learns its
-    // deadline with the next heartbeat (no request of its own here: see heartbeat()). The
-    // bind is timed by the kernel's echo, as the old holder's end was: the outage figure
-    // between them carries no process start-up latency.
-    this.armSwitch(g, epoch, switchDeadline());
+    // The kernel fence lets the VIP answer, and the switch is armed, before the addresses go
+    // on; ZooKeeper's tenure node learns its deadline with the next heartbeat (no request of
+    // its own here: see heartbeat()). The bind is timed by the kernel's echo, as the old
+    // holder's end was: the outage figure between them carries no process start-up latency.
+    g.lifetimeFrom = Date.now();
+    this.armSwitch(g, epoch, switchDeadline(g.lifetimeFrom, deadline));
     const { at: boundAt, failed } = await this.timedChange(g, 'added', () => ipBatch(addressLines('replace', plan.addresses)));
     if (failed.length > 0) {
       const why = failed.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`).join('; ');
@@ -549,6 +704,11 @@ export class FenceService {
     const { plan } = g;
     g.garp?.cancel();
     g.garp = undefined;
+    try {
+      this.kernel.withdraw(plan.addresses.map((a) => a.address)); // no longer answering, at once
+    } catch (err) {
+      this.kernelFailed(err); // installed afresh: nothing live
+    }
     await this.renewer.flush(); // a renewal handed to ip must not put an address back after its removal
     g.deadman.disarm();
     for (const a of plan.addresses) this.expected.set(a.address, false);

@@ -41,7 +41,11 @@ export interface VrrpState {
   masterAdverIntervalMs: number;
   masterDownAt: number | undefined;
   /** Why the master-down timer will fire, for the event that says so. */
-  masterDownReason: 'master_down_timer' | 'priority_zero_advert' | 'preempted';
+  masterDownReason: 'master_down_timer' | 'priority_zero_advert' | 'preempted' | 'lease_free';
+  /** When the master's last advert was heard (a BACKUP's view). */
+  heardAt: number | undefined;
+  /** What the fence said when the lease holder left (masterDownReason lease_free). */
+  leaseFree: string | undefined;
   advertAt: number | undefined;
   preemptAllowedAt: number;
   master: string | undefined;
@@ -57,6 +61,19 @@ export type VrrpCommand =
   | { type: 'stop'; now: number }
   /** From the sync group: become MASTER with the others (a BACKUP member), or BACKUP with them (a MASTER member). */
   | { type: 'promote'; now: number; detail: string }
+  /**
+   * From the fence: the lease holder left the lock and this node is its successor. A
+   * BACKUP takes over once the master's adverts are overdue (one interval and a quarter
+   * after the last), instead of after the whole master-down interval; at once if the
+   * master released (priority 0) instead of after the skew time.
+   */
+  | { type: 'lease_free'; now: number; detail: string }
+  /**
+   * From the fence: the lease is held by a node whose configured priority is below this
+   * one's. A preempting BACKUP above it takes over at once, as it would at that node's next
+   * advert.
+   */
+  | { type: 'lease_outranked'; now: number; holderPriority: number; detail: string }
   | { type: 'demote'; now: number; detail: string };
 
 export type VrrpEvent =
@@ -64,6 +81,7 @@ export type VrrpEvent =
   | { type: 'state_changed'; at: number; from: VrrpStateName; to: VrrpStateName; reason: TransitionReason; detail: string; priority: number; master?: string; masterAdverIntervalMs?: number }
   | { type: 'advert_sent'; at: number; priority: number }
   | { type: 'wants_master'; at: number; reason: TransitionReason; detail: string }
+  | { type: 'lease_free_heard'; at: number; detail: string }
   | { type: 'master_heard'; at: number; from: string; priority: number; intervalMs: number }
   | { type: 'lower_priority_ignored'; at: number; from: string; priority: number }
   | { type: 'tracker_changed'; name: string; ok: boolean }
@@ -75,7 +93,7 @@ export function initialState(spec: VrrpInstanceSpec): VrrpState {
   for (const [name, t] of Object.entries(spec.trackers)) trackerOk[name] = t.initiallyOk;
   return {
     spec, state: 'INIT', trackerOk, masterAdverIntervalMs: spec.advertIntervalMs, masterDownAt: undefined,
-    masterDownReason: 'master_down_timer', advertAt: undefined, preemptAllowedAt: 0, master: undefined, wantsMaster: undefined,
+    masterDownReason: 'master_down_timer', heardAt: undefined, leaseFree: undefined, advertAt: undefined, preemptAllowedAt: 0, master: undefined, wantsMaster: undefined,
   };
 }
 
@@ -112,6 +130,11 @@ export function masterDownIntervalMs(s: VrrpState): number {
   return s.spec.downTimerAdverts * Math.max(s.masterAdverIntervalMs, s.spec.advertIntervalMs) + skewTimeMs(s);
 }
 
+/** The master's adverts count as overdue this long after the last one: its interval and a quarter. */
+export function advertOverdueMs(s: VrrpState): number {
+  return 1.25 * Math.max(s.masterAdverIntervalMs, s.spec.advertIntervalMs);
+}
+
 /** When the shell must call back with a tick (undefined: no timer). */
 export function nextDeadline(s: VrrpState): number | undefined {
   if (s.state === 'MASTER') return s.advertAt;
@@ -144,6 +167,20 @@ function higherAddress(a: string, b: string): boolean {
   return ipv4ToNumber(a) > ipv4ToNumber(b);
 }
 
+/** A BACKUP's master-down timer fired (or its cause holds now): MASTER, or ready for it in a sync group. */
+function masterDown(s: VrrpState, now: number): VrrpEvent[] {
+  const own = effectivePriority(s);
+  const detail = s.masterDownReason === 'priority_zero_advert' ? `master ${s.master ?? '?'} released (priority 0)`
+    : s.masterDownReason === 'preempted' ? `preempting ${s.master ?? '?'} with priority ${own}`
+    : s.masterDownReason === 'lease_free' ? `${s.leaseFree ?? 'the lease holder left'}; ${s.heardAt === undefined ? 'no advert heard' : `last advert ${Math.round(now - s.heardAt)} ms ago`}`
+    : `no advert for ${Math.round(masterDownIntervalMs(s))} ms${s.master ? ` (last master ${s.master})` : ''}`;
+  if (s.spec.synced) return [{ type: 'wants_master', at: now, reason: s.masterDownReason, detail }];
+  return [
+    { type: 'state_changed', at: now, from: 'BACKUP', to: 'MASTER', reason: s.masterDownReason, detail, priority: own, master: s.spec.primaryAddress },
+    { type: 'advert_sent', at: now, priority: own },
+  ];
+}
+
 export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
   const own = effectivePriority(s);
   switch (c.type) {
@@ -156,16 +193,7 @@ export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
     }
 
     case 'tick': {
-      if (s.state === 'BACKUP' && s.masterDownAt !== undefined && c.now >= s.masterDownAt) {
-        const detail = s.masterDownReason === 'priority_zero_advert' ? `master ${s.master ?? '?'} released (priority 0)`
-          : s.masterDownReason === 'preempted' ? `preempting ${s.master ?? '?'} with priority ${own}`
-          : `no advert for ${Math.round(masterDownIntervalMs(s))} ms${s.master ? ` (last master ${s.master})` : ''}`;
-        if (s.spec.synced) return [{ type: 'wants_master', at: c.now, reason: s.masterDownReason, detail }];
-        return [
-          { type: 'state_changed', at: c.now, from: 'BACKUP', to: 'MASTER', reason: s.masterDownReason, detail, priority: own, master: s.spec.primaryAddress },
-          { type: 'advert_sent', at: c.now, priority: own },
-        ];
-      }
+      if (s.state === 'BACKUP' && s.masterDownAt !== undefined && c.now >= s.masterDownAt) return masterDown(s, c.now);
       if (s.state === 'MASTER' && s.advertAt !== undefined && c.now >= s.advertAt) return [{ type: 'advert_sent', at: c.now, priority: own }];
       return [];
     }
@@ -175,7 +203,13 @@ export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
         if (c.priority === 0) return [{ type: 'master_heard', at: c.now, from: c.from, priority: 0, intervalMs: c.intervalMs }];
         const preempting = s.spec.preempt && c.now >= s.preemptAllowedAt;
         if (!preempting || c.priority >= own) return [{ type: 'master_heard', at: c.now, from: c.from, priority: c.priority, intervalMs: c.intervalMs }];
-        return s.masterDownReason === 'preempted' && s.master === c.from ? [] : [{ type: 'lower_priority_ignored', at: c.now, from: c.from, priority: c.priority }];
+        if (s.masterDownReason === 'preempted' && s.master === c.from) return [];
+        const ignored: VrrpEvent = { type: 'lower_priority_ignored', at: c.now, from: c.from, priority: c.priority };
+        // RFC 5798 discards the advert and preempts when the master-down timer fires; that
+        // wait teaches nothing more once a lower-priority master is heard, so vigil preempts
+        // at once (a sync group's member still waits, for its group). On the wire this is a
+        // higher-priority router coming up, which every peer handles.
+        return s.spec.synced ? [ignored] : [ignored, ...masterDown(evolve(s, ignored), c.now)];
       }
       if (s.state === 'MASTER') {
         if (c.priority === 0) return [{ type: 'advert_sent', at: c.now, priority: own }];
@@ -227,6 +261,22 @@ export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
     case 'demote':
       if (s.state !== 'MASTER') return [];
       return leave(s, c.now, 'BACKUP', 'sync_group', c.detail);
+
+    case 'lease_outranked': {
+      if (s.state !== 'BACKUP' || s.spec.synced || !s.spec.preempt || c.now < s.preemptAllowedAt || own <= c.holderPriority) return [];
+      return [
+        { type: 'state_changed', at: c.now, from: 'BACKUP', to: 'MASTER', reason: 'preempted', detail: `${c.detail}; preempting with priority ${own}`, priority: own, master: s.spec.primaryAddress },
+        { type: 'advert_sent', at: c.now, priority: own },
+      ];
+    }
+
+    case 'lease_free': {
+      if (s.state !== 'BACKUP') return [];
+      const heard: VrrpEvent = { type: 'lease_free_heard', at: c.now, detail: c.detail };
+      const after = evolve(s, heard);
+      if (after.masterDownAt === s.masterDownAt) return [];
+      return after.masterDownAt !== undefined && after.masterDownAt <= c.now ? [heard, ...masterDown(after, c.now)] : [heard];
+    }
   }
 }
 
@@ -235,10 +285,11 @@ export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
     case 'started':
       return { ...s, preemptAllowedAt: e.at + s.spec.preemptDelayMs };
     case 'state_changed': {
-      const next: VrrpState = { ...s, state: e.to, advertAt: undefined, masterDownAt: undefined, masterDownReason: 'master_down_timer', wantsMaster: undefined };
+      const next: VrrpState = { ...s, state: e.to, advertAt: undefined, masterDownAt: undefined, masterDownReason: 'master_down_timer', wantsMaster: undefined, leaseFree: undefined };
       if (e.to === 'MASTER') next.master = s.spec.primaryAddress;
       if (e.to === 'BACKUP') {
         next.master = e.master;
+        next.heardAt = e.master !== undefined ? e.at : undefined;
         next.masterAdverIntervalMs = e.masterAdverIntervalMs ?? s.spec.advertIntervalMs;
         next.masterDownAt = e.at + masterDownIntervalMs(next);
       }
@@ -251,9 +302,18 @@ export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
       // keepalived re-arms the timer while the group waits for its other members.
       return { ...s, wantsMaster: { reason: e.reason, detail: e.detail }, masterDownAt: e.at + masterDownIntervalMs(s) };
     case 'master_heard': {
-      const next: VrrpState = { ...s, master: e.from, masterAdverIntervalMs: e.intervalMs, wantsMaster: undefined };
+      const next: VrrpState = { ...s, master: e.from, masterAdverIntervalMs: e.intervalMs, wantsMaster: undefined, heardAt: e.at, leaseFree: undefined };
       if (e.priority === 0) return { ...next, masterDownAt: e.at + skewTimeMs(next), masterDownReason: 'priority_zero_advert' };
       return { ...next, masterDownAt: e.at + masterDownIntervalMs(next), masterDownReason: 'master_down_timer' };
+    }
+    case 'lease_free_heard': {
+      // A master that released (priority 0) is not waited for: the skew time only orders the
+      // backups, and the fence has named this one. Adverts still coming (the old master's vrrp
+      // alive) cancel this: master_heard re-arms the whole interval.
+      const released = s.masterDownReason === 'priority_zero_advert';
+      const overdue = released ? e.at : Math.max(e.at, (s.heardAt ?? -Infinity) + advertOverdueMs(s));
+      if (s.masterDownAt !== undefined && s.masterDownAt <= overdue) return s;
+      return { ...s, masterDownAt: overdue, masterDownReason: 'lease_free', leaseFree: e.detail };
     }
     case 'lower_priority_ignored':
       return { ...s, master: e.from, masterDownReason: 'preempted' };

@@ -268,6 +268,16 @@ export class VrrpService {
           this.followQuorum(e.seq);
           continue;
         }
+        if (isEvent(e, 'fence.lease_free')) {
+          this.leaseFree(e.data, e.seq);
+          continue;
+        }
+        if (isEvent(e, 'fence.lease_outranked')) {
+          const d = e.data;
+          const r = this.instances.find((x) => x.plan.spec.name === d.instance);
+          if (r) this.apply(r, { type: 'lease_outranked', now: now(), holderPriority: d.holder_priority, detail: `lease held by ${d.holder.node} (epoch ${d.holder.epoch}), configured priority ${d.holder_priority}` }, e.seq);
+          continue;
+        }
         const u = trackerUpdate(e);
         if (!u) continue;
         if (u.name === FENCE_TRACKER) {
@@ -289,6 +299,14 @@ export class VrrpService {
     }, (message) => this.o.logger.warn('link monitor', { message }));
     this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? LINK_BACKSTOP_MS);
     if (this.config.fence.required) this.watchFence();
+  }
+
+  /** The fence found the lease free and names this node first to take it: its instance need not wait for the master-down timer. */
+  private leaseFree(d: { instance: string; previous?: { node: string; epoch: number } | undefined; successor?: string | undefined }, causation: number): void {
+    if (d.successor !== this.o.node) return;
+    const r = this.instances.find((x) => x.plan.spec.name === d.instance);
+    const why = d.previous ? `lease holder ${d.previous.node} (epoch ${d.previous.epoch}) left the lock` : 'nobody holds the lease';
+    if (r) this.apply(r, { type: 'lease_free', now: now(), detail: `${why}; this node is first to take it` }, causation);
   }
 
   /** Quorum as the IPVS service last recorded it (else up), brought up to date with the checks' last results. */

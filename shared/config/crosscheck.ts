@@ -10,11 +10,11 @@ export interface CrossProblem {
 }
 
 /**
- * The shortest ZooKeeper session a fenced VIP allows: a bound address gets a kernel
- * lifetime of 1 s at every answered heartbeat, and that lifetime must run out before the
- * lease deadline (the session timeout minus a margin; see services/fence/decider.ts).
+ * The shortest ZooKeeper session a fenced VIP allows: the lease deadline (the session
+ * timeout minus a margin of at least 100 ms) must leave time for heartbeats between the
+ * renewals of the kernel fence (services/fence/decider.ts).
  */
-export const MIN_SESSION_TIMEOUT_S = 1.3;
+export const MIN_SESSION_TIMEOUT_S = 0.4;
 
 const nameOf = (x: string | { name: string }) => (typeof x === 'string' ? x : x.name);
 
@@ -76,7 +76,7 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
   if (Object.keys(c.vip_groups).length > 0 && c.zookeeper.session_timeout < MIN_SESSION_TIMEOUT_S) {
     out.push({
       path: ['zookeeper', 'session_timeout'],
-      message: `must be at least ${MIN_SESSION_TIMEOUT_S} s when VIP groups are fenced: a VIP's kernel lifetime is 1 s and must run out before ZooKeeper can expire the session`,
+      message: `must be at least ${MIN_SESSION_TIMEOUT_S} s when VIP groups are fenced: the kernel fence is renewed by heartbeats that must fit, several times, in the session`,
     });
   }
 

@@ -4,6 +4,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node a
 import type { z } from 'zod';
 import { configSchema, type VigilConfig } from './schema.js';
 import { crossCheck } from './crosscheck.js';
+import { applyProfile } from './profile.js';
 
 export type FieldPath = (string | number)[];
 
@@ -138,7 +139,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     );
   }
   const loc = new Locator(doc, lines);
-  const parsed = configSchema.safeParse(doc.toJS());
+  const parsed = configSchema.safeParse(applyProfile(doc.toJS()));
   if (!parsed.success) throw new ConfigError(zodIssues(file, loc, parsed.error.issues));
   const problems = crossCheck(parsed.data).map((p) => loc.issue(file, p.path, p.message));
   if (problems.length > 0) throw new ConfigError(problems);

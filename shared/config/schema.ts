@@ -218,6 +218,8 @@ const vsgMember = z.union([
 
 export const configSchema = z.strictObject({
   cluster: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and "-" (it is part of ZooKeeper paths and NATS subjects)'),
+  /** fast: the documented fast settings (shared/config/profile.ts) wherever the file sets none. */
+  profile: z.enum(['default', 'fast']).default('default'),
   nodes: z
     .record(identifier, z.strictObject({
       address: ipv4.optional(),
@@ -229,7 +231,7 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ path: z.string().min(1) }).default({ path: '/var/lib/vigil/events.db' }),
   zookeeper: z.strictObject({
     hosts: z.array(hostPort).min(1),
-    session_timeout: seconds.default(2),
+    session_timeout: seconds.default(1.5),
     root: z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an absolute ZooKeeper path like /vigil').default('/vigil'),
   }),
   nats: z

@@ -18,7 +18,7 @@ export const VRRP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOPPED'] as c
 export type VrrpStateName = (typeof VRRP_STATES)[number];
 export const VRRP_TRANSITION_REASONS = [
   'startup', 'master_down_timer', 'higher_priority_advert', 'preempted', 'priority_zero_advert',
-  'fault', 'fault_cleared', 'shutdown', 'address_owner', 'sync_group',
+  'fault', 'fault_cleared', 'shutdown', 'address_owner', 'sync_group', 'lease_free',
 ] as const;
 export type VrrpTransitionReason = (typeof VRRP_TRANSITION_REASONS)[number];
 export const HEALTH_STATES = ['up', 'down', 'unknown'] as const;
@@ -181,6 +181,16 @@ export const catalogue = {
     'This node is MASTER but another node holds the lease: a split brain averted.',
     SUBJECTS.vip,
     z.strictObject({ group: name, epoch: ms, holder: name, holder_epoch: ms }),
+  ),
+  'fence.lease_free': entry(
+    'The lease of a VIP group is free and no node is a candidate: its holder (previous) left the lock (its ZooKeeper session ended, or it let go), or nobody held it when this node\'s session began. successor: the live node with the highest priority for the group\'s instance; its vrrp service becomes MASTER as soon as the old master\'s adverts are overdue, without waiting for the master-down timer.',
+    SUBJECTS.vip,
+    z.strictObject({ group: name, instance: name, previous: z.strictObject({ node: name, epoch: ms }).optional(), successor: name.optional() }),
+  ),
+  'fence.lease_outranked': entry(
+    'When this node\'s session began, the lease of a VIP group was held by a node with a lower configured priority for the group\'s instance: this node\'s vrrp service, if BACKUP and preempting, takes over at once instead of waiting for the holder\'s next advert.',
+    SUBJECTS.vip,
+    z.strictObject({ group: name, instance: name, holder: z.strictObject({ node: name, epoch: ms }), holder_priority: z.number().int().min(1).max(255), priority: z.number().int().min(1).max(255) }),
   ),
   'fence.lease_lost': entry(
     'The lease of a VIP group was given up or lost (deadline passed, session expired, VRRP left MASTER).',

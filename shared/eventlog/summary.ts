@@ -29,6 +29,8 @@ const summaries: Summaries = {
   'fence.lease_candidate': (d) => `${d.action} lock of ${d.group} as ${d.candidate}`,
   'fence.lease_acquired': (d) => `lease of ${d.group} held, epoch ${d.epoch}`,
   'fence.lease_denied': (d) => `lease of ${d.group} denied: held by ${d.holder} (epoch ${d.holder_epoch})`,
+  'fence.lease_free': (d) => `lease of ${d.group} free${d.previous ? `: ${d.previous.node} (epoch ${d.previous.epoch}) left the lock` : ' (nobody held it)'}; ${d.successor ? `${d.successor} takes over first` : 'no live successor'}`,
+  'fence.lease_outranked': (d) => `lease of ${d.group} held by ${d.holder.node} (epoch ${d.holder.epoch}, priority ${d.holder_priority}), below this node's ${d.priority}`,
   'fence.lease_lost': (d) => `lease of ${d.group} lost (epoch ${d.epoch}): ${d.reason}`,
   'fence.address_observed': (d) => `${d.address} ${d.change} on ${d.interface}, not by this fence${opt(d.detail, (x) => `: ${x}`)}${d.repaired && !d.detail ? ', repaired' : ''}`,
   'vip.bound': (d) => `bound ${d.addresses.map((a) => `${a.address}/${a.prefix} dev ${a.interface}`).join(', ')} (epoch ${d.epoch})`,

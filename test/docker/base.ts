@@ -21,9 +21,9 @@ import { unmountUnder } from '../../lab/disk.js';
 
 export const CACHE = process.env.VIGIL_DOCKER_CACHE ?? (process.getuid?.() === 0 ? '/var/cache/vigil-docker' : join(homedir(), '.cache', 'vigil-docker'));
 /** Bump when the recipe changes: a cache of an older recipe is rebuilt. */
-const RECIPE = 2;
+const RECIPE = 3;
 const RUNTIME_PACKAGES = ['ca-certificates', 'iproute2', 'nftables', 'ipvsadm', 'iputils-ping', 'procps', 'libstdc++6'];
-const BUILD_PACKAGES = ['python3', 'make', 'g++', 'zookeeper', 'default-jre-headless', 'netcat-openbsd', 'nats-server'];
+const BUILD_PACKAGES = ['python3', 'make', 'g++', 'libnftables-dev', 'zookeeper', 'default-jre-headless', 'netcat-openbsd', 'nats-server'];
 
 /** `docker import --change` lines for both tarballs: Node trusts the system's certificate bundle. */
 export const IMPORT_CHANGES = ['ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];

@@ -24,6 +24,12 @@ export const VIP_PORT = 8080;
 export interface FencedClusterOptions {
   nodes?: string[];
   zkServers?: 1 | 3;
+  /**
+   * A profile's own settings, as an operator writes it: `profile: fast`, or 'default' (no
+   * profile line). Then session, VRRP version, interval and liveness are the profile's
+   * unless given here. Without: session 1.5 s, VRRPv3 at 100 ms, liveness 0.3 s.
+   */
+  profile?: 'default' | 'fast';
   /** Seconds. */
   sessionTimeout?: number;
   /** Seconds (VRRPv3). */
@@ -31,26 +37,27 @@ export interface FencedClusterOptions {
   priorities?: Record<string, number>;
   /** Nodes whose event log lives on a small disk of its own (16 MiB tmpfs) that a test can fill. */
   smallDisks?: string[];
+  /** A client per director pinned to its MAC: who answers for the VIP (answering(), answeringOverlaps()). */
+  pinnedClients?: boolean;
 }
 
 export type FencedCluster = LabCluster;
 
-function config(o: Required<Omit<FencedClusterOptions, 'smallDisks'>>, { t, zk, dir }: LabContext): string {
+type Settings = Required<Omit<FencedClusterOptions, 'smallDisks' | 'profile' | 'sessionTimeout' | 'advertInt' | 'pinnedClients'>> & Pick<FencedClusterOptions, 'profile' | 'sessionTimeout' | 'advertInt'>;
+
+function config(o: Settings, { t, zk, dir }: LabContext): string {
   const nodes = o.nodes.map((n) => `  ${n}: { address: ${t.hosts[n]!.address} }`).join('\n');
   const perNode = o.nodes.map((n) => `      ${n}: { interface: ${t.hosts[n]!.ifname}, priority: ${o.priorities[n] ?? 100} }`).join('\n');
   return `cluster: test
-nodes:
+${o.profile === 'fast' ? 'profile: fast\n' : ''}nodes:
 ${nodes}
 log: { path: '${join(dir, '{node}', 'events.db')}' }
-zookeeper: { hosts: [${zk.connectString.split(',').join(', ')}], session_timeout: ${o.sessionTimeout} }
-fence: { liveness_timeout: 0.3 }
-vrrp_instances:
+zookeeper: { hosts: [${zk.connectString.split(',').join(', ')}]${o.sessionTimeout !== undefined ? `, session_timeout: ${o.sessionTimeout}` : ''} }
+${o.profile ? '' : 'fence: { liveness_timeout: 0.3 }\n'}vrrp_instances:
   VI_1:
     interface: placeholder0
     virtual_router_id: 51
-    version: 3
-    advert_int: ${o.advertInt}
-    garp_master_delay: 1
+${o.advertInt !== undefined ? `    version: 3\n    advert_int: ${o.advertInt}\n` : ''}    garp_master_delay: 1
     nodes:
 ${perNode}
 vip_groups:
@@ -59,16 +66,17 @@ vip_groups:
 }
 
 export async function startFencedCluster(options: FencedClusterOptions = {}): Promise<FencedCluster> {
-  const o: Required<Omit<FencedClusterOptions, 'smallDisks'>> = {
+  const o: Settings = {
     nodes: options.nodes ?? ['n1', 'n2'],
     zkServers: options.zkServers ?? 1,
-    sessionTimeout: options.sessionTimeout ?? 1.5,
-    advertInt: options.advertInt ?? 0.1,
     priorities: options.priorities ?? { n1: 150, n2: 100, n3: 50 },
+    ...(options.profile ? { profile: options.profile } : { sessionTimeout: 1.5, advertInt: 0.1 }),
+    ...(options.sessionTimeout !== undefined ? { sessionTimeout: options.sessionTimeout } : {}),
+    ...(options.advertInt !== undefined ? { advertInt: options.advertInt } : {}),
   };
   const c = await startLab({
     nodes: o.nodes, zkServers: o.zkServers, folder: 'fenced', vip: VIP, vipPort: VIP_PORT, config: (ctx) => config(o, ctx),
-    ...(options.smallDisks ? { smallDisks: options.smallDisks } : {}), cli: CLI, labDist: join(ROOT, 'dist/lab'), cwd: ROOT,
+    ...(options.smallDisks ? { smallDisks: options.smallDisks } : {}), ...(options.pinnedClients ? { pinnedClients: true } : {}), cli: CLI, labDist: join(ROOT, 'dist/lab'), cwd: ROOT,
   });
   keepWhenFailed(c);
   return c;

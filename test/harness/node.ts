@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { forgetProcess, recordProcess } from './state.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(ROOT, 'dist/cli/main.js');
+/** The CLI as users run it: the bundle (scripts/bundle.mjs) of the built TypeScript. */
+export const CLI = join(ROOT, 'dist/bundle/main.js');
 
 export interface RunResult {
   code: number;

@@ -136,11 +136,13 @@ describe('vigil postmortem', () => {
     const [crash, back, graceful] = g.moves;
     expect(g.moves).toHaveLength(3);
     expect(crash!.from).toMatchObject({ node: 'd1', end: { how: 'lifetime' } });
-    expect(crash!.why.map((l) => l.type)).toEqual(['vip.bound', 'fence.lease_acquired', 'vrrp.state_changed']);
-    // the new holder's VRRP went MASTER when d1's adverts stopped, or preempted the lower
-    // priority director that had (both timed out; the record says which)
-    expect(crash!.why[2]!.summary).toMatch(/BACKUP -> MASTER \((master_down_timer|preempted)/);
-    if (/preempted/.test(crash!.why[2]!.summary)) expect(r.vrrp.some((e) => e.node === 'd3' && e.at > marks.crash! && /-> MASTER \(master_down_timer/.test(e.summary))).toBe(true);
+    // the new holder's VRRP went MASTER when its fence named it d1's successor (d1's session
+    // ended), or when d1's adverts stopped, or preempted the lower priority director that
+    // had (the record says which; the first names the fence's word as its cause)
+    expect(crash!.why[2]!.summary).toMatch(/BACKUP -> MASTER \((master_down_timer|preempted|lease_free)/);
+    const successor = /lease_free/.test(crash!.why[2]!.summary);
+    expect(crash!.why.map((l) => l.type)).toEqual(['vip.bound', 'fence.lease_acquired', 'vrrp.state_changed', ...(successor ? ['fence.lease_free'] : [])]);
+    if (/preempted/.test(crash!.why[2]!.summary)) expect(r.vrrp.some((e) => e.node === 'd3' && e.at > marks.crash! && /-> MASTER \((master_down_timer|lease_free)/.test(e.summary))).toBe(true);
     expect(back!.to.node).toBe('d1');
     expect(back!.why[2]!.summary).toMatch(/preempted/);
     expect(back!.previousEnd[0]).toMatchObject({ type: 'vip.unbound' });
@@ -149,8 +151,9 @@ describe('vigil postmortem', () => {
     // when the vrrp service stopped first, because VI_1 is no longer MASTER (seen in CI)
     expect(graceful!.from).toMatchObject({ node: 'd1', end: { how: 'unbound', reason: expect.stringMatching(/fence service stopping|VRRP instance VI_1 is STOPPED/) } });
     // d1's priority 0 advert: d2 goes MASTER at once, or after preempting d3 that did
-    expect(graceful!.why[2]!.summary).toMatch(/BACKUP -> MASTER \((priority_zero_advert|preempted)/);
-    if (/preempted/.test(graceful!.why[2]!.summary)) expect(r.vrrp.some((e) => e.node === 'd3' && e.at > marks.graceful! && /-> MASTER \(priority_zero_advert/.test(e.summary))).toBe(true);
+    // (or at once, named d1's successor by its fence when d1 left the lock)
+    expect(graceful!.why[2]!.summary).toMatch(/BACKUP -> MASTER \((priority_zero_advert|preempted|lease_free)/);
+    if (/preempted/.test(graceful!.why[2]!.summary)) expect(r.vrrp.some((e) => e.node === 'd3' && e.at > marks.graceful! && /-> MASTER \((priority_zero_advert|lease_free)/.test(e.summary))).toBe(true);
     expect(graceful!.around.some((l) => l.type === 'service.stopped' && l.node === 'd1')).toBe(true);
 
     // the rest of what an operator asks
@@ -180,7 +183,7 @@ describe('vigil postmortem', () => {
     const gap = observed().filter((p) => p.to <= afterCrash.from).at(-1)!;
     const text = await vigil(['postmortem', ...dbDirs.flatMap((d) => ['--db', d]), '--vip', 'web', '--at', `@${(at / 1000).toFixed(3)}`]);
     expect(text.stdout).toMatch(new RegExp(`^web at .*: held by ${afterCrash.node} \\(epoch \\d+\\)`));
-    expect(text.stdout, text.stdout).toMatch(/<- .*vrrp\.state_changed {2}BACKUP -> MASTER \((master_down_timer|preempted)/);
+    expect(text.stdout, text.stdout).toMatch(/<- .*vrrp\.state_changed {2}BACKUP -> MASTER \((master_down_timer|preempted|lease_free)/);
     // the unowned time it names is the observers' gap (longer by at most the kernel's late expiry)
     const early = afterCrash.from - gap.to - a.holder!.unownedMs;
     expect(early).toBeGreaterThan(-2 * TOLERANCE_MS - a.holder!.from!.end!.lateUpToMs);
@@ -258,7 +261,7 @@ describe('vigil postmortem', () => {
     await expect.poll(() => chain.innerText()).toMatch(/Why d[23] held it \(epoch \d+\)/);
     const text = await chain.innerText();
     expect(text).toMatch(/fence\.lease_acquired/);
-    expect(text).toMatch(/vrrp\.state_changed[\s\S]*BACKUP -> MASTER \((master_down_timer|preempted)/);
+    expect(text).toMatch(/vrrp\.state_changed[\s\S]*BACKUP -> MASTER \((master_down_timer|preempted|lease_free)/);
     expect(text).toMatch(/Before: d1 \(epoch \d+\); nobody held it for/);
     await page.screenshot({ path: join(tmp.path, 'chain.png'), fullPage: true });
     // a click on a marker (an alert, a health change ...) selects its event too

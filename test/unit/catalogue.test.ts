@@ -66,7 +66,7 @@ describe('hash chain', () => {
 
 describe('event type patterns (vigil log --type)', () => {
   it('expands globs against the catalogue, and names a pattern that matches nothing', () => {
-    expect(expandTypePatterns(['fence.lease*']).sort()).toEqual(['fence.lease_acquired', 'fence.lease_candidate', 'fence.lease_denied', 'fence.lease_lost']);
+    expect(expandTypePatterns(['fence.lease*']).sort()).toEqual(['fence.lease_acquired', 'fence.lease_candidate', 'fence.lease_denied', 'fence.lease_free', 'fence.lease_lost', 'fence.lease_outranked']);
     expect(expandTypePatterns(['vip.*']).sort()).toEqual(['vip.bound', 'vip.unbound']);
     expect(expandTypePatterns(['*.state_changed', 'vrrp.state_changed'])).toEqual(['vrrp.state_changed']);
     expect(expandTypePatterns(['vip.?ound'])).toEqual(['vip.bound']);

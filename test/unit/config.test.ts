@@ -106,13 +106,37 @@ vrrp_sync_groups:
     expect(p).toContainEqual('c.yaml:14:38: vip_groups.api.addresses[0]: 10.0.0.31 is already in VIP group web: one address, one lease');
   });
 
-  it('refuses a ZooKeeper session too short for fenced VIPs (the kernel lifetime must run out first)', () => {
+  it('refuses a ZooKeeper session too short for fenced VIPs (heartbeats must fit several times)', () => {
     const text = `${base}vrrp_instances:
   VI_1: { interface: eth0, virtual_router_id: 51 }
 vip_groups:
   web: { instance: VI_1, addresses: [10.0.0.31/24] }
-`.replace('hosts: [127.0.0.1:2181]', 'hosts: [127.0.0.1:2181]\n  session_timeout: 1');
-    expect(problems(text).some((x) => /zookeeper\.session_timeout: must be at least 1\.3 s when VIP groups are fenced/.test(x))).toBe(true);
+`.replace('hosts: [127.0.0.1:2181]', 'hosts: [127.0.0.1:2181]\n  session_timeout: 0.3');
+    expect(problems(text).some((x) => /zookeeper\.session_timeout: must be at least 0\.4 s when VIP groups are fenced/.test(x))).toBe(true);
+    expect(() => parseConfig(text.replace('session_timeout: 0.3', 'session_timeout: 0.4'), 'c.yaml')).not.toThrow();
+  });
+
+  it('profile: fast fills in the fast settings where the file has none; what the file says wins', () => {
+    const fast = (extra: string, instance = '{ interface: eth0, virtual_router_id: 51 }') => parseConfig(`profile: fast
+${base}${extra}vrrp_instances:
+  VI_1: ${instance}
+`, 'c.yaml').config;
+    const c = fast('');
+    expect(c.profile).toBe('fast');
+    expect(c.zookeeper.session_timeout).toBe(0.4);
+    expect(c.fence.liveness_timeout).toBe(0.3);
+    expect(c.vrrp_instances.VI_1).toMatchObject({ version: 3, advert_int: 0.1 });
+    expect(fast('fence: { required: true }\n').fence).toEqual({ required: true, liveness_timeout: 0.3 });
+    expect(fast('fence: { liveness_timeout: 0.5 }\n').fence.liveness_timeout).toBe(0.5);
+    expect(fast('').vrrp_instances.VI_1!.nodes).toEqual({});
+    // a VRRPv2 instance (a keepalived peer's) keeps whole-second adverts; an explicit interval stays
+    expect(fast('', '{ interface: eth0, virtual_router_id: 51, version: 2 }').vrrp_instances.VI_1).toMatchObject({ version: 2, advert_int: 1 });
+    expect(fast('', '{ interface: eth0, virtual_router_id: 51, advert_int: 0.25 }').vrrp_instances.VI_1).toMatchObject({ version: 3, advert_int: 0.25 });
+    // without a profile: the defaults
+    const d = parseConfig(`${base}vrrp_instances:\n  VI_1: { interface: eth0, virtual_router_id: 51 }\n`, 'c.yaml').config;
+    expect(d).toMatchObject({ profile: 'default', zookeeper: { session_timeout: 1.5 }, fence: { liveness_timeout: 0.5 } });
+    expect(d.vrrp_instances.VI_1).toMatchObject({ version: 2, advert_int: 1 });
+    expect(problems(`profile: quick\n${base}`)).toContainEqual('c.yaml:1:1: profile: must be one of "default", "fast"');
   });
 
   it('refuses two virtual servers for one IPVS service, also through a virtual_server_group', () => {

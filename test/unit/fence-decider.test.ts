@@ -1,6 +1,6 @@
 // The fence's decisions without I/O: given the facts about a VIP group, the next step.
 import { describe, expect, it } from 'vitest';
-import { fenceHeartbeatMs, MIN_LEASE_LEFT_MS, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, type GroupFacts } from '../../services/fence/decider.js';
+import { fenceHeartbeatMs, MIN_LEASE_LEFT_MS, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, successorOf, type GroupFacts } from '../../services/fence/decider.js';
 import { livenessTiming } from '../../shared/zookeeper/liveness.js';
 import { zkPaths } from '../../shared/zookeeper/layout.js';
 import { lockView, parseCandidate, previousTenure, type Candidate } from '../../shared/zookeeper/lease.js';
@@ -63,9 +63,9 @@ describe('fence decider: the next step', () => {
     expect(mayRenew(MIN_LEASE_LEFT_MS)).toBe(true);
     expect(mayRenew(MIN_LEASE_LEFT_MS - 1)).toBe(false);
   });
-  it('heartbeats as rarely as the address lifetime allows: still renewed after one unanswered heartbeat', () => {
-    expect(fenceHeartbeatMs(2000)).toBe(350); // the default session: 3 a second instead of 7.5
-    expect(fenceHeartbeatMs(MIN_SESSION_TIMEOUT_MS)).toBe(livenessTiming(MIN_SESSION_TIMEOUT_MS).heartbeatMs); // no rarer than the default where nothing is spare
+  it('heartbeats as rarely as the kernel fence allows: still renewed after one unanswered heartbeat', () => {
+    expect(fenceHeartbeatMs(2000)).toBe(500); // the default session: 2 a second instead of 7.5
+    expect(fenceHeartbeatMs(MIN_SESSION_TIMEOUT_MS)).toBe(125); // 0.4 s: lease deadline 300 ms after a heartbeat
     expect(fenceHeartbeatMs(60_000)).toBe(500);
     for (let session = MIN_SESSION_TIMEOUT_MS; session <= 60_000; session += 50) {
       const h = fenceHeartbeatMs(session);
@@ -194,5 +194,17 @@ vip_groups:
     });
     expect(parseAddressMonitorLine('3: vgea    inet6 fe80::6c98:d7ff:fe40:afa4/64 scope link \\       valid_lft forever preferred_lft forever')).toBeUndefined();
     expect(parseAddressMonitorLine('garbage')).toBeUndefined();
+  });
+});
+
+describe('fence: the successor of a lease holder that left', () => {
+  const c = (node: string, priority: number, address?: string) => ({ node, priority, address });
+  it('is the live node with the highest priority, never the one leaving; ties by address as VRRP, then name', () => {
+    const all = [c('n1', 150, '10.0.0.1'), c('n2', 100, '10.0.0.2'), c('n3', 120, '10.0.0.3')];
+    expect(successorOf(all, new Set(['n1', 'n2', 'n3']), 'n1')).toBe('n3');
+    expect(successorOf(all, new Set(['n1', 'n2']), 'n1')).toBe('n2'); // n3's fence has no session
+    expect(successorOf(all, new Set(['n1']), 'n1')).toBeUndefined();
+    expect(successorOf([c('a', 100, '10.0.0.9'), c('b', 100, '10.0.0.10')], new Set(['a', 'b']), 'x')).toBe('b'); // 10 > 9, not as strings
+    expect(successorOf([c('a', 100), c('b', 100)], new Set(['a', 'b']), 'x')).toBe('b');
   });
 });

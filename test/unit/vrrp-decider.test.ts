@@ -75,12 +75,15 @@ describe('backup (6.4.2)', () => {
     const { events } = when(s, { type: 'tick', now: 1000 + skew(100) });
     expect(types(events)).toEqual(['BACKUP->MASTER:priority_zero_advert', 'advert(100)']);
   });
-  it('preempt: adverts of a lower-priority master are ignored, and the backup takes over', () => {
-    const s = given(backup(), { type: 'advert', now: 1000, from: '10.0.0.1', priority: 50, intervalMs: 1000 }, { type: 'advert', now: 2000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
+  it('preempt: the first advert of a lower-priority master makes the backup take over at once (RFC 5798 would wait for the master-down timer)', () => {
+    const { events } = when(backup(), { type: 'advert', now: 1000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
+    expect(types(events)).toEqual(['lower_priority_ignored', 'BACKUP->MASTER:preempted', 'advert(100)']);
+    expect((events[1] as { detail: string }).detail).toMatch(/preempting 10\.0\.0\.1 with priority 100/);
+  });
+  it('preempt in a sync group: a member ignores the lower-priority master and wants MASTER when its timer fires, for its group', () => {
+    const s = given(spec({ synced: true }), { type: 'start', now: 0 }, { type: 'advert', now: 1000, from: '10.0.0.1', priority: 50, intervalMs: 1000 }, { type: 'advert', now: 2000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
     expect(s.masterDownAt).toBe(3609.375);
-    const { events } = when(s, { type: 'tick', now: 3609.375 });
-    expect(types(events)).toEqual(['BACKUP->MASTER:preempted', 'advert(100)']);
-    expect((events[0] as { detail: string }).detail).toMatch(/preempting 10\.0\.0\.1 with priority 100/);
+    expect(types(when(s, { type: 'tick', now: 3609.375 }).events)).toEqual(['wants_master']);
   });
   it('nopreempt: a lower-priority master keeps its role', () => {
     const s = given(spec({ preempt: false }), { type: 'start', now: 0 }, { type: 'advert', now: 3000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
@@ -92,9 +95,60 @@ describe('backup (6.4.2)', () => {
     for (let t = 1000; t < 10_000; t += 1000) s = given(s, { type: 'advert', now: t, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
     expect(s.state).toBe('BACKUP');
     expect(s.masterDownAt).toBe(9000 + 3609.375);
-    s = given(s, { type: 'advert', now: 10_000, from: '10.0.0.1', priority: 50, intervalMs: 1000 });
-    expect(s.masterDownReason).toBe('preempted');
-    expect(types(when(s, { type: 'tick', now: 9000 + 3609.375 }).events)).toEqual(['BACKUP->MASTER:preempted', 'advert(100)']);
+    expect(types(when(s, { type: 'advert', now: 10_000, from: '10.0.0.1', priority: 50, intervalMs: 1000 }).events)).toEqual(['lower_priority_ignored', 'BACKUP->MASTER:preempted', 'advert(100)']);
+  });
+});
+
+describe('the lease holder gone (the fence names this node its successor)', () => {
+  const heard = () => given(spec(), { type: 'start', now: 0 }, { type: 'advert', now: 1000, from: '10.0.0.1', priority: 150, intervalMs: 1000 });
+  it('takes over once the master\'s adverts are overdue (1.25 intervals after the last), not after the master-down interval', () => {
+    const s = given(heard(), { type: 'lease_free', now: 1800, detail: 'lease holder n1 left' });
+    expect(s.masterDownAt).toBe(2250);
+    expect(when(s, { type: 'tick', now: 2249 }).events).toEqual([]);
+    const { events } = when(s, { type: 'tick', now: 2250 });
+    expect(types(events)).toEqual(['BACKUP->MASTER:lease_free', 'advert(100)']);
+    expect((events[0] as { detail: string }).detail).toBe('lease holder n1 left; last advert 1250 ms ago');
+  });
+  it('at once when the adverts are overdue already (the transition is caused by the fence\'s word, not a timer)', () => {
+    const { events, state } = when(heard(), { type: 'lease_free', now: 3000, detail: 'x' });
+    expect(types(events)).toEqual(['lease_free_heard', 'BACKUP->MASTER:lease_free', 'advert(100)']);
+    expect(state.state).toBe('MASTER');
+  });
+  it('an advert after it (the old master\'s vrrp still alive) restores the whole master-down interval', () => {
+    const s = given(heard(), { type: 'lease_free', now: 1800, detail: 'x' }, { type: 'advert', now: 2000, from: '10.0.0.1', priority: 150, intervalMs: 1000 });
+    expect(s.masterDownReason).toBe('master_down_timer');
+    expect(s.masterDownAt).toBe(2000 + 3609.375);
+  });
+  it('a master that released (priority 0) is not waited for: at once instead of after the skew time', () => {
+    const released = given(heard(), { type: 'advert', now: 1100, from: '10.0.0.1', priority: 0, intervalMs: 1000 });
+    expect(released.masterDownAt).toBe(1100 + skew(100));
+    const { events } = when(released, { type: 'lease_free', now: 1120, detail: 'x' });
+    expect(types(events)).toEqual(['lease_free_heard', 'BACKUP->MASTER:lease_free', 'advert(100)']);
+  });
+  it('never makes the wait longer, and only a BACKUP listens', () => {
+    // one advert's master-down interval at priority 250: 1000 + 23 ms, sooner than 1.25 intervals
+    const soon = given(spec({ downTimerAdverts: 1, priority: 250 }), { type: 'start', now: 0 }, { type: 'advert', now: 1000, from: '10.0.0.1', priority: 254, intervalMs: 1000 });
+    expect(when(soon, { type: 'lease_free', now: 1100, detail: 'x' }).events).toEqual([]);
+    const late = given(spec(), { type: 'start', now: 0 });
+    expect(given(late, { type: 'lease_free', now: 100, detail: 'x' }).state).toBe('MASTER'); // nothing heard: no adverts to wait for
+    const master = given(heard(), { type: 'tick', now: 10_000 });
+    expect(master.state).toBe('MASTER');
+    expect(when(master, { type: 'lease_free', now: 10_001, detail: 'x' }).events).toEqual([]);
+  });
+});
+
+describe('the lease held by a node of lower configured priority (the fence says so when its session begins)', () => {
+  const backup = (over: Partial<VrrpInstanceSpec> = {}) => given(spec({ priority: 150, ...over }), { type: 'start', now: 0 });
+  it('a preempting BACKUP above it takes over at once', () => {
+    const { events } = when(backup(), { type: 'lease_outranked', now: 10, holderPriority: 100, detail: 'lease held by n2' });
+    expect(types(events)).toEqual(['BACKUP->MASTER:preempted', 'advert(150)']);
+    expect((events[0] as { detail: string }).detail).toBe('lease held by n2; preempting with priority 150');
+  });
+  it('not with nopreempt, within preempt_delay, in a sync group, or at or below the holder', () => {
+    expect(when(backup({ preempt: false }), { type: 'lease_outranked', now: 10, holderPriority: 100, detail: 'x' }).events).toEqual([]);
+    expect(when(backup({ preemptDelayMs: 5000 }), { type: 'lease_outranked', now: 10, holderPriority: 100, detail: 'x' }).events).toEqual([]);
+    expect(when(backup({ synced: true }), { type: 'lease_outranked', now: 10, holderPriority: 100, detail: 'x' }).events).toEqual([]);
+    expect(when(backup(), { type: 'lease_outranked', now: 10, holderPriority: 150, detail: 'x' }).events).toEqual([]);
   });
 });
 

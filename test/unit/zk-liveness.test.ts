@@ -31,7 +31,7 @@ describe('ZooKeeper liveness', () => {
     expect(nextHealthChange(11_350, 10_000, t)).toBeUndefined();
   });
 
-  it('the shortest allowed session leaves room for a fresh address lifetime after an answer', () => {
+  it('the shortest allowed session leaves room to renew the kernel fence after an answer', () => {
     const min = livenessTiming(MIN_SESSION_TIMEOUT_MS);
     const leftRightAfterAnswer = leaseDeadline(0, min) - 5; // 5 ms round trip
     expect(leftRightAfterAnswer).toBeGreaterThanOrEqual(MIN_LEASE_LEFT_MS);

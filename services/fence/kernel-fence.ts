@@ -1,0 +1,59 @@
+// The kernel-enforced lease (kernel-rules.ts), applied in-process through libnftables
+// (native/nft_fence.c): a live element's timeout is computed and committed in the same
+// synchronous call, so nothing can run between the two and stretch it.
+import { loadAddon } from '../../shared/native.js';
+import { installScript, liveScript, removeScript, replaceVipsScript, withdrawScript } from './kernel-rules.js';
+
+interface NftAddon {
+  run(script: string): string;
+}
+
+export class KernelFenceError extends Error {}
+
+export class KernelFence {
+  private readonly nft = loadAddon<NftAddon>('nft_fence', ['run']);
+  private installed = false;
+
+  get ready(): boolean {
+    return this.installed;
+  }
+
+  /** Both tables afresh, with these managed addresses and none live. */
+  install(vips: readonly string[]): void {
+    this.installed = false;
+    this.apply(installScript(vips), 'cannot install the kernel fence (nftables tables vigil_fence)');
+    this.installed = true;
+  }
+
+  setVips(vips: readonly string[]): void {
+    this.apply(replaceVipsScript(vips), 'cannot update the kernel fence\'s addresses');
+  }
+
+  /**
+   * The addresses answer until `until` (performance.now() time); 0 or less left withdraws
+   * them. The timeout is taken from the clock here, right before the kernel commits it.
+   */
+  live(addresses: readonly string[], until: number): void {
+    const left = until - performance.now();
+    if (left < 1) return this.withdraw(addresses);
+    this.apply(liveScript(addresses, left), 'cannot renew the kernel fence');
+  }
+
+  withdraw(addresses: readonly string[]): void {
+    this.apply(withdrawScript(addresses), 'cannot withdraw addresses from the kernel fence');
+  }
+
+  remove(): void {
+    this.installed = false;
+    this.apply(removeScript(), 'cannot remove the kernel fence');
+  }
+
+  private apply(script: string, what: string): void {
+    const complaint = this.nft.run(script);
+    if (complaint !== '') {
+      // The tables went (an operator's `nft flush ruleset`, say): the fence must install them again.
+      if (/No such file or directory/.test(complaint)) this.installed = false;
+      throw new KernelFenceError(`${what}: ${complaint.trim()}`);
+    }
+  }
+}
