@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { startKeepalived, type Keepalived } from '../test/harness/keepalived.js';
 import { startFencedCluster, VIP, type FencedCluster } from '../test/harness/fenced.js';
 import { waitFor } from '../test/harness/process.js';
+import { longestOutage } from '../lab/observers.js';
 import { median, percentile, printTable, type Row } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 20);
@@ -161,16 +162,7 @@ async function election(profile: 'default' | 'fast', rounds: number): Promise<Ro
       await leader.start();
       await c.settled(undefined, 60_000);
       await sleep(500);
-      let longest = 0;
-      let down: number | undefined;
-      for (const a of c.answers().filter((x) => x.t >= at)) {
-        if (a.answer === null) down ??= a.t;
-        else if (down !== undefined) {
-          longest = Math.max(longest, a.t - down);
-          down = undefined;
-        }
-      }
-      outages.push(longest);
+      outages.push(longestOutage(c.answers(), at));
       if (c.events('n1', ['vip.bound']).length + c.events('n2', ['vip.bound']).length > bound) moved += 1;
     }
     return [

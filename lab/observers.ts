@@ -173,6 +173,20 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
   };
 }
 
+/** The longest time (ms) since `from` during which the client got no answer at all. */
+export function longestOutage(answers: readonly Answer[], from: number): number {
+  let longest = 0;
+  let downSince: number | undefined;
+  for (const a of answers) {
+    if (a.answer === null && downSince === undefined) downSince = Math.max(a.t, from);
+    if (a.answer !== null && downSince !== undefined) {
+      if (a.t >= from) longest = Math.max(longest, a.t - downSince);
+      downSince = undefined;
+    }
+  }
+  return longest;
+}
+
 /** Pairs of presences of two nodes whose spans, as `span` gives them, meet (touching counts when `touch`). */
 export function pairs(presence: Presence[], span: (p: Presence) => [number, number], touch: boolean): { a: Presence; b: Presence; ms: number }[] {
   const out: { a: Presence; b: Presence; ms: number }[] = [];

@@ -24,10 +24,15 @@ export function configCommand(argv: string[], io: Io): number {
     io.out(JSON.stringify({ ok: true, file, cluster: config.cluster, nodes, config }) + '\n');
     return 0;
   }
-  const lines = [`${file}: OK, cluster ${config.cluster}`, `  nodes: ${nodes.join(', ')}`];
+  const lines = [
+    `${file}: OK, cluster ${config.cluster}`,
+    `  nodes: ${nodes.join(', ')}`,
+    // What the profile filled in is shown as in force: the times a failover is made of.
+    `  profile ${config.profile}: ZooKeeper session ${config.zookeeper.session_timeout} s, fence liveness ${config.fence.liveness_timeout} s`,
+  ];
   for (const node of nodes) {
     for (const vi of instancesForNode(config, node)) {
-      lines.push(`  ${node} ${vi.name}: vrid ${vi.virtual_router_id} on ${vi.interface}, VRRPv${vi.version}, priority ${vi.priority}, ${vi.state}${vi.nopreempt ? ', nopreempt' : ''}`);
+      lines.push(`  ${node} ${vi.name}: vrid ${vi.virtual_router_id} on ${vi.interface}, VRRPv${vi.version} every ${vi.advert_int} s, priority ${vi.priority}, ${vi.state}${vi.nopreempt ? ', nopreempt' : ''}`);
     }
   }
   for (const [name, g] of Object.entries(config.vip_groups)) {

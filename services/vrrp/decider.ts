@@ -44,7 +44,7 @@ export interface VrrpState {
   masterDownReason: 'master_down_timer' | 'priority_zero_advert' | 'preempted' | 'lease_free';
   /** When the master's last advert was heard (a BACKUP's view). */
   heardAt: number | undefined;
-  /** What the fence said when the lease holder left (masterDownReason lease_free). */
+  /** What the fence said when it found the lease free (masterDownReason lease_free). */
   leaseFree: string | undefined;
   advertAt: number | undefined;
   preemptAllowedAt: number;
@@ -62,7 +62,8 @@ export type VrrpCommand =
   /** From the sync group: become MASTER with the others (a BACKUP member), or BACKUP with them (a MASTER member). */
   | { type: 'promote'; now: number; detail: string }
   /**
-   * From the fence: the lease holder left the lock and this node is its successor. A
+   * From the fence: the lease is free (its holder left the lock, or nobody held it) and
+   * this node is first in line. A
    * BACKUP takes over once the master's adverts are overdue (one interval and a quarter
    * after the last), instead of after the whole master-down interval; at once if the
    * master released (priority 0) instead of after the skew time.

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FAST_PROFILE } from '../../shared/config/profile.js';
 import { LATE_KEY, summarize } from '../../shared/eventlog/index.js';
 import { startSettledCluster, timeline, type FencedCluster, type FencedClusterOptions, type ServiceName } from './fenced.js';
+import { longestOutage } from '../../lab/observers.js';
 import { waitFor } from './process.js';
 import { waitForQuorum } from './zookeeper.js';
 
@@ -68,20 +69,6 @@ export function faultSuite(profile: 'default' | 'fast'): void {
     const ms = first.t - faultAt;
     expect(ms, `VIP answering again (ms after the fault); what happened when: ${timeline(k, faultAt)}`).toBeLessThan(boundMs);
     return { node, ms };
-  }
-
-  /** The longest time since `from` during which the client got no answer at all (ms). */
-  function longestOutage(k: FencedCluster, from: number): number {
-    let longest = 0;
-    let downSince: number | undefined;
-    for (const a of k.answers()) {
-      if (a.answer === null && downSince === undefined) downSince = Math.max(a.t, from);
-      if (a.answer !== null && downSince !== undefined) {
-        if (a.t >= from) longest = Math.max(longest, a.t - downSince);
-        downSince = undefined;
-      }
-    }
-    return longest;
   }
 
   /** Waits until `node` has left the lock `times` times (its VRRP instance heard the master again). */
@@ -249,7 +236,7 @@ export function faultSuite(profile: 'default' | 'fast'): void {
         await leader.start();
         await k.settled(undefined, 30_000);
       }
-      expect(longestOutage(k, from), 'longest time without an answer (ms)').toBeLessThan(boundMs);
+      expect(longestOutage(k.answers(), from), 'longest time without an answer (ms)').toBeLessThan(boundMs);
       expectSafe(k);
     }, 150_000);
 

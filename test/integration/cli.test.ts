@@ -33,7 +33,8 @@ describe('vigil config check', () => {
     const r = await vigil(['config', 'check', 'deploy/vigil.example.yaml']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/OK, cluster prod-lb/);
-    expect(r.stdout).toMatch(/lb1 VI_1: vrid 51 on eth0, VRRPv3, priority 150/);
+    expect(r.stdout).toMatch(/lb1 VI_1: vrid 51 on eth0, VRRPv3 every 0.1 s, priority 150/);
+    expect(r.stdout).toMatch(/profile default: ZooKeeper session 1\.5 s, fence liveness 0\.5 s/);
     const j = await vigil(['config', 'check', 'deploy/vigil.example.yaml', '--json']);
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: true, cluster: 'prod-lb', nodes: ['lb1', 'lb2'] });
   });

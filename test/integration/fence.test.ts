@@ -8,6 +8,7 @@ import { startFencedCluster, startSettledCluster, VIP, type FencedCluster } from
 import { expectSafe, faultSuite } from '../harness/fence-faults.js';
 import { threadNices } from '../harness/nice.js';
 import { waitFor } from '../harness/process.js';
+import { longestOutage } from '../../lab/observers.js';
 
 const SESSION_S = 1.5;
 
@@ -79,16 +80,7 @@ describe('fence: leases and binding', () => {
     expect(readFileSync(join(k.dir, 'n1-fence.log'), 'utf8')).toMatch(/kernel fence \(nftables\) failed/);
     // A renewal finds the tables gone (at most a heartbeat, 0.5 s, unfenced), installs them
     // afresh with nothing live, and the next answered heartbeat makes the VIP live again.
-    let longest = 0;
-    let down: number | undefined;
-    for (const a of k.answers().filter((x) => x.t >= at)) {
-      if (a.answer === null) down ??= a.t;
-      else if (down !== undefined) {
-        longest = Math.max(longest, a.t - down);
-        down = undefined;
-      }
-    }
-    expect(longest, 'longest time without an answer (ms)').toBeLessThan(1500);
+    expect(longestOutage(k.answers(), at), 'longest time without an answer (ms)').toBeLessThan(1500);
     expect(k.holders()).toEqual(['n1']);
     expectSafe(k);
   }, 60_000);
