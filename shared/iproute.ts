@@ -201,16 +201,7 @@ export interface IpBatchProcess {
   /** Resolves once ip has carried out every line handed to it so far. */
   flush(): Promise<void>;
   close(): void;
-  /** The running ip's PID (undefined before the first change). */
-  readonly pid: number | undefined;
 }
-
-/**
- * ip's batch mode keeps a little memory per command: ~4 KiB per `address replace`
- * (measured: a fence renewing twice a second grew its ip by 0.45 MiB a minute). A fresh
- * process after this many lines (a minute or two of renewals) keeps it under ~1 MiB.
- */
-const LINES_PER_PROCESS = 200;
 
 /** A command whose output marks that ip got this far (it prints "1: lo: ..."). */
 const MARK = 'link show dev lo';
@@ -223,14 +214,10 @@ const MARKED = /^\d+: lo: /;
  * Failures come back through onError (ip's own words); the process ends with ours
  * (setpriv --pdeathsig) and is started again if it dies.
  */
-export function ipBatchProcess(onError: (message: string) => void, o: { linesPerProcess?: number } = {}): IpBatchProcess {
-  const budget = o.linesPerProcess ?? LINES_PER_PROCESS;
+export function ipBatchProcess(onError: (message: string) => void): IpBatchProcess {
   let child: ChildProcess | undefined;
   let closed = false;
   let marks: (() => void)[] = [];
-  let written = 0;
-  /** A retired ip finishing the lines it was given: flush() waits for it too. */
-  let draining: Promise<void> = Promise.resolve();
   const start = () => {
     const [bin, ...args] = endingWithUs(['ip', '-force', '-batch', '-']);
     const c = spawn(bin!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -243,8 +230,7 @@ export function ipBatchProcess(onError: (message: string) => void, o: { linesPer
     ipComplaints(c.stderr!, onError);
     c.on('error', (err) => onError(`ip -batch: ${err.message}`));
     c.on('exit', (code, signal) => {
-      if (child !== c) return; // retired (it ended its lines), or replaced after a death already reported
-      child = undefined;
+      if (child === c) child = undefined;
       // Whatever it had not done yet, it will not do: nothing is left to wait for.
       for (const done of marks.splice(0)) done();
       if (!closed) onError(`ip -batch ended (${signal ?? `exit ${code}`}); started again at the next change`);
@@ -253,30 +239,16 @@ export function ipBatchProcess(onError: (message: string) => void, o: { linesPer
   return {
     run(lines) {
       if (closed || lines.length === 0) return;
-      if (child && child.exitCode === null && written >= budget && marks.length === 0) {
-        const old = child;
-        child = undefined;
-        draining = new Promise((resolve) => old.once('exit', () => resolve()));
-        old.stdin!.end(); // it carries out what it was given, then exits
-      }
-      if (!child || child.exitCode !== null) {
-        start();
-        written = 0;
-      }
+      if (!child || child.exitCode !== null) start();
       child!.stdin!.write(lines.join('\n') + '\n');
-      written += lines.length;
     },
-    async flush() {
-      await draining;
-      if (!child || child.exitCode !== null) return;
+    flush() {
+      if (!child || child.exitCode !== null) return Promise.resolve();
       const c = child;
-      await new Promise<void>((resolve) => {
+      return new Promise((resolve) => {
         marks.push(resolve);
         c.stdin!.write(MARK + '\n');
       });
-    },
-    get pid() {
-      return child?.pid;
     },
     close() {
       closed = true;
