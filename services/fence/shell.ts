@@ -595,7 +595,10 @@ export class FenceService {
    * which its vrrp service takes over without waiting for the master-down timer.
    */
   private async leaseFree(g: Group, client: ZkClient, previous?: LockHolder): Promise<void> {
-    const live = new Set(await client.getChildren(this.paths.nodes));
+    // At a session's beginning (ZooKeeper back, a start) the others may not have reconnected
+    // yet: only the first node of the configuration goes at once, the rest wait for VRRP, so
+    // that the VIP does not go to whichever node reconnects first and then move on preemption.
+    const live = new Set(previous ? await client.getChildren(this.paths.nodes) : Object.keys(this.config.nodes));
     const contenders = Object.keys(this.config.nodes).map((node) => ({ node, priority: this.priorityOf(g, node), address: this.config.nodes[node]?.address }));
     const successor = successorOf(contenders, live, previous?.node);
     this.o.logger.info('lease free', { group: g.plan.name, previous, successor });
