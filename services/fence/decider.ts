@@ -5,6 +5,7 @@
 // lease before binding, never bind without time left on the lease.
 import { MIN_SESSION_TIMEOUT_S } from '../../shared/config/crosscheck.js';
 import type { ZkState } from '../../shared/eventlog/catalogue.js';
+import { ipv4ToNumber } from '../../shared/ipv4.js';
 import { livenessTiming } from '../../shared/zookeeper/liveness.js';
 
 /**
@@ -99,8 +100,8 @@ export interface Contender {
  * VRRP, then the name. Every node computes the same answer from the same configuration.
  */
 export function successorOf(contenders: readonly Contender[], live: ReadonlySet<string>, leaving: string | undefined): string | undefined {
-  const key = (a: string | undefined) => (a ?? '').split('.').map((o) => o.padStart(3, '0')).join('.');
+  const address = (c: Contender) => (c.address === undefined ? -1 : ipv4ToNumber(c.address));
   return contenders
     .filter((c) => c.node !== leaving && live.has(c.node))
-    .sort((a, b) => b.priority - a.priority || key(b.address).localeCompare(key(a.address)) || b.node.localeCompare(a.node))[0]?.node;
+    .sort((a, b) => b.priority - a.priority || address(b) - address(a) || b.node.localeCompare(a.node))[0]?.node;
 }

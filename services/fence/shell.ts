@@ -399,7 +399,7 @@ export class FenceService {
 
   /** A fresh kernel lifetime for every bound address (one running ip for all); the groups renewed. */
   private renew(deadline: number): Group[] {
-    const renewed = this.groups.filter((g) => g.bound && !g.running);
+    const renewed = this.renewable();
     const lines = renewed.flatMap((g) => addressLines('replace', g.plan.addresses));
     if (lines.length === 0) return [];
     this.lastRenew = now();
@@ -419,7 +419,7 @@ export class FenceService {
    * (less the kernel's slack), and their dead man's switch moves with it.
    */
   private renewKernelFence(deadline: number): void {
-    const groups = this.groups.filter((g) => g.bound && !g.running);
+    const groups = this.renewable();
     if (groups.length === 0 || !mayRenew(deadline - now())) return;
     try {
       this.kernel.live(groups.flatMap((g) => g.plan.addresses.map((a) => a.address)), fenceUntil(deadline));
@@ -427,6 +427,11 @@ export class FenceService {
       return this.kernelFailed(err);
     }
     for (const g of groups) this.armSwitch(g, g.bound!.epoch, switchDeadline(g.lifetimeFrom, deadline));
+  }
+
+  /** Bound groups that no bind or unbind is changing: what a renewal may touch. */
+  private renewable(): Group[] {
+    return this.groups.filter((g) => g.bound && !g.running);
   }
 
   private managedAddresses(): string[] {
@@ -441,20 +446,20 @@ export class FenceService {
       this.o.logger.info('kernel fence installed (nftables tables vigil_fence, families inet and arp)', { addresses: this.managedAddresses() });
     } catch (err) {
       this.kernelTrouble({ err });
-      if (!this.stopping) {
-        this.kernelRetry = setTimeout(() => {
-          this.installKernelFence();
-          for (const g of this.groups) void this.reconcile(g);
-        }, KERNEL_FENCE_RETRY_MS);
-      }
+      if (!this.stopping) this.kernelRetry = setTimeout(() => this.reinstallKernelFence(), KERNEL_FENCE_RETRY_MS);
     }
   }
 
-  /** The kernel fence failed (its tables gone, say): installed afresh (nothing live), and every group looks again (unbinding while it is not there). */
-  private kernelFailed(err: unknown): void {
-    this.kernelTrouble({ err });
+  /** Installs the kernel fence afresh (nothing live), and every group looks again (unbinding while it is not there). */
+  private reinstallKernelFence(): void {
     this.installKernelFence();
     for (const g of this.groups) void this.reconcile(g);
+  }
+
+  /** The kernel fence failed (its tables gone, say). */
+  private kernelFailed(err: unknown): void {
+    this.kernelTrouble({ err });
+    this.reinstallKernelFence();
   }
 
   /** The group's addresses go at goneBy unless the switch is armed again before: armed, and that time kept locally. */

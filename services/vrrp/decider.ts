@@ -176,8 +176,14 @@ function masterDown(s: VrrpState, now: number): VrrpEvent[] {
     : s.masterDownReason === 'lease_free' ? `${s.leaseFree ?? 'the lease holder left'}; ${s.heardAt === undefined ? 'no advert heard' : `last advert ${Math.round(now - s.heardAt)} ms ago`}`
     : `no advert for ${Math.round(masterDownIntervalMs(s))} ms${s.master ? ` (last master ${s.master})` : ''}`;
   if (s.spec.synced) return [{ type: 'wants_master', at: now, reason: s.masterDownReason, detail }];
+  return toMaster(s, now, s.masterDownReason, detail);
+}
+
+/** A BACKUP becomes MASTER and advertises at once. */
+function toMaster(s: VrrpState, now: number, reason: TransitionReason, detail: string): VrrpEvent[] {
+  const own = effectivePriority(s);
   return [
-    { type: 'state_changed', at: now, from: 'BACKUP', to: 'MASTER', reason: s.masterDownReason, detail, priority: own, master: s.spec.primaryAddress },
+    { type: 'state_changed', at: now, from: 'BACKUP', to: 'MASTER', reason, detail, priority: own, master: s.spec.primaryAddress },
     { type: 'advert_sent', at: now, priority: own },
   ];
 }
@@ -253,10 +259,7 @@ export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
       const own = s.wantsMaster;
       const reason = own ? own.reason : 'sync_group';
       const detail = own ? `${own.detail}; ${c.detail}` : c.detail;
-      return [
-        { type: 'state_changed', at: c.now, from: 'BACKUP', to: 'MASTER', reason, detail, priority: effectivePriority(s), master: s.spec.primaryAddress },
-        { type: 'advert_sent', at: c.now, priority: effectivePriority(s) },
-      ];
+      return toMaster(s, c.now, reason, detail);
     }
 
     case 'demote':
@@ -265,10 +268,7 @@ export function decide(c: VrrpCommand, s: VrrpState): VrrpEvent[] {
 
     case 'lease_outranked': {
       if (s.state !== 'BACKUP' || s.spec.synced || !s.spec.preempt || c.now < s.preemptAllowedAt || own <= c.holderPriority) return [];
-      return [
-        { type: 'state_changed', at: c.now, from: 'BACKUP', to: 'MASTER', reason: 'preempted', detail: `${c.detail}; preempting with priority ${own}`, priority: own, master: s.spec.primaryAddress },
-        { type: 'advert_sent', at: c.now, priority: own },
-      ];
+      return toMaster(s, c.now, 'preempted', `${c.detail}; preempting with priority ${own}`);
     }
 
     case 'lease_free': {

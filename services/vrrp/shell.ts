@@ -110,6 +110,25 @@ export function trackerUpdate(e: Pick<StoredEvent, 'type' | 'data'>): { name: st
   return undefined;
 }
 
+/**
+ * What the fence says about a lease that shortens an instance's wait: free and this node
+ * first to take it (lease_free), or held by a node it outranks (lease_outranked).
+ * Undefined for any other event; no command for a free lease that names another node.
+ */
+export function leaseCommand(e: Pick<StoredEvent, 'type' | 'data'>, node: string): { instance: string; command: VrrpCommand | undefined } | undefined {
+  if (isEvent(e, 'fence.lease_free')) {
+    const d = e.data;
+    if (d.successor !== node) return { instance: d.instance, command: undefined };
+    const why = d.previous ? `lease holder ${d.previous.node} (epoch ${d.previous.epoch}) left the lock` : 'nobody holds the lease';
+    return { instance: d.instance, command: { type: 'lease_free', now: now(), detail: `${why}; this node is first to take it` } };
+  }
+  if (isEvent(e, 'fence.lease_outranked')) {
+    const d = e.data;
+    return { instance: d.instance, command: { type: 'lease_outranked', now: now(), holderPriority: d.holder_priority, detail: `lease held by ${d.holder.node} (epoch ${d.holder.epoch}), configured priority ${d.holder_priority}` } };
+  }
+  return undefined;
+}
+
 export class VrrpService {
   private readonly instances: Running[] = [];
   private readonly links = new Map<string, Link>();
@@ -268,14 +287,10 @@ export class VrrpService {
           this.followQuorum(e.seq);
           continue;
         }
-        if (isEvent(e, 'fence.lease_free')) {
-          this.leaseFree(e.data, e.seq);
-          continue;
-        }
-        if (isEvent(e, 'fence.lease_outranked')) {
-          const d = e.data;
-          const r = this.instances.find((x) => x.plan.spec.name === d.instance);
-          if (r) this.apply(r, { type: 'lease_outranked', now: now(), holderPriority: d.holder_priority, detail: `lease held by ${d.holder.node} (epoch ${d.holder.epoch}), configured priority ${d.holder_priority}` }, e.seq);
+        const lease = leaseCommand(e, this.o.node);
+        if (lease) {
+          const r = this.instances.find((x) => x.plan.spec.name === lease.instance);
+          if (r && lease.command) this.apply(r, lease.command, e.seq);
           continue;
         }
         const u = trackerUpdate(e);
@@ -299,14 +314,6 @@ export class VrrpService {
     }, (message) => this.o.logger.warn('link monitor', { message }));
     this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? LINK_BACKSTOP_MS);
     if (this.config.fence.required) this.watchFence();
-  }
-
-  /** The fence found the lease free and names this node first to take it: its instance need not wait for the master-down timer. */
-  private leaseFree(d: { instance: string; previous?: { node: string; epoch: number } | undefined; successor?: string | undefined }, causation: number): void {
-    if (d.successor !== this.o.node) return;
-    const r = this.instances.find((x) => x.plan.spec.name === d.instance);
-    const why = d.previous ? `lease holder ${d.previous.node} (epoch ${d.previous.epoch}) left the lock` : 'nobody holds the lease';
-    if (r) this.apply(r, { type: 'lease_free', now: now(), detail: `${why}; this node is first to take it` }, causation);
   }
 
   /** Quorum as the IPVS service last recorded it (else up), brought up to date with the checks' last results. */
