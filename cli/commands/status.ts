@@ -68,27 +68,35 @@ export async function statusCommand(argv: string[], io: Io, stop: AbortSignal): 
   const { config, node, file } = loadNodeConfig(values, '');
   const path = values.db ?? logPathForNode(config, node, file);
 
-  const once = async (): Promise<StatusReport> => {
-    let zookeeper: ClusterView;
+  const readZooKeeper = async (): Promise<ClusterView> => {
     try {
       const client = await connectZk(config, { timeoutMs: timeout });
       try {
-        zookeeper = clusterFromTree(zkPaths(config).base, await readTree(client, config), Object.keys(config.vip_groups));
+        return clusterFromTree(zkPaths(config).base, await readTree(client, config), Object.keys(config.vip_groups));
       } finally {
         client.close();
       }
     } catch (err) {
-      zookeeper = unreachable((err as Error).message);
+      return unreachable((err as Error).message);
     }
+  };
+
+  // The node's record and ZooKeeper's tree are read one after the other: a change between
+  // the two (the fence joining the lock, say) would pair a new local state with an old
+  // tree. Read again, a few times, until the record did not change while the tree was read.
+  const once = async (): Promise<StatusReport> => {
     const log = EventLog.open({ path, node, readOnly: true });
-    let local;
-    const at = Date.now();
     try {
-      local = readNodeView(log, config, node, at, within);
+      for (let attempt = 1; ; attempt++) {
+        const before = log.lastSeq();
+        const zookeeper = await readZooKeeper();
+        const at = Date.now();
+        const local = readNodeView(log, config, node, at, within);
+        if (log.lastSeq() === before || attempt === 3) return { cluster: config.cluster, node, at, ...verdict(local, zookeeper, nodeNames(config)), local, zookeeper };
+      }
     } finally {
       log.close();
     }
-    return { cluster: config.cluster, node, at, ...verdict(local, zookeeper, nodeNames(config)), local, zookeeper };
   };
 
   let report = await once();

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { METRICS_PORT, startDemoCluster, type DemoCluster } from '../../lab/demo.js';
 import { isEvent } from '../../shared/eventlog/index.js';
 import { CLI, ROOT } from '../harness/node.js';
@@ -64,6 +64,9 @@ const mastered = (node: string) => k().events(node, ['vrrp.state_changed']).filt
 beforeAll(async () => {
   c = await startDemoCluster({ cli: CLI, labDist: join(ROOT, 'dist/lab'), cwd: ROOT, ensemble: false, stop: new AbortController().signal, say: () => undefined, id: `vg${randomBytes(2).toString('hex')}` });
 }, 120_000);
+
+// A failed test keeps the cluster's folder (service logs, event logs) for a postmortem.
+beforeEach(({ onTestFailed }) => onTestFailed(() => k().keepFolder()));
 
 afterAll(async () => {
   await c?.close();
