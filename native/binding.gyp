@@ -23,6 +23,17 @@
       ]
     },
     {
+      "target_name": "address_lifetime",
+      "sources": [
+        "address_lifetime.c"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ]
+    },
+    {
       "target_name": "nft_fence",
       "sources": [
         "nft_fence.c"

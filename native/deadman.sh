@@ -58,7 +58,7 @@ while :; do
       (( eof )) && break
       continue
     fi
-    wait_for=$(printf '%d.%03d' $(( rem / 1000 )) $(( rem % 1000 )))
+    printf -v wait_for '%d.%03d' $(( rem / 1000 )) $(( rem % 1000 )) # (not $(...): a fork at every wake)
     if (( eof )); then
       sleep "$wait_for"
       continue

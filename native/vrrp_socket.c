@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,10 +33,26 @@
 /* At most this many datagrams per call (a flood is still read in bounded steps). */
 #define MAX_BATCH 256
 
+/* An IPv4 VRRP packet is at most 8 + 255 * 4 + 8 (v2 authentication) bytes. */
+#define ROUTINE_MAX 1040
+
+typedef struct {
+  int active;
+  uint32_t src, dst; /* network order */
+  uint16_t len;
+  unsigned char payload[ROUTINE_MAX];
+  uint64_t down_ns; /* the master-down interval */
+  uint64_t last_ns; /* uv_hrtime() of the last one (or of routine()) */
+  uint32_t count;   /* absorbed since the last collect() */
+  uint32_t total;   /* absorbed since routine() named it */
+} routine_t;
+
 typedef struct {
   int fd;
   uv_poll_t poll;
   uv_timer_t batch;
+  uv_timer_t overdue;
+  routine_t *routine[256];
   uint64_t last_read;
   napi_env env;
   napi_ref callback;
@@ -71,9 +88,14 @@ static vrrp_sock *socket_args(napi_env env, napi_callback_info info, size_t n, n
   return unwrap(env, argv[0]);
 }
 
+static void free_sock(vrrp_sock *s) {
+  for (int i = 0; i < 256; i++) free(s->routine[i]);
+  free(s);
+}
+
 static void on_closed(uv_handle_t *h) {
   vrrp_sock *s = h->data;
-  if (--s->handles == 0) free(s);
+  if (--s->handles == 0) free_sock(s);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -82,29 +104,47 @@ static void finalize(napi_env env, void *data, void *hint) {
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
   if (s->polling) {
-    s->handles = 2;
+    s->handles = 3;
     uv_close((uv_handle_t *)&s->poll, on_closed);
     uv_close((uv_handle_t *)&s->batch, on_closed);
+    uv_close((uv_handle_t *)&s->overdue, on_closed);
   } else {
-    free(s);
+    free_sock(s);
   }
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events);
 
-/* Calls the callback with (err, null) or (null, [datagram, ...]); the number of datagrams. */
+/* Whether the datagram is its VRID's routine advert: then counted and timed, not delivered. */
+static int absorb(vrrp_sock *s, const unsigned char *buf, size_t len) {
+  if (len < 20 || (buf[0] >> 4) != 4) return 0;
+  size_t ihl = (size_t)(buf[0] & 0x0f) * 4, total = ((size_t)buf[2] << 8) | buf[3];
+  if (total < ihl || total > len) total = len; /* as services/vrrp/codec.ts slices it */
+  if (ihl < 20 || total < ihl + 8 || buf[8] != 255) return 0;
+  routine_t *r = s->routine[buf[ihl + 1]];
+  if (!r || !r->active || total - ihl != r->len || memcmp(buf + 12, &r->src, 4) != 0 || memcmp(buf + 16, &r->dst, 4) != 0 ||
+      memcmp(buf + ihl, r->payload, r->len) != 0)
+    return 0;
+  r->last_ns = uv_hrtime();
+  r->count++;
+  r->total++;
+  return 1;
+}
+
+/* Calls the callback with (err, null, null) or (null, [datagram, ...], null); the number of datagrams. */
 static uint32_t deliver(vrrp_sock *s, const char *error) {
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, global, args[2];
+  napi_value cb, global, args[3];
   uint32_t n = 0;
   napi_get_reference_value(env, s->callback, &cb);
   napi_get_global(env, &global);
+  napi_get_null(env, &args[2]);
   if (error) {
     napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &args[0]);
     napi_get_null(env, &args[1]);
-    napi_call_function(env, global, cb, 2, args, NULL);
+    napi_call_function(env, global, cb, 3, args, NULL);
   } else {
     static unsigned char buf[MAX_DATAGRAM];
     napi_value list;
@@ -112,6 +152,7 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
     while (n < MAX_BATCH) {
       ssize_t len = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
       if (len < 0) break; /* EAGAIN: drained */
+      if (absorb(s, buf, (size_t)len)) continue;
       napi_value data;
       void *copy;
       napi_create_buffer_copy(env, (size_t)len, buf, &copy, &data);
@@ -120,11 +161,67 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
     if (n > 0) {
       napi_get_null(env, &args[0]);
       args[1] = list;
-      napi_call_function(env, global, cb, 2, args, NULL);
+      napi_call_function(env, global, cb, 3, args, NULL);
     }
   }
   napi_close_handle_scope(env, scope);
   return n;
+}
+
+/* Calls the callback with (null, null, [vrid, ...]): these VRIDs' routine adverts stopped. */
+static void deliver_overdue(vrrp_sock *s, const uint8_t *vrids, uint32_t count) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, global, args[3], list, v;
+  napi_get_reference_value(env, s->callback, &cb);
+  napi_get_global(env, &global);
+  napi_get_null(env, &args[0]);
+  napi_get_null(env, &args[1]);
+  napi_create_array_with_length(env, count, &list);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_create_uint32(env, vrids[i], &v);
+    napi_set_element(env, list, i, v);
+  }
+  args[2] = list;
+  napi_call_function(env, global, cb, 3, args, NULL);
+  napi_close_handle_scope(env, scope);
+}
+
+static void schedule_overdue(vrrp_sock *s);
+
+static void on_overdue(uv_timer_t *t) {
+  vrrp_sock *s = t->data;
+  if (s->fd < 0) return;
+  uint64_t now = uv_hrtime();
+  uint8_t due[256];
+  uint32_t n = 0;
+  for (int i = 0; i < 256; i++) {
+    routine_t *r = s->routine[i];
+    if (r && r->active && now >= r->last_ns + r->down_ns) {
+      r->active = 0; /* JavaScript takes over this VRID until it names a routine again */
+      due[n++] = (uint8_t)i;
+    }
+  }
+  if (n > 0) deliver_overdue(s, due, n);
+  if (s->fd >= 0) schedule_overdue(s);
+}
+
+/* The overdue timer at the earliest end of a routine's master-down interval (stopped when none). */
+static void schedule_overdue(vrrp_sock *s) {
+  uint64_t earliest = UINT64_MAX;
+  for (int i = 0; i < 256; i++) {
+    routine_t *r = s->routine[i];
+    if (r && r->active && r->last_ns + r->down_ns < earliest) earliest = r->last_ns + r->down_ns;
+  }
+  if (earliest == UINT64_MAX) {
+    uv_timer_stop(&s->overdue);
+    return;
+  }
+  uint64_t now = uv_hrtime();
+  /* whole ms, rounded up: never before the end */
+  uint64_t wait_ms = earliest > now ? (earliest - now + 999999) / 1000000 : 0;
+  uv_timer_start(&s->overdue, on_overdue, wait_ms, 0);
 }
 
 static uint32_t read_now(vrrp_sock *s) {
@@ -158,7 +255,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
 }
 
-/* open(ifname: string, onDatagram: (err, buf) => void): handle */
+/* open(ifname: string, callback: (err, datagrams, overdueVrids) => void): handle */
 static napi_value sock_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -196,6 +293,8 @@ static napi_value sock_open(napi_env env, napi_callback_info info) {
   }
   uv_timer_init(loop, &s->batch);
   s->batch.data = s;
+  uv_timer_init(loop, &s->overdue);
+  s->overdue.data = s;
   s->polling = 1;
   uv_poll_start(&s->poll, UV_READABLE, on_readable);
   napi_value handle;
@@ -252,6 +351,78 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static int vrid_arg(napi_env env, napi_value v, uint32_t *vrid) {
+  if (napi_get_value_uint32(env, v, vrid) != napi_ok || *vrid > 255) {
+    napi_throw_type_error(env, NULL, "expected a VRID (0-255)");
+    return -1;
+  }
+  return 0;
+}
+
+/* routine(handle, vrid, src, dst, vrrp: Buffer, masterDownMs) names the VRID's routine advert; routine(handle, vrid) forgets it. */
+static napi_value sock_routine(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  size_t argc = 6;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  vrrp_sock *s = unwrap(env, argv[0]);
+  uint32_t vrid;
+  if (!s || vrid_arg(env, argv[1], &vrid) < 0) return NULL;
+  if (argc < 6) {
+    if (s->routine[vrid]) s->routine[vrid]->active = 0;
+    schedule_overdue(s);
+    return NULL;
+  }
+  struct in_addr src, dst;
+  void *data;
+  size_t len;
+  double down_ms;
+  if (parse_ipv4(env, argv[2], &src) < 0 || parse_ipv4(env, argv[3], &dst) < 0) return NULL;
+  if (napi_get_buffer_info(env, argv[4], &data, &len) != napi_ok || len < 8 || len > ROUTINE_MAX ||
+      napi_get_value_double(env, argv[5], &down_ms) != napi_ok || !(down_ms > 0)) {
+    napi_throw_type_error(env, NULL, "routine(handle, vrid, src, dst, vrrp, masterDownMs): bad arguments");
+    return NULL;
+  }
+  routine_t *r = s->routine[vrid];
+  if (!r) r = s->routine[vrid] = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, NULL, "routine: out of memory");
+    return NULL;
+  }
+  r->active = 1;
+  r->src = src.s_addr;
+  r->dst = dst.s_addr;
+  r->len = (uint16_t)len;
+  memcpy(r->payload, data, len);
+  r->down_ns = (uint64_t)(down_ms * 1e6);
+  r->last_ns = uv_hrtime();
+  r->count = 0;
+  r->total = 0;
+  schedule_overdue(s);
+  return NULL;
+}
+
+/* collect(handle, vrid): [absorbed since the last collect, ms since the last one (or since it was named), absorbed since it was named]; null if no routine was ever named. */
+static napi_value sock_collect(napi_env env, napi_callback_info info) {
+  napi_value argv[2], out, v;
+  vrrp_sock *s = socket_args(env, info, 2, argv);
+  uint32_t vrid;
+  if (!s || vrid_arg(env, argv[1], &vrid) < 0) return NULL;
+  routine_t *r = s->routine[vrid];
+  if (!r) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  napi_create_array_with_length(env, 3, &out);
+  napi_create_uint32(env, r->count, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_double(env, (double)(uv_hrtime() - r->last_ns) / 1e6, &v);
+  napi_set_element(env, out, 1, v);
+  napi_create_uint32(env, r->total, &v);
+  napi_set_element(env, out, 2, v);
+  r->count = 0;
+  return out;
+}
+
 static napi_value sock_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -261,6 +432,7 @@ static napi_value sock_close(napi_env env, napi_callback_info info) {
   if (s->polling) {
     uv_poll_stop(&s->poll);
     uv_timer_stop(&s->batch);
+    uv_timer_stop(&s->overdue);
   }
   close(s->fd);
   s->fd = -1;
@@ -275,6 +447,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"membership", NULL, sock_membership, NULL, NULL, NULL, napi_default, NULL},
     {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
+    {"routine", NULL, sock_routine, NULL, NULL, NULL, napi_default, NULL},
+    {"collect", NULL, sock_collect, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

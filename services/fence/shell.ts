@@ -3,7 +3,7 @@
 // carries out one step at a time per VIP group, and records what it did and saw.
 import type { VigilConfig } from '../../shared/config/index.js';
 import { followLog, isEvent, nodeSubject, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import { allIpv4Addresses, ipBatch, ipBatchProcess, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
+import { allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { packageVersion } from '../../shared/paths.js';
@@ -14,6 +14,7 @@ import { isZkError, type ZkClient } from '../../shared/zookeeper/client.js';
 import { zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
+import { renewLifetimes } from './address-lifetime.js';
 import { ADDRESS_LIFETIME_S, fenceHeartbeatMs, KERNEL_SLACK_MS, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, successorOf, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { KernelFence } from './kernel-fence.js';
@@ -110,8 +111,6 @@ export class FenceService {
   private readonly append: (e: NewEvent) => StoredEvent | undefined;
   private readonly lifetimeNotKept: (fields?: Record<string, unknown>) => void;
   private readonly echoWaiters = new Map<string, (at: number) => void>();
-  /** Lifetime renewals go to one running ip (no process start per renewal: they are timed). */
-  private readonly renewer = ipBatchProcess((m) => this.renewalFailed({ error: m }));
   private readonly renewalFailed: (fields?: Record<string, unknown>) => void;
 
   constructor(private readonly o: FenceServiceOptions) {
@@ -240,7 +239,6 @@ export class FenceService {
     }
     this.session?.stop();
     this.watcher?.close();
-    this.renewer.close();
     for (const g of this.groups) g.deadman.close();
     this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service stopped', service: 'stopping' } });
   }
@@ -397,21 +395,24 @@ export class FenceService {
     });
   }
 
-  /** A fresh kernel lifetime for every bound address (one running ip for all); the groups renewed. */
+  /** A fresh kernel lifetime for every bound address; the groups renewed. */
   private renew(deadline: number): Group[] {
-    const renewed = this.renewable();
-    const lines = renewed.flatMap((g) => addressLines('replace', g.plan.addresses));
-    if (lines.length === 0) return [];
+    const groups = this.renewable();
+    if (groups.length === 0) return [];
     this.lastRenew = now();
-    // The switch is armed (and the time recorded) before ip renews the lifetime, so the
-    // kernel's end is always later than the switch's, which is when the addresses go.
-    const from = Date.now();
-    for (const g of renewed) {
-      g.lifetimeFrom = from;
-      this.armSwitch(g, g.bound!.epoch, switchDeadline(from, deadline));
-    }
-    this.renewer.run(lines);
-    return renewed;
+    return groups.filter((g) => {
+      // The switch is armed (and the time recorded) before the lifetime is renewed, so the
+      // kernel's end is always later than the switch's, which is when the addresses go.
+      const before = g.lifetimeFrom;
+      g.lifetimeFrom = Date.now();
+      this.armSwitch(g, g.bound!.epoch, switchDeadline(g.lifetimeFrom, deadline));
+      const failed = renewLifetimes(g.plan.addresses);
+      if (failed.length === 0) return true;
+      this.renewalFailed({ group: g.plan.name, error: failed.join('; ') });
+      g.lifetimeFrom = before;
+      this.armSwitch(g, g.bound!.epoch, switchDeadline(before, deadline));
+      return false;
+    });
   }
 
   /**
@@ -464,6 +465,10 @@ export class FenceService {
 
   /** The group's addresses go at goneBy unless the switch is armed again before: armed, and that time kept locally. */
   private armSwitch(g: Group, epoch: number, goneBy: number): void {
+    // The same deadline computed again (a lifetime renewal between two answered heartbeats)
+    // differs by the jitter between the wall clock and the monotonic one: no need to wake
+    // the switch and write the pulse for that.
+    if (g.validUntil !== undefined && Math.abs(goneBy - g.validUntil) <= 1) return;
     g.deadman.arm(goneBy, addressLines('del', g.plan.addresses));
     this.keepLocally(g, epoch, goneBy);
   }
@@ -673,7 +678,6 @@ export class FenceService {
       this.o.logger.warn('cannot read the previous tenure: the outage figure of this bind will be missing', { group: plan.name, err });
       return undefined;
     });
-    await this.renewer.flush();
     // The steps above waited for ZooKeeper: the instance may have stopped being MASTER
     // meanwhile (a stop of all the node's services), and its event may not have reached
     // this service yet. Look again, at the log itself, just before the addresses go on.
@@ -717,7 +721,6 @@ export class FenceService {
     } catch (err) {
       this.kernelFailed(err); // installed afresh: nothing live
     }
-    await this.renewer.flush(); // a renewal handed to ip must not put an address back after its removal
     g.deadman.disarm();
     for (const a of plan.addresses) this.expected.set(a.address, false);
     const removal = await this.timedChange(g, 'removed', () => ipBatch(addressLines('del', plan.addresses)));

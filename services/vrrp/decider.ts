@@ -136,6 +136,19 @@ export function advertOverdueMs(s: VrrpState): number {
   return 1.25 * Math.max(s.masterAdverIntervalMs, s.spec.advertIntervalMs);
 }
 
+/**
+ * Whether more adverts the same as one just heard (at `at`) would, while nothing else
+ * happens, only push this BACKUP's master-down timer back: its master heard at a priority
+ * it does not preempt. The shell then leaves such adverts to the socket (counted and
+ * timed there) and applies the last of them before anything else. Not for a sync group's
+ * member, nor while preempt_delay holds a preemption back (that ends at a time, not at
+ * an advert).
+ */
+export function absorbsAdvert(s: VrrpState, heard: { at: number; from: string; priority: number }): boolean {
+  return s.state === 'BACKUP' && !s.spec.synced && s.heardAt === heard.at && s.master === heard.from && heard.priority > 0 &&
+    s.masterDownReason === 'master_down_timer' && (heard.priority >= effectivePriority(s) || !s.spec.preempt);
+}
+
 /** When the shell must call back with a tick (undefined: no timer). */
 export function nextDeadline(s: VrrpState): number | undefined {
   if (s.state === 'MASTER') return s.advertAt;

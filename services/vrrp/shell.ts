@@ -9,11 +9,11 @@ import type { Logger } from '../../shared/logger.js';
 import type { CounterName } from '../../shared/metrics/catalogue.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { LivenessWatch } from '../../shared/liveness-watch.js';
-import { recorder, serviceLiveness, type Liveness, type ReloadChanges } from '../../shared/service.js';
+import { METRICS_MS, recorder, serviceLiveness, type Liveness, type ReloadChanges } from '../../shared/service.js';
 import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { QuorumTracker } from '../../shared/health-record.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason, type InstanceExpectations } from './codec.js';
-import { evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
+import { absorbsAdvert, evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
 import {
   expectations, FENCE_TRACKER, interfaceTracker, intervalMs, isInterfaceTracker, planInstance, scriptTracker, trackedInterface, trackedVirtualServer, virtualServerTracker,
@@ -33,6 +33,8 @@ interface Running {
   /** Its advert datagrams as sent, by priority and destination (an advert changes with nothing else). */
   datagrams: Map<string, Buffer>;
   counters: ReturnType<typeof instanceCounters>;
+  /** The advert its socket absorbs (socket.routine), while it does: the last of them is applied before anything else. */
+  routine: { from: string; priority: number; intervalMs: number } | undefined;
 }
 
 interface SyncGroup {
@@ -134,6 +136,7 @@ export class VrrpService {
   private readonly links = new Map<string, Link>();
   private subscription: Subscription | undefined;
   private summaryTimer: NodeJS.Timeout | undefined;
+  private routineCountTimer: NodeJS.Timeout | undefined;
   private linkTimer: NodeJS.Timeout | undefined;
   private linkMonitor: IpMonitor | undefined;
   private linkRecheck: NodeJS.Timeout | undefined;
@@ -179,7 +182,7 @@ export class VrrpService {
       group = this.groups.get(plan.syncGroup) ?? { name: plan.syncGroup, members: [], recorded: 'INIT' };
       this.groups.set(group.name, group);
     }
-    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan) };
+    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan), routine: undefined };
     group?.members.push(r);
     this.instances.push(r);
     this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
@@ -305,6 +308,7 @@ export class VrrpService {
     });
     const windowMs = this.o.badPacketWindowMs ?? 10_000;
     this.summaryTimer = setInterval(() => this.summariseDrops(), windowMs);
+    this.routineCountTimer = setInterval(() => this.countRoutine(), METRICS_MS);
     // Link changes as netlink reports them (ip monitor: nothing runs while nothing changes),
     // read again a moment later (a burst of changes settles), and a slow poll as a backstop.
     this.linkMonitor = await ipMonitor('link', () => {
@@ -368,6 +372,7 @@ export class VrrpService {
   stop(): void {
     this.subscription?.close();
     clearInterval(this.summaryTimer);
+    clearInterval(this.routineCountTimer);
     clearInterval(this.linkTimer);
     clearTimeout(this.linkRecheck);
     this.linkMonitor?.close();
@@ -384,7 +389,11 @@ export class VrrpService {
     let link = this.links.get(plan.interface);
     if (!link) {
       const ifname = plan.interface;
-      const socket = openVrrpSocket(ifname, (d) => this.receive(ifname, d), (msg) => this.o.logger.error('VRRP socket error', { interface: ifname, error: msg }));
+      const socket = openVrrpSocket(ifname, {
+        datagram: (d) => this.receive(ifname, d),
+        overdue: (vrid) => this.routineStopped(ifname, vrid),
+        error: (msg) => this.o.logger.error('VRRP socket error', { interface: ifname, error: msg }),
+      });
       link = { ifname, socket, joined: false, byVrid: new Map(), dropped: {}, lastDropSource: undefined, windowStart: Date.now() };
       this.links.set(ifname, link);
     }
@@ -412,7 +421,54 @@ export class VrrpService {
     const { advert } = v.value;
     r.counters.received?.inc();
     if (advert.priority === 0) r.counters.zeroReceived?.inc();
-    this.apply(r, { type: 'advert', now: now(), from: src, priority: advert.priority, intervalMs: intervalMs(advert.version, advert.interval) });
+    const heard = { from: src, priority: advert.priority, intervalMs: intervalMs(advert.version, advert.interval) };
+    const at = now();
+    this.apply(r, { type: 'advert', now: at, ...heard });
+    if (r.group === undefined && absorbsAdvert(r.state, { at, ...heard })) {
+      // The same advert again only pushes the master-down timer back: the socket counts and
+      // times those, and says when they stop (routineStopped); no timer runs here meanwhile.
+      r.routine = heard;
+      link.socket.routine(r.plan.spec.vrid, { src, dst: ip.value.ip.dst, vrrp: ip.value.payload, masterDownMs: r.state.masterDownAt! - at });
+      disarm(r);
+      r.timerAt = undefined;
+    }
+  }
+
+  /**
+   * The adverts the socket absorbed for this instance since it last looked: counted, and the
+   * last one applied as when it came; the socket forgets the routine (whatever is applied
+   * next may change what is routine).
+   */
+  private catchUp(r: Running): void {
+    const heard = r.routine;
+    if (!heard) return;
+    r.routine = undefined;
+    const socket = this.links.get(r.plan.interface)?.socket;
+    socket?.routine(r.plan.spec.vrid, null);
+    const got = socket?.collect(r.plan.spec.vrid);
+    if (!got) return;
+    if (got.count > 0) r.counters.received?.inc(got.count);
+    if (got.sinceNamed > 0) {
+      const { events, state } = step(r.state, { type: 'advert', now: now() - got.agoMs, ...heard });
+      r.state = state;
+      for (const e of events) this.carryOut(r, e, undefined);
+    }
+    this.armTimer(r);
+  }
+
+  /** The socket heard no routine advert for the master-down interval: the decider takes over again (its timer fires now). */
+  private routineStopped(ifname: string, vrid: number): void {
+    const r = this.links.get(ifname)?.byVrid.get(vrid);
+    if (r) this.catchUp(r);
+  }
+
+  /** Counts the absorbed adverts of every instance (for /metrics), a second at most after they came. */
+  private countRoutine(): void {
+    for (const r of this.instances) {
+      if (!r.routine) continue;
+      const got = this.links.get(r.plan.interface)?.socket.collect(r.plan.spec.vrid);
+      if (got && got.count > 0) r.counters.received?.inc(got.count);
+    }
   }
 
   private countDrop(link: Link, reason: DropReason, source: string | undefined, plan?: InstancePlan): void {
@@ -468,6 +524,7 @@ export class VrrpService {
 
   /** Runs a command from outside (advert, timer, tracked condition) on an instance, and what its sync group then asks of its members. */
   private apply(r: Running, c: VrrpCommand, causation?: number): void {
+    this.catchUp(r);
     const g = r.group;
     if (!g) {
       const { events, state } = step(r.state, c);

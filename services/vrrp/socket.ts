@@ -4,34 +4,69 @@ import { loadAddon } from '../../shared/native.js';
 import { VRRP_MULTICAST } from './codec.js';
 
 interface Addon {
-  open(ifname: string, onDatagrams: (err: string | null, datagrams: Buffer[] | null) => void): object;
+  open(ifname: string, onDatagrams: (err: string | null, datagrams: Buffer[] | null, overdue: number[] | null) => void): object;
+  routine(handle: object, vrid: number, src?: string, dst?: string, vrrp?: Buffer, masterDownMs?: number): void;
+  collect(handle: object, vrid: number): [number, number, number] | null;
   membership(handle: object, group: string, ifname: string, join: boolean): void;
   send(handle: object, datagram: Buffer, dst: string): void;
   close(handle: object): void;
 }
 
-const load = () => loadAddon<Addon>('vrrp_socket', ['open', 'membership', 'send', 'close']);
+const load = () => loadAddon<Addon>('vrrp_socket', ['open', 'membership', 'send', 'close', 'routine', 'collect']);
 
 export interface VrrpSocket {
   readonly ifname: string;
   /** Sends a datagram whose IPv4 header is already written (TTL 255, our source). */
   send(datagram: Buffer, dst: string): void;
   joinMulticast(group?: string): void;
+  /**
+   * Names the VRID's routine advert: datagrams from src to dst carrying exactly these VRRP
+   * bytes are then only counted and timed here (see collect), until masterDownMs pass
+   * without one (onOverdue) or another routine is named; null forgets it.
+   */
+  routine(vrid: number, advert: RoutineAdvert | null): void;
+  /** A VRID's routine adverts: how many since the last collect, how long ago the last one came (or the routine was named), how many since it was named. */
+  collect(vrid: number): { count: number; agoMs: number; sinceNamed: number } | undefined;
   close(): void;
 }
 
-/** A raw protocol-112 socket bound to one interface; every datagram received (IP header included) goes to onDatagram (in bursts when they come densely, see native/vrrp_socket.c). */
-export function openVrrpSocket(ifname: string, onDatagram: (datagram: Buffer) => void, onError: (message: string) => void): VrrpSocket {
+export interface RoutineAdvert {
+  src: string;
+  dst: string;
+  vrrp: Buffer;
+  masterDownMs: number;
+}
+
+export interface VrrpSocketHandlers {
+  /** Every datagram received (IP header included) but routine ones (in bursts when they come densely, see native/vrrp_socket.c). */
+  datagram(datagram: Buffer): void;
+  /** A VRID's routine adverts stopped for its master-down interval (the routine is forgotten). */
+  overdue(vrid: number): void;
+  error(message: string): void;
+}
+
+/** A raw protocol-112 socket bound to one interface. */
+export function openVrrpSocket(ifname: string, on: VrrpSocketHandlers): VrrpSocket {
   const a = load();
   let open = true;
-  const handle = a.open(ifname, (err, datagrams) => {
-    if (err !== null) onError(err);
-    else if (datagrams) for (const d of datagrams) onDatagram(d);
+  const handle = a.open(ifname, (err, datagrams, overdue) => {
+    if (err !== null) on.error(err);
+    if (datagrams) for (const d of datagrams) on.datagram(d);
+    if (overdue) for (const vrid of overdue) on.overdue(vrid);
   });
   return {
     ifname,
     send: (datagram, dst) => a.send(handle, datagram, dst),
     joinMulticast: (group = VRRP_MULTICAST) => a.membership(handle, group, ifname, true),
+    routine(vrid, advert) {
+      if (!open) return;
+      if (advert) a.routine(handle, vrid, advert.src, advert.dst, advert.vrrp, advert.masterDownMs);
+      else a.routine(handle, vrid);
+    },
+    collect(vrid) {
+      const got = open ? a.collect(handle, vrid) : null;
+      return got ? { count: got[0], agoMs: got[1], sinceNamed: got[2] } : undefined;
+    },
     close() {
       if (open) a.close(handle);
       open = false;

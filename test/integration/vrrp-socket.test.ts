@@ -51,4 +51,50 @@ describe('raw VRRP socket (native addon)', () => {
       await rx.stop();
     });
   });
+
+  it('routine adverts: identical ones are counted and timed, not delivered; any other is; silence for the master-down interval is reported once', async () => {
+    await withTopology({ hosts: ['n1', 'n2'] }, async (t) => {
+      const [h1, h2] = [t.hosts.n1!, t.hosts.n2!];
+      const rx = t.spawn('n2', node('routine', h2.ifname, '400'), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+      const seen: Record<string, unknown>[] = [];
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      createInterface({ input: rx.proc.stdout! }).on('line', (l) => {
+        const m = JSON.parse(l) as Record<string, unknown>;
+        if (m.ready) ready();
+        else seen.push(m);
+      });
+      await isReady;
+      const of = (key: string) => seen.filter((m) => key in m);
+      const collect = async () => {
+        const before = of('collect').length;
+        rx.proc.stdin!.write('collect 51\n');
+        await expect.poll(() => of('collect').length, { timeout: 5000 }).toBe(before + 1);
+        return of('collect').at(-1)!.collect as { count: number; agoMs: number; sinceNamed: number };
+      };
+      const advert = { version: 3 as const, vrid: 51, priority: 150, addresses: ['10.77.0.100'], interval: 10, authType: 'none' as const };
+      const hex = (priority: number) => encodeAdvert({ ...advert, priority }, { src: h1.address, dst: '224.0.0.18' }).toString('hex');
+      const send = async (payloads: string, count: number) => {
+        const r = await t.exec('n1', node('send', h1.ifname, h1.address, '224.0.0.18', payloads, String(count)), { timeoutMs: 20_000 });
+        expect(r.code, r.stderr).toBe(0);
+      };
+      // one process, 20 ms apart (well within the 400 ms): six alike (the first is named routine), then changed ones (priority 120) between them
+      await send([...Array(6).fill(hex(150)), hex(120), hex(150), hex(120)].join(','), 0);
+      await expect.poll(() => of('delivered').length, { timeout: 5000 }).toBe(3);
+      expect(of('delivered').map((m) => acceptAdvert(Buffer.from(m.delivered as string, 'hex'), { version: 3, vrid: 51, interval: 10 })))
+        .toMatchObject([150, 120, 120].map((priority) => ({ ok: true, value: { advert: { priority } } })));
+      expect(await collect()).toMatchObject({ count: 6, sinceNamed: 6 });
+      expect(await collect(), 'collect counts from the last collect').toMatchObject({ count: 0, sinceNamed: 6 });
+
+      // silence: reported once, about 400 ms after the last routine advert; then it is delivered again
+      await expect.poll(() => of('overdue').length, { timeout: 5000 }).toBe(1);
+      expect(of('overdue')[0]).toEqual({ overdue: 51 });
+      expect((await collect()).agoMs, 'ms since the last routine advert').toBeGreaterThanOrEqual(400);
+      await send(hex(150), 1);
+      await expect.poll(() => of('delivered').length, { timeout: 5000 }).toBe(4);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(of('overdue'), 'a forgotten routine is not reported again').toHaveLength(1);
+      await rx.stop();
+    });
+  });
 });

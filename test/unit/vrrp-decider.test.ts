@@ -1,7 +1,7 @@
 // Given these commands, when this happens, then these events: no I/O, an explicit clock.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { effectivePriority, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpInstanceSpec, type VrrpState } from '../../services/vrrp/decider.js';
+import { absorbsAdvert, effectivePriority, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpInstanceSpec, type VrrpState } from '../../services/vrrp/decider.js';
 
 const spec = (over: Partial<VrrpInstanceSpec> = {}): VrrpInstanceSpec => ({
   name: 'VI_1', version: 3, vrid: 51, priority: 100, advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0,
@@ -283,5 +283,43 @@ describe('two instances on one simulated link', () => {
     expect(survivor.masterDownAt).toBeCloseTo(takeoverAt);
     expect(step(survivor, { type: 'tick', now: takeoverAt - 1 }).events).toEqual([]);
     expect(types(step(survivor, { type: 'tick', now: takeoverAt }).events)).toEqual(['BACKUP->MASTER:master_down_timer', 'advert(100)']);
+  });
+});
+
+describe('routine adverts (left to the socket: they only push the master-down timer back)', () => {
+  const heardAt = (s: VrrpState, at: number, from: string, priority: number) => {
+    const after = when(s, { type: 'advert', now: at, from, priority, intervalMs: 1000 }).state;
+    return { after, routine: absorbsAdvert(after, { at, from, priority }) };
+  };
+  const backup = (over: Partial<VrrpInstanceSpec> = {}) => given(spec(over), { type: 'start', now: 0 });
+
+  it('a backup hearing its master at a priority at or above its own: routine', () => {
+    expect(heardAt(backup(), 100, '10.0.0.1', 150).routine).toBe(true);
+    expect(heardAt(backup(), 100, '10.0.0.1', 100).routine).toBe(true);
+    expect(heardAt(backup({ preempt: false }), 100, '10.0.0.1', 50).routine, 'nopreempt: a lower master is kept').toBe(true);
+  });
+  it('applying only the last of many routine adverts leaves the same state as applying each', () => {
+    let each = backup();
+    for (let t = 100; t <= 5100; t += 1000) each = when(each, { type: 'advert', now: t, from: '10.0.0.1', priority: 150, intervalMs: 1000 }).state;
+    const first = when(backup(), { type: 'advert', now: 100, from: '10.0.0.1', priority: 150, intervalMs: 1000 }).state;
+    const last = when(first, { type: 'advert', now: 5100, from: '10.0.0.1', priority: 150, intervalMs: 1000 }).state;
+    expect(last).toEqual(each);
+  });
+  it('not: a priority-0 advert, a master it preempts, one within preempt_delay, a sync group member, a master or an instance in FAULT', () => {
+    expect(heardAt(backup(), 100, '10.0.0.1', 0).routine).toBe(false);
+    expect(heardAt(backup(), 100, '10.0.0.1', 50).routine, 'preempted at once').toBe(false);
+    expect(heardAt(backup({ preemptDelayMs: 10_000 }), 100, '10.0.0.1', 50).routine, 'preempt_delay ends at a time, not at an advert').toBe(false);
+    expect(heardAt(backup({ synced: true }), 100, '10.0.0.1', 150).routine).toBe(false);
+    const master = given(spec({ priority: 200 }), { type: 'start', now: 0 }, { type: 'tick', now: 4000 });
+    expect(master.state).toBe('MASTER');
+    expect(heardAt(master, 4100, '10.0.0.1', 100).routine).toBe(false);
+    const faulted = given(spec({ trackers: { link: { weight: 0, initiallyOk: false } } }), { type: 'start', now: 0 });
+    expect(faulted.state).toBe('FAULT');
+    expect(heardAt(faulted, 100, '10.0.0.1', 150).routine).toBe(false);
+  });
+  it('not once the fence named this node for a free lease (the next advert must cancel that)', () => {
+    const heard = when(backup(), { type: 'advert', now: 100, from: '10.0.0.1', priority: 150, intervalMs: 1000 }).state;
+    const named = when(heard, { type: 'lease_free', now: 200, detail: 'the holder left' }).state;
+    expect(absorbsAdvert(named, { at: 100, from: '10.0.0.1', priority: 150 })).toBe(false);
   });
 });
