@@ -34,6 +34,20 @@
       ]
     },
     {
+      "target_name": "pulse_beat",
+      "sources": [
+        "pulse_beat.c"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ],
+      "libraries": [
+        "-lpthread"
+      ]
+    },
+    {
       "target_name": "nft_fence",
       "sources": [
         "nft_fence.c"

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue, loadConfig, logPathForNode, nodeNames, type VigilConfig } from './config/index.js';
 import { configFile, NodeSelectionError, resolveNode } from './config/node.js';
 import { EventLog, serviceSubject, type NewEvent, type Source, type StoredEvent } from './eventlog/index.js';
+import { startBeater } from './eventlog/beater.js';
 import { UsageError } from './errors.js';
 import { createLogger, throttledWarning, type Logger } from './logger.js';
 import { packageVersion } from './paths.js';
@@ -25,6 +26,8 @@ export function beatPeriodMs(service: ServiceName, c: VigilConfig): number {
   if (service === 'vrrp' || service === 'fence') timeouts.push(c.fence.liveness_timeout * 1000);
   return Math.max(10, Math.min(1000, Math.floor(Math.min(...timeouts) / 4)));
 }
+/** How often a service looks whether its beater missed beats (to say so in its log). */
+const MISSED_CHECK_MS = 5000;
 /** How soon after a change a service stores what it counts in memory, for the node's /metrics. */
 export const METRICS_MS = 1000;
 
@@ -211,7 +214,16 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     }
   };
   pulse();
-  let pulseTimer = setInterval(pulse, beatPeriodMs(name, config));
+  // Then from a thread (no JavaScript wakes for it), while the event loop answers it.
+  const beatFrom = (period: number) => startBeater(log.path, name, period, pulse, (err) => logger.warn('heartbeats from a JavaScript timer: the native beater cannot start', { err }));
+  let beater = beatFrom(beatPeriodMs(name, config));
+  let missedBefore = 0;
+  // (This timer also keeps the process alive until its stop, whatever the service runs.)
+  const missedTimer = setInterval(() => {
+    const missed = beater.missed();
+    if (missed > missedBefore) pulseFailed({ missed: missed - missedBefore, detail: 'the disk refused a fresh block or the heartbeat file a write' });
+    missedBefore = missed;
+  }, MISSED_CHECK_MS);
   const metrics = new MetricsRegistry();
   metrics.attach('vigil_eventlog_append_seconds', { service: name }, log.appendLatency);
   let storedMetrics = '';
@@ -234,7 +246,8 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     metricsTimer ??= setTimeout(storeMetrics, METRICS_MS);
   };
   const stopped = (data: { reason: 'signal' | 'error' | 'exit'; signal?: string; error?: string }): number => {
-    clearInterval(pulseTimer);
+    beater.stop();
+    clearInterval(missedTimer);
     clearTimeout(metricsTimer);
     metrics.onChange = undefined;
     try {
@@ -275,8 +288,9 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     const restartNeeded = [...Object.keys(after).filter((k) => before[k] !== after[k]), ...alsoNeeded];
     const period = beatPeriodMs(name, next);
     if (period !== beatPeriodMs(name, current)) {
-      clearInterval(pulseTimer);
-      pulseTimer = setInterval(pulse, period);
+      beater.stop();
+      missedBefore = 0;
+      beater = beatFrom(period);
     }
     current = next;
     logger.info('configuration reloaded', { config: file, ...changes, restart_needed: restartNeeded });

@@ -1,13 +1,13 @@
-// The services' heartbeats and in-memory counters, and until when the kernel keeps each
-// bound VIP group's addresses (renewed several times a second), in a small SQLite file
-// of their own in a folder beside the log (<log>-pulse/pulse.sqlite). Apart because of
+// The services' heartbeats (a flat file, heartbeats.ts) and in-memory counters, and until
+// when the kernel keeps each bound VIP group's addresses, in a small SQLite file of their
+// own in a folder beside the log (<log>-pulse/pulse.sqlite). Apart because of
 // what a write costs the others: every commit to the log's file wakes every reader of the
 // log (inotify on its folder), and five services beating ten times a second kept each
 // process of the node at ~3 % of a core doing empty reads; writes in a subfolder wake
 // nobody. A pulse is not history: WAL without fsync (synchronous OFF), the cheapest
 // commit SQLite has (~10 us, a rollback journal ~50 us).
 //
-// A WAL reuses its space, so on a full disk it would go on beating; but a node whose log
+// A beat rewrites its bytes in place, so on a full disk it would go on; but a node whose log
 // cannot be written must look dead to its peers (its vrrp service then gives way). So a
 // beat is written only after a write that needs a fresh block succeeded: a byte written
 // to an empty file of the service's own, which is then emptied again (in this order: the
@@ -16,15 +16,17 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { HeartbeatFile, heartbeatsPath } from './heartbeats.js';
 
 /** (Not *.db: vigil postmortem --db FOLDER takes every *.db below a folder for a log.) */
 export const pulsePath = (logPath: string) => join(`${logPath}-pulse`, 'pulse.sqlite');
 
-const DISK_PROBE_MS = 1000;
+export const DISK_PROBE_MS = 1000;
+/** The file a service writes a byte to (and empties) to prove the disk takes a fresh block. */
+export const diskProbePath = (logPath: string, service: string) => join(`${logPath}-pulse`, `${service}.disk-probe`);
 const PROBE_BYTE = Buffer.from('x');
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS heartbeats (service TEXT PRIMARY KEY, pid INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS service_metrics (service TEXT PRIMARY KEY, ts INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS vip_lifetimes (grp TEXT PRIMARY KEY, epoch INTEGER NOT NULL, valid_until INTEGER NOT NULL);
 `;
@@ -32,8 +34,10 @@ CREATE TABLE IF NOT EXISTS vip_lifetimes (grp TEXT PRIMARY KEY, epoch INTEGER NO
 export class PulseBoard {
   private db: Database.Database | undefined;
   private stmts: {
-    beat: Database.Statement; heartbeat: Database.Statement; putMetrics: Database.Statement; metrics: Database.Statement; putLifetime: Database.Statement; lifetime: Database.Statement;
+    putMetrics: Database.Statement; metrics: Database.Statement; putLifetime: Database.Statement; lifetime: Database.Statement;
   } | undefined;
+  /** The heartbeats, in a flat file of their own (heartbeats.ts): a beat is one write. */
+  private readonly beats: HeartbeatFile;
   private busyTimeoutMs: number;
   /** When a write needing a fresh block last succeeded (unix ms). */
   private diskOkAt = -Infinity;
@@ -42,6 +46,7 @@ export class PulseBoard {
 
   constructor(private readonly logPath: string, private readonly readOnly: boolean, busyTimeoutMs: number) {
     this.busyTimeoutMs = busyTimeoutMs;
+    this.beats = new HeartbeatFile(heartbeatsPath(logPath), readOnly);
   }
 
   /** The open board; undefined for a reader while no service has made it yet (or it cannot be read). */
@@ -65,8 +70,6 @@ export class PulseBoard {
     const db = this.db;
     try {
       this.stmts = {
-        beat: db.prepare(`INSERT INTO heartbeats (service, pid, ts) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, ts = excluded.ts`),
-        heartbeat: db.prepare('SELECT pid, ts FROM heartbeats WHERE service = ?'),
         putMetrics: db.prepare(`INSERT INTO service_metrics (service, ts, data) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET ts = excluded.ts, data = excluded.data`),
         metrics: db.prepare('SELECT service, ts, data FROM service_metrics ORDER BY service'),
         putLifetime: db.prepare(`INSERT INTO vip_lifetimes (grp, epoch, valid_until) VALUES (?, ?, ?)
@@ -83,18 +86,20 @@ export class PulseBoard {
 
   /** A heartbeat (ts > 0) only if the disk still takes a fresh block (see above); ts 0 records a stop. */
   beat(service: string, pid: number, ts: number): void {
-    const stmts = this.open()!;
     if (ts > 0 && !(ts - this.diskOkAt < DISK_PROBE_MS)) {
-      this.probe ??= openSync(join(pulsePath(this.logPath), '..', `${service}.disk-probe`), 'w');
+      if (this.probe === undefined) {
+        mkdirSync(`${this.logPath}-pulse`, { recursive: true });
+        this.probe = openSync(diskProbePath(this.logPath, service), 'w');
+      }
       writeSync(this.probe, PROBE_BYTE, 0, 1, 0);
       ftruncateSync(this.probe, 0);
       this.diskOkAt = ts;
     }
-    stmts.beat.run(service, pid, ts);
+    this.beats.write(service, pid, ts);
   }
 
   heartbeat(service: string): { pid: number; ts: number } | undefined {
-    return this.read(() => this.open()?.heartbeat.get(service) as { pid: number; ts: number } | undefined, undefined);
+    return this.read(() => this.beats.read(service), undefined);
   }
 
   putMetrics(service: string, data: string, ts: number): void {
@@ -134,6 +139,7 @@ export class PulseBoard {
   }
 
   close(): void {
+    this.beats.close();
     if (this.probe !== undefined) closeSync(this.probe);
     this.probe = undefined;
     this.db?.close();

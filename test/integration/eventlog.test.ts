@@ -12,6 +12,10 @@ import { loadMigrations, migrate } from '../../shared/eventlog/migrate.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 import { smallDisk } from '../../lab/disk.js';
 import { LivenessWatch } from '../../shared/liveness-watch.js';
+import { HeartbeatFile, heartbeatsPath } from '../../shared/eventlog/heartbeats.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { ROOT } from '../harness/node.js';
 
 const note = (text: string, author = 'ann'): NewEvent => ({ type: 'operator.note', source: 'cli', subject: `operator:${author}`, data: { text, author } });
 const sqlite3 = (db: string, sql: string) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -357,6 +361,52 @@ describe('the pulse board', () => {
       expect(log.heartbeat('fence')?.ts).toBe(0);
     } finally {
       log.close();
+    }
+  });
+
+  it('the native beater: beats from a thread while the event loop answers and the disk takes a block; none while either does not, nor once stopped', async () => {
+    const disk = smallDisk(join(tmp.path, 'disk'), 1);
+    const db = join(disk.path, 'events.db');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/beater.ts'), db, '50'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const send = async (line: string) => {
+      child.stdin.write(line + '\n');
+      return String((await answers.next()).value);
+    };
+    const beats = new HeartbeatFile(heartbeatsPath(db), true);
+    const age = () => Date.now() - (beats.read('fence')?.ts ?? 0);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      expect(String((await answers.next()).value)).toBe('ready');
+      await expect.poll(() => beats.read('fence')?.pid, { timeout: 5000 }).toBe(child.pid);
+      await expect.poll(age, { timeout: 5000, interval: 10 }).toBeLessThan(200);
+
+      // a blocked event loop: the thread runs on, but beats no more until the loop answers
+      const blocked = Date.now();
+      const stale: number[] = [];
+      const sampler = setInterval(() => stale.push(age()), 20);
+      const during = send('block 800');
+      await sleep(10); // (the child reads the command, then blocks)
+      expect(await during).toBe('ok');
+      clearInterval(sampler);
+      expect(Date.now() - blocked).toBeGreaterThanOrEqual(800);
+      expect(Math.max(...stale), 'the heartbeat went stale while the loop was blocked (ms)').toBeGreaterThan(500);
+      await expect.poll(age, { timeout: 3000, interval: 10 }).toBeLessThan(200);
+
+      // a full disk: the probe refuses, no beat is written
+      disk.fill();
+      await sleep(1500);
+      expect(age(), 'no beat on a full disk (ms since the last)').toBeGreaterThan(400);
+      expect(Number((await send('missed')).split(' ')[1])).toBeGreaterThan(0);
+      disk.free();
+      await expect.poll(age, { timeout: 3000, interval: 10 }).toBeLessThan(200);
+
+      expect(await send('stop')).toBe('ok');
+      await sleep(500);
+      expect(age(), 'no beat once stopped').toBeGreaterThan(400);
+    } finally {
+      child.kill();
+      beats.close();
     }
   });
 

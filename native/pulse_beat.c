@@ -1,0 +1,195 @@
+/*
+ * A service's heartbeat written by a thread of its own, for Node through Node-API: no
+ * JavaScript runs for it. start(file, offset, pid, periodMs, probeFile, probeEveryMs)
+ * writes the slot (shared/eventlog/heartbeats.ts: unix ms as float64, pid as int32, the
+ * mark 0x31474956, little-endian) every period, but only
+ *   - if the event loop answered the wake-up sent the period before (a loop blocked by
+ *     JavaScript, or a stopped process, stops the beats: a hung service looks dead), and
+ *   - after the disk took a fresh block: a byte written to the probe file, which is then
+ *     emptied, probeEveryMs apart while that works, at every period once it failed.
+ * stop() ends the thread (the service then records its stop itself). One per process.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WRITTEN 0x31474956u
+
+static struct {
+  int running;
+  int board, probe;
+  long offset;
+  int32_t pid;
+  uint64_t period_ns, probe_every_ms;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  int stopping;
+  uv_async_t async;
+  atomic_uint sent, answered;
+  double disk_ok_at;
+  atomic_uint beats, failures;
+} b = {.running = 0, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static double unix_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+static void on_async(uv_async_t *a) {
+  (void)a;
+  atomic_store(&b.answered, atomic_load(&b.sent));
+}
+
+static int disk_ok(double now) {
+  if (now - b.disk_ok_at < (double)b.probe_every_ms) return 1;
+  if (pwrite(b.probe, "x", 1, 0) != 1 || ftruncate(b.probe, 0) != 0) return 0;
+  b.disk_ok_at = now;
+  return 1;
+}
+
+static void beat(void) {
+  double now = unix_ms();
+  if (!disk_ok(now)) {
+    atomic_fetch_add(&b.failures, 1);
+    return;
+  }
+  unsigned char slot[16];
+  uint32_t mark = WRITTEN;
+  memcpy(slot, &now, 8); /* x86-64 and arm64 Linux: little-endian, as heartbeats.ts reads */
+  memcpy(slot + 8, &b.pid, 4);
+  memcpy(slot + 12, &mark, 4);
+  if (pwrite(b.board, slot, sizeof slot, b.offset) == (ssize_t)sizeof slot) atomic_fetch_add(&b.beats, 1);
+  else atomic_fetch_add(&b.failures, 1);
+}
+
+static void *run(void *arg) {
+  (void)arg;
+  struct timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  pthread_mutex_lock(&b.lock);
+  while (!b.stopping) {
+    pthread_mutex_unlock(&b.lock);
+    if (atomic_load(&b.answered) == atomic_load(&b.sent)) beat();
+    atomic_fetch_add(&b.sent, 1);
+    uv_async_send(&b.async);
+    pthread_mutex_lock(&b.lock);
+    next.tv_nsec += (long)(b.period_ns % 1000000000ull);
+    next.tv_sec += (time_t)(b.period_ns / 1000000000ull) + next.tv_nsec / 1000000000L;
+    next.tv_nsec %= 1000000000L;
+    while (!b.stopping && pthread_cond_timedwait(&b.wake, &b.lock, &next) != ETIMEDOUT) {
+    }
+  }
+  pthread_mutex_unlock(&b.lock);
+  return NULL;
+}
+
+static napi_value fail(napi_env env, const char *what) {
+  char msg[4400];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value start(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  char board[4096], probe[4096];
+  size_t len;
+  int64_t offset;
+  int32_t pid;
+  double period_ms, probe_every_ms;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
+      napi_get_value_string_utf8(env, argv[0], board, sizeof board, &len) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &offset) != napi_ok || napi_get_value_int32(env, argv[2], &pid) != napi_ok ||
+      napi_get_value_double(env, argv[3], &period_ms) != napi_ok || !(period_ms >= 1) ||
+      napi_get_value_string_utf8(env, argv[4], probe, sizeof probe, &len) != napi_ok ||
+      napi_get_value_double(env, argv[5], &probe_every_ms) != napi_ok) {
+    napi_throw_type_error(env, NULL, "start(file, offset, pid, periodMs, probeFile, probeEveryMs): bad arguments");
+    return NULL;
+  }
+  if (b.running) {
+    napi_throw_error(env, NULL, "the heartbeat thread is already running");
+    return NULL;
+  }
+  b.board = open(board, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (b.board < 0) return fail(env, board);
+  b.probe = open(probe, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (b.probe < 0) {
+    int e = errno;
+    close(b.board);
+    errno = e;
+    return fail(env, probe);
+  }
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  uv_async_init(loop, &b.async, on_async);
+  uv_unref((uv_handle_t *)&b.async); /* the beats never keep the process alive */
+  b.offset = (long)offset;
+  b.pid = pid;
+  b.period_ns = (uint64_t)(period_ms * 1e6);
+  b.probe_every_ms = (uint64_t)probe_every_ms;
+  b.disk_ok_at = -INFINITY;
+  b.stopping = 0;
+  atomic_store(&b.sent, 0);
+  atomic_store(&b.answered, 0);
+  if (pthread_create(&b.thread, NULL, run, NULL) != 0) {
+    close(b.board);
+    close(b.probe);
+    uv_close((uv_handle_t *)&b.async, NULL);
+    return fail(env, "pthread_create");
+  }
+  b.running = 1;
+  return NULL;
+}
+
+/* stats(): [beats written, beats not written (disk or write failed)] since start */
+static napi_value stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, v;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_uint32(env, atomic_load(&b.beats), &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_uint32(env, atomic_load(&b.failures), &v);
+  napi_set_element(env, out, 1, v);
+  return out;
+}
+
+static napi_value stop(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  if (!b.running) return NULL;
+  pthread_mutex_lock(&b.lock);
+  b.stopping = 1;
+  pthread_cond_signal(&b.wake);
+  pthread_mutex_unlock(&b.lock);
+  pthread_join(b.thread, NULL);
+  close(b.board);
+  close(b.probe);
+  uv_close((uv_handle_t *)&b.async, NULL);
+  b.running = 0;
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
+    {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
+    {"stats", NULL, stats, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

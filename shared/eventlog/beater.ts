@@ -1,0 +1,35 @@
+// A service's heartbeat, written every period by a thread of its own (native/pulse_beat.c):
+// no JavaScript wakes for it. The thread beats only while the event loop answers it and
+// the disk takes a fresh block, as a beat from JavaScript would (pulse.ts); without the
+// addon the beats come from a JavaScript timer instead.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { loadAddon } from '../native.js';
+import { heartbeatsPath, slotOffset } from './heartbeats.js';
+import { DISK_PROBE_MS, diskProbePath } from './pulse.js';
+
+interface PulseBeatAddon {
+  start(file: string, offset: number, pid: number, periodMs: number, probeFile: string, probeEveryMs: number): void;
+  stop(): void;
+  stats(): [number, number];
+}
+
+export interface Beater {
+  /** Beats missed since the start (the disk refused a block, or the write failed). */
+  missed(): number;
+  stop(): void;
+}
+
+/** Beats for `service` of the log at logPath every periodMs, from a thread; `jsBeat` every period when the addon is not there (reported through onFallback). */
+export function startBeater(logPath: string, service: string, periodMs: number, jsBeat: () => void, onFallback: (err: unknown) => void): Beater {
+  try {
+    const addon = loadAddon<PulseBeatAddon>('pulse_beat', ['start', 'stop', 'stats']);
+    mkdirSync(dirname(heartbeatsPath(logPath)), { recursive: true });
+    addon.start(heartbeatsPath(logPath), slotOffset(service), process.pid, periodMs, diskProbePath(logPath, service), DISK_PROBE_MS);
+    return { missed: () => addon.stats()[1], stop: () => addon.stop() };
+  } catch (err) {
+    onFallback(err);
+    const timer = setInterval(jsBeat, periodMs);
+    return { missed: () => 0, stop: () => clearInterval(timer) };
+  }
+}
