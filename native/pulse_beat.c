@@ -39,7 +39,7 @@ static struct {
   atomic_uint sent, answered;
   double disk_ok_at;
   atomic_uint beats, failures;
-} b = {.running = 0, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} b = {.running = 0, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static double unix_ms(void) {
   struct timespec t;
@@ -142,6 +142,14 @@ static napi_value start(napi_env env, napi_callback_info info) {
   b.probe_every_ms = (uint64_t)probe_every_ms;
   b.disk_ok_at = -INFINITY;
   b.stopping = 0;
+  /* the periods are counted on the monotonic clock (a condition variable waits on the wall clock unless told) */
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&b.wake, &attr);
+  pthread_condattr_destroy(&attr);
+  atomic_store(&b.beats, 0);
+  atomic_store(&b.failures, 0);
   atomic_store(&b.sent, 0);
   atomic_store(&b.answered, 0);
   if (pthread_create(&b.thread, NULL, run, NULL) != 0) {
@@ -178,6 +186,7 @@ static napi_value stop(napi_env env, napi_callback_info info) {
   close(b.board);
   close(b.probe);
   uv_close((uv_handle_t *)&b.async, NULL);
+  pthread_cond_destroy(&b.wake);
   b.running = 0;
   return NULL;
 }

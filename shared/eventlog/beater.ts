@@ -15,6 +15,8 @@ interface PulseBeatAddon {
 }
 
 export interface Beater {
+  /** Beats written since the start (undefined from a JavaScript timer). */
+  written(): number | undefined;
   /** Beats missed since the start (the disk refused a block, or the write failed). */
   missed(): number;
   stop(): void;
@@ -26,10 +28,10 @@ export function startBeater(logPath: string, service: string, periodMs: number, 
     const addon = loadAddon<PulseBeatAddon>('pulse_beat', ['start', 'stop', 'stats']);
     mkdirSync(dirname(heartbeatsPath(logPath)), { recursive: true });
     addon.start(heartbeatsPath(logPath), slotOffset(service), process.pid, periodMs, diskProbePath(logPath, service), DISK_PROBE_MS);
-    return { missed: () => addon.stats()[1], stop: () => addon.stop() };
+    return { written: () => addon.stats()[0], missed: () => addon.stats()[1], stop: () => addon.stop() };
   } catch (err) {
     onFallback(err);
     const timer = setInterval(jsBeat, periodMs);
-    return { missed: () => 0, stop: () => clearInterval(timer) };
+    return { written: () => undefined, missed: () => 0, stop: () => clearInterval(timer) };
   }
 }

@@ -380,6 +380,13 @@ describe('the pulse board', () => {
       expect(String((await answers.next()).value)).toBe('ready');
       await expect.poll(() => beats.read('fence')?.pid, { timeout: 5000 }).toBe(child.pid);
       await expect.poll(age, { timeout: 5000, interval: 10 }).toBeLessThan(200);
+      // one beat a period, no more
+      const count = async () => Number((await send('written')).split(' ')[1]);
+      const [n0, t0] = [await count(), performance.now()];
+      await sleep(1000);
+      const [n1, t1] = [await count(), performance.now()];
+      expect(n1 - n0, `beats in ${Math.round(t1 - t0)} ms at 50 ms`).toBeLessThanOrEqual(Math.ceil((t1 - t0) / 50) + 1);
+      expect(n1 - n0).toBeGreaterThan(0);
 
       // a blocked event loop: the thread runs on, but beats no more until the loop answers
       const blocked = Date.now();
