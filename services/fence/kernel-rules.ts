@@ -7,12 +7,13 @@
 // IPVS sees it (filter input runs before IPVS's LOCAL_IN hooks), outbound replies, and ARP
 // both ways. So a holder whose fence dies, hangs or is cut off stops answering for its VIPs
 // when the timeout runs out, with no process's help; the address itself goes later (the dead
-// man's switch, the address lifetime).
+// man's switch, the address lifetime). Making an address live, at every heartbeat, and
+// withdrawing it are not scripts: native/nft_fence.c's live() sends those set elements
+// straight to the kernel.
 export const FENCE_TABLE = 'vigil_fence';
 const FAMILIES = ['inet', 'arp'] as const;
 
-const elements = (addresses: readonly string[], timeoutMs?: number) =>
-  `{ ${addresses.map((a) => (timeoutMs === undefined ? a : `${a} timeout ${timeoutMs}ms`)).join(', ')} }`;
+const elements = (addresses: readonly string[]) => `{ ${addresses.join(', ')} }`;
 
 /** Creates both tables afresh (what an earlier run left is replaced in the same transaction): nothing live. */
 export function installScript(vips: readonly string[]): string {
@@ -43,28 +44,6 @@ function setVipsScript(vips: readonly string[], flush: boolean): string[] {
 /** The managed addresses after a reload (live elements are left alone: a removed group unbinds first). */
 export function replaceVipsScript(vips: readonly string[]): string {
   return setVipsScript(vips, true).join('\n') + '\n';
-}
-
-/**
- * Makes addresses live for timeoutMs from the kernel's commit. Added, deleted and added
- * again in one transaction: a plain add of an element that exists keeps its old timeout on
- * kernels before 6.10, and the first add makes the delete valid when it does not.
- */
-export function liveScript(addresses: readonly string[], timeoutMs: number): string {
-  const ms = Math.max(1, Math.floor(timeoutMs));
-  return FAMILIES.flatMap((f) => [
-    `add element ${f} ${FENCE_TABLE} live ${elements(addresses, 1)}`,
-    `delete element ${f} ${FENCE_TABLE} live ${elements(addresses)}`,
-    `add element ${f} ${FENCE_TABLE} live ${elements(addresses, ms)}`,
-  ]).join('\n') + '\n';
-}
-
-/** No longer live (whether or not they were). */
-export function withdrawScript(addresses: readonly string[]): string {
-  return FAMILIES.flatMap((f) => [
-    `add element ${f} ${FENCE_TABLE} live ${elements(addresses, 1)}`,
-    `delete element ${f} ${FENCE_TABLE} live ${elements(addresses)}`,
-  ]).join('\n') + '\n';
 }
 
 /** Removes both tables (a fence that stops holding nothing leaves no rules behind). */

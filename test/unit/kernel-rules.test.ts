@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installScript, liveScript, withdrawScript } from '../../services/fence/kernel-rules.js';
+import { installScript, replaceVipsScript } from '../../services/fence/kernel-rules.js';
 
 describe('kernel fence scripts', () => {
   it('install replaces both tables in one script and drops any VIP not live, both ways, for IP and ARP', () => {
@@ -13,15 +13,10 @@ describe('kernel fence scripts', () => {
     expect(installScript([])).not.toContain('add element');
   });
 
-  it('a renewal replaces the element (add, delete, add) with whole milliseconds, at least 1', () => {
-    const lines = liveScript(['10.0.0.1'], 287.9).trim().split('\n');
-    expect(lines.slice(0, 3)).toEqual([
-      'add element inet vigil_fence live { 10.0.0.1 timeout 1ms }',
-      'delete element inet vigil_fence live { 10.0.0.1 }',
-      'add element inet vigil_fence live { 10.0.0.1 timeout 287ms }',
+  it('a reload replaces the managed addresses in both tables and leaves the live ones alone', () => {
+    expect(replaceVipsScript(['10.0.0.3']).trim().split('\n')).toEqual([
+      'flush set inet vigil_fence vips', 'add element inet vigil_fence vips { 10.0.0.3 }',
+      'flush set arp vigil_fence vips', 'add element arp vigil_fence vips { 10.0.0.3 }',
     ]);
-    expect(lines).toHaveLength(6);
-    expect(liveScript(['10.0.0.1'], 0.2)).toContain('10.0.0.1 timeout 1ms }\nadd element arp');
-    expect(withdrawScript(['10.0.0.1']).trim().split('\n').at(-1)).toBe('delete element arp vigil_fence live { 10.0.0.1 }');
   });
 });
