@@ -308,12 +308,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     for (const s of k.zk.servers) await s.start();
     await waitForQuorum(k.zk); // seconds: a JVM starting (the probe sees it a little late)
     const serving = now();
-    holder = await wait('the VIP back', () => {
+    // The client reports an attempt once it ended, in the order they began: the first answer
+    // since the release is waited for itself (the last report may still be from before it).
+    const backAnswer = await wait('the VIP back', () => {
+      const a = k.answers().find((x) => x.t >= released && x.answer !== null);
       const h = k.holders();
-      const last = k.answers().at(-1);
-      return h.length === 1 && last?.answer === h[0] ? h[0] : undefined;
+      return a && h.length === 1 ? { a, h: h[0]! } : undefined;
     }, 60_000);
-    const back = k.answers().find((a) => a.t >= released && a.answer !== null)?.t ?? now();
+    holder = backAnswer.h;
+    const back = backAnswer.a.t;
     await record('ZooKeeper down', from, `every ZooKeeper server stopped: no quorum, no VIP (released ${Math.round(released - from)} ms later, by the lease deadline); started again, it served ${((serving - restarted) / 1000).toFixed(1)} s later, and the VIP was back ${Math.max(0, Math.round(back - serving))} ms after that`, holder);
 
     // What to look at afterwards (the services stopped first, so that their logs are whole).

@@ -360,7 +360,11 @@ export class VrrpService {
 
   private setTrackerSilently(name: string, ok: boolean, only?: Running[]): void {
     this.trackerStates.set(name, ok);
-    for (const r of only ?? this.instances) if (name in r.plan.spec.trackers) r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
+    for (const r of only ?? this.instances) {
+      if (!(name in r.plan.spec.trackers)) continue;
+      this.catchUp(r); // (its priority may change: what was routine may not be)
+      r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
+    }
   }
 
   private applyTracker(name: string, ok: boolean, detail: string, causation?: number): void {

@@ -87,7 +87,7 @@ describe('ZkClient survives what the library cannot (node-zookeeper-client issue
     process.kill(pid, 'SIGSTOP');
     try {
       const err = await ZkClient.connect({ ...options(zk.connectString), connectTimeoutMs: 300 }).catch((e: unknown) => e);
-      expect(isZkError(err, 'TIMEOUT')).toBe(true);
+      expect(isZkError(err, 'TIMEOUT'), `the connect ended with: ${String(err)}`).toBe(true);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
