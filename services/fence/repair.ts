@@ -1,8 +1,10 @@
 // What the fence does about a change of a VIP address it did not make (seen by `ip monitor`):
 // an address this node holds no lease for is removed; one it holds the lease for is added
-// back, unless the lease is changing or the session is in doubt (then the next renewal
-// restores it if the lease survives). Pure: the shell records the verdict and carries it out.
+// back, unless the lease is changing, the session is in doubt or the lease deadline has
+// passed (then the next renewal restores it if the lease survives). Pure: the shell records
+// the verdict and carries it out.
 import type { ZkState } from '../../shared/eventlog/catalogue.js';
+import { MIN_LEASE_LEFT_MS } from './decider.js';
 
 export interface AddressSituation {
   change: 'added' | 'removed';
@@ -13,6 +15,8 @@ export interface AddressSituation {
   /** A bind, unbind, join or leave of the group is under way. */
   changing: boolean;
   bound: boolean;
+  /** Lease time left (ms) by the fence's own deadline, whatever the session's state says. */
+  leaseLeftMs: number;
 }
 
 export type AddressVerdict =
@@ -30,5 +34,8 @@ export function judgeAddressChange(s: AddressSituation): AddressVerdict {
     return { kind: 'leave', detail: `kernel lifetime ran out: ZooKeeper ${s.session ?? 'not connected'}; restored by the next renewal if the lease survives` };
   }
   if (s.changing || !s.bound) return { kind: 'leave', detail: 'a change of the lease is in progress' };
+  // A fence that was stopped or starved sees the removal its dead man's switch made at the
+  // deadline before its session notices the silence: the state still says connected.
+  if (s.leaseLeftMs < MIN_LEASE_LEFT_MS) return { kind: 'leave', detail: 'the lease deadline has passed (the fence did not renew it in time): not restored' };
   return { kind: 'restore', detail: 'this node holds the lease: added back' };
 }

@@ -836,6 +836,7 @@ export class FenceService {
     const { group: g, address } = entry;
     const verdict = judgeAddressChange({
       change: c.change, expected: this.expected.get(c.address) ?? false, session: this.session?.state, changing: g.running !== undefined, bound: g.bound !== undefined,
+      leaseLeftMs: this.session?.deadline === undefined ? 0 : this.session.deadline - now(),
     });
     if (c.change === 'added') g.goneSeen = undefined;
     if (verdict.kind === 'echo') return this.echoed(g, c);

@@ -3,7 +3,8 @@
 // the pid (int32) and a mark that the slot was written (uint32), little-endian. A beat is
 // one pwrite and a read one pread, by any process of the node, with no lock: each slot has
 // one writer (its service, or its native beater, native/pulse_beat.c, which writes the same
-// layout), and a 16-byte aligned write is not torn by the page cache.
+// layout), a slot never crosses a page, and a reader takes only a marked slot with a
+// finite time.
 import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SERVICE_NAMES } from '../service-names.js';

@@ -117,8 +117,8 @@ describe('fence: the lease recipe\'s rules', () => {
 });
 
 describe('fence: addresses changed by someone else', () => {
-  const held = { expected: true, session: 'connected' as const, changing: false, bound: true };
-  const free = { expected: false, session: 'connected' as const, changing: false, bound: false };
+  const held = { expected: true, session: 'connected' as const, changing: false, bound: true, leaseLeftMs: 1300 };
+  const free = { expected: false, session: 'connected' as const, changing: false, bound: false, leaseLeftMs: 0 };
 
   it('takes what it did itself for an echo', () => {
     expect(judgeAddressChange({ ...held, change: 'added' }).kind).toBe('echo');
@@ -139,6 +139,11 @@ describe('fence: addresses changed by someone else', () => {
       expect(v.kind, String(session)).toBe('leave');
       expect(v.kind === 'leave' && v.detail).toMatch(/kernel lifetime ran out/);
     }
+  });
+
+  it('never adds one back once the lease deadline has passed, even while the session still says connected (a fence that was stopped sees its switch\'s removal first)', () => {
+    expect(judgeAddressChange({ ...held, leaseLeftMs: 10, change: 'removed' })).toEqual({ kind: 'leave', detail: 'the lease deadline has passed (the fence did not renew it in time): not restored' });
+    expect(judgeAddressChange({ ...held, leaseLeftMs: -500, change: 'removed' }).kind).toBe('leave');
   });
 });
 
