@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "netlink_talk.h"
 
 static int sock = -1;
 static unsigned int seq;
@@ -34,48 +35,6 @@ static void put_attr(struct request *r, unsigned short type, const void *data, s
   rta->rta_len = RTA_LENGTH(len);
   memcpy(RTA_DATA(rta), data, len);
   r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-}
-
-static int open_socket(char *err, size_t errlen) {
-  if (sock >= 0) return 0;
-  sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (sock < 0) {
-    snprintf(err, errlen, "rtnetlink socket: %s", strerror(errno));
-    return -1;
-  }
-  struct sockaddr_nl local = {.nl_family = AF_NETLINK};
-  if (bind(sock, (struct sockaddr *)&local, sizeof local) < 0) {
-    snprintf(err, errlen, "rtnetlink bind: %s", strerror(errno));
-    close(sock);
-    sock = -1;
-    return -1;
-  }
-  return 0;
-}
-
-/* Sends the request and reads until the kernel's acknowledgement of it; 0 or -1 with err set. */
-static int transact(struct request *r, char *err, size_t errlen) {
-  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  if (sendto(sock, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
-    snprintf(err, errlen, "rtnetlink send: %s", strerror(errno));
-    return -1;
-  }
-  char buf[8192];
-  for (;;) {
-    ssize_t n = recv(sock, buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      snprintf(err, errlen, "rtnetlink receive: %s", strerror(errno));
-      return -1;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != r->nh.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue; /* an earlier request's late answer */
-      struct nlmsgerr *e = NLMSG_DATA(h);
-      if (e->error == 0) return 0;
-      snprintf(err, errlen, "%s", strerror(-e->error));
-      return -1;
-    }
-  }
 }
 
 static napi_value replace(napi_env env, napi_callback_info info) {
@@ -101,7 +60,7 @@ static napi_value replace(napi_env env, napi_callback_info info) {
     snprintf(err, sizeof err, "not an IPv4 address: %s", address);
   } else if (index == 0) {
     snprintf(err, sizeof err, "no interface %s: %s", ifname, strerror(errno));
-  } else if (open_socket(err, sizeof err) == 0) {
+  } else {
     struct request r;
     memset(&r, 0, sizeof r);
     r.nh.nlmsg_len = NLMSG_LENGTH(sizeof r.ifa);
@@ -117,7 +76,8 @@ static napi_value replace(napi_env env, napi_callback_info info) {
     if (label[0]) put_attr(&r, IFA_LABEL, label, strlen(label) + 1);
     struct ifa_cacheinfo ci = {.ifa_prefered = lifetime, .ifa_valid = lifetime};
     put_attr(&r, IFA_CACHEINFO, &ci, sizeof ci);
-    transact(&r, err, sizeof err);
+    int e = netlink_talk(&sock, NETLINK_ROUTE, &r, r.nh.nlmsg_len, r.nh.nlmsg_seq, r.nh.nlmsg_seq);
+    if (e) snprintf(err, sizeof err, "%s", strerror(e));
   }
   napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &out);
   return out;

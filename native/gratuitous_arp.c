@@ -7,6 +7,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include "napi_errno.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -20,13 +21,6 @@
 #include <unistd.h>
 
 static int packet_fd = -1;
-
-static napi_value fail(napi_env env, const char *what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
-  napi_throw_error(env, NULL, msg);
-  return NULL;
-}
 
 /* send(ifname: string, address: string) */
 static napi_value garp_send(napi_env env, napi_callback_info info) {
@@ -48,15 +42,15 @@ static napi_value garp_send(napi_env env, napi_callback_info info) {
   if (packet_fd < 0) {
     /* protocol 0: send only, so the kernel never queues received frames on it */
     packet_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (packet_fd < 0) return fail(env, "socket(AF_PACKET)");
+    if (packet_fd < 0) return throw_errno(env, "socket(AF_PACKET)");
   }
   int fd = packet_fd;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, ifname, strnlen(ifname, IF_NAMESIZE - 1));
-  if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) return fail(env, "SIOCGIFHWADDR");
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) return throw_errno(env, "SIOCGIFHWADDR");
   int ifindex = (int)if_nametoindex(ifname);
-  if (ifindex == 0) return fail(env, "if_nametoindex");
+  if (ifindex == 0) return throw_errno(env, "if_nametoindex");
 
   unsigned char frame[28];
   struct arphdr *h = (struct arphdr *)frame;
@@ -77,7 +71,7 @@ static napi_value garp_send(napi_env env, napi_callback_info info) {
   to.sll_ifindex = ifindex;
   to.sll_halen = 6;
   memset(to.sll_addr, 0xff, 6);
-  if (sendto(fd, frame, sizeof frame, 0, (struct sockaddr *)&to, sizeof to) < 0) return fail(env, "sendto");
+  if (sendto(fd, frame, sizeof frame, 0, (struct sockaddr *)&to, sizeof to) < 0) return throw_errno(env, "sendto");
   return NULL;
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "netlink_talk.h"
 
 static struct nft_ctx *ctx;
 
@@ -135,43 +136,6 @@ static void put_elements(batch_t *b, uint8_t family, int add, const uint32_t *ad
   end_msg(b, h);
 }
 
-/*
- * Sends the batch and reads the kernel's answers to messages first_seq..ack_seq: 0, or an
- * errno. The kernel processes a batch within the send, so every answer is queued when it
- * returns: what is not there then (a batch refused as a whole) never comes.
- */
-static int talk(batch_t *b, uint32_t first_seq, uint32_t ack_seq) {
-  if (nl < 0) {
-    nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-    if (nl < 0) return errno;
-    struct sockaddr_nl local = {.nl_family = AF_NETLINK};
-    if (bind(nl, (struct sockaddr *)&local, sizeof local) < 0) {
-      int e = errno;
-      close(nl);
-      nl = -1;
-      return e;
-    }
-  }
-  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  if (sendto(nl, b->buf, b->len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return errno;
-  static char buf[BUF_SIZE];
-  int result = 0;
-  for (;;) {
-    ssize_t n = recv(nl, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return result ? result : EPROTO; /* no acknowledgement */
-      return errno;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first_seq || h->nlmsg_seq > ack_seq) continue; /* not this batch's */
-      struct nlmsgerr *e = NLMSG_DATA(h);
-      if (e->error != 0 && result == 0) result = -e->error;
-      if (h->nlmsg_seq == ack_seq) return result;
-    }
-  }
-}
-
 /* live(addresses: string[], timeoutMs: number): "" when applied, else the error (timeoutMs 0 withdraws). */
 static napi_value nft_live(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -212,7 +176,7 @@ static napi_value nft_live(napi_env env, napi_callback_info info) {
   }
   uint32_t ack_seq = seq;
   end_msg(&b, put_msg(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
-  int err = talk(&b, first_seq, ack_seq);
+  int err = netlink_talk(&nl, NETLINK_NETFILTER, b.buf, b.len, first_seq, ack_seq);
   napi_create_string_utf8(env, err ? strerror(err) : "", NAPI_AUTO_LENGTH, &out);
   return out;
 }

@@ -11,6 +11,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include "napi_errno.h"
 #include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -95,13 +96,6 @@ static void *run(void *arg) {
   return NULL;
 }
 
-static napi_value fail(napi_env env, const char *what) {
-  char msg[4400];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
-  napi_throw_error(env, NULL, msg);
-  return NULL;
-}
-
 static napi_value start(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -124,13 +118,13 @@ static napi_value start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   b.board = open(board, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (b.board < 0) return fail(env, board);
+  if (b.board < 0) return throw_errno(env, board);
   b.probe = open(probe, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (b.probe < 0) {
     int e = errno;
     close(b.board);
     errno = e;
-    return fail(env, probe);
+    return throw_errno(env, probe);
   }
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
@@ -156,7 +150,7 @@ static napi_value start(napi_env env, napi_callback_info info) {
     close(b.board);
     close(b.probe);
     uv_close((uv_handle_t *)&b.async, NULL);
-    return fail(env, "pthread_create");
+    return throw_errno(env, "pthread_create");
   }
   b.running = 1;
   return NULL;

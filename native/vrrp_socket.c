@@ -13,6 +13,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include "napi_errno.h"
 #include <uv.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,13 +60,6 @@ typedef struct {
   int polling;
   int handles;
 } vrrp_sock;
-
-static napi_value throw_errno(napi_env env, const char *what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
-  napi_throw_error(env, NULL, msg);
-  return NULL;
-}
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 

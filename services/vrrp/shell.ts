@@ -447,11 +447,9 @@ export class VrrpService {
     const heard = r.routine;
     if (!heard) return;
     r.routine = undefined;
-    const socket = this.links.get(r.plan.interface)?.socket;
-    socket?.routine(r.plan.spec.vrid, null);
-    const got = socket?.collect(r.plan.spec.vrid);
+    this.links.get(r.plan.interface)?.socket.routine(r.plan.spec.vrid, null);
+    const got = this.countAbsorbed(r);
     if (!got) return;
-    if (got.count > 0) r.counters.received?.inc(got.count);
     if (got.sinceNamed > 0) {
       const { events, state } = step(r.state, { type: 'advert', now: now() - got.agoMs, ...heard });
       r.state = state;
@@ -468,11 +466,14 @@ export class VrrpService {
 
   /** Counts the absorbed adverts of every instance (for /metrics), a second at most after they came. */
   private countRoutine(): void {
-    for (const r of this.instances) {
-      if (!r.routine) continue;
-      const got = this.links.get(r.plan.interface)?.socket.collect(r.plan.spec.vrid);
-      if (got && got.count > 0) r.counters.received?.inc(got.count);
-    }
+    for (const r of this.instances) if (r.routine) this.countAbsorbed(r);
+  }
+
+  /** The adverts the socket absorbed for the instance since the last look, added to its received count. */
+  private countAbsorbed(r: Running): ReturnType<VrrpSocket['collect']> {
+    const got = this.links.get(r.plan.interface)?.socket.collect(r.plan.spec.vrid);
+    if (got && got.count > 0) r.counters.received?.inc(got.count);
+    return got;
   }
 
   private countDrop(link: Link, reason: DropReason, source: string | undefined, plan?: InstancePlan): void {
