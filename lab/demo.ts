@@ -256,23 +256,40 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await k.settled('d1', 30_000);
     await record('return', from, 'd1 started again: it preempts (higher priority), the other releases first, then d1 binds', 'd1');
 
-    // 4. A partition between the directors: both sides VRRP master, one lease.
-    doing('cutting d1 from d2 and d3 (nftables in their namespaces)');
+    // 4. A partition between the directors: d3 alone on one side, VRRP master too; one lease.
+    doing('cutting d3 from d1 and d2 (nftables in their namespaces)');
     from = now();
-    const peers = (d: string) => DIRECTORS.filter((x) => x !== d).map((x) => k.t.hosts[x]!.address);
-    const heals = [
-      await k.firewall('d1', { input: peers('d1').map((a) => `ip saddr ${a} drop`) }),
-      ...(await Promise.all(['d2', 'd3'].map((d) => k.firewall(d, { input: [`ip saddr ${k.t.hosts.d1!.address} drop`] })))),
+    const cutOff = async (d: string, from: string[]) => [
+      await k.firewall(d, { input: from.map((x) => `ip saddr ${k.t.hosts[x]!.address} drop`) }),
+      ...(await Promise.all(from.map((x) => k.firewall(x, { input: [`ip saddr ${k.t.hosts[d]!.address} drop`] })))),
     ];
-    const denied = await wait('a lease refused on the other side', () => ['d2', 'd3'].find((d) => k.events(d, ['fence.lease_denied']).some((e) => e.ts >= from)));
-    await record('partition', from, `d1 cut from d2 and d3: ${denied} becomes VRRP master too, but d1 keeps the lease; ${denied} records fence.lease_denied and binds nothing`, k.holders()[0] ?? null);
+    let heals = await cutOff('d3', ['d1', 'd2']);
+    await wait('d3 to be refused the lease', () => (k.events('d3', ['fence.lease_denied']).some((e) => e.ts >= from) ? true : undefined));
+    await record('partition', from, 'd3 cut from d1 and d2: d3 becomes VRRP master too and records fence.lease_denied; d1 keeps the lease (d2 still hears it, so the directors most of them hear are with d1)', k.holders()[0] ?? null);
 
     // 5. Healed.
     doing('healing the partition');
     from = now();
     for (const h of heals) await h();
-    await wait(`${denied} to leave the lock`, () => (k.events(denied, ['fence.lease_candidate']).some((e) => e.ts >= from && isEvent(e, 'fence.lease_candidate') && e.data.action === 'left') ? true : undefined));
-    await record('heal', from, `the directors hear each other again: ${denied} is BACKUP again and leaves the lock`, k.holders()[0] ?? null);
+    await wait('d3 to leave the lock', () => (k.events('d3', ['fence.lease_candidate']).some((e) => e.ts >= from && isEvent(e, 'fence.lease_candidate') && e.data.action === 'left') ? true : undefined));
+    await record('heal', from, 'the directors hear each other again: d3 is BACKUP again and leaves the lock', k.holders()[0] ?? null);
+
+    // 5b. The holder cut from the other directors (it still reaches ZooKeeper and the client).
+    doing('cutting d1 from d2 and d3');
+    from = now();
+    heals = await cutOff('d1', ['d2', 'd3']);
+    const gave = await wait('d1 to give the lease up', () => {
+      const e = k.events('d1', ['fence.gave_way']).find((x) => x.ts >= from);
+      return e && isEvent(e, 'fence.gave_way') ? e : undefined;
+    });
+    const taker = await answeringFrom('d1');
+    await record('holder cut off', from, `d1 cut from d2 and d3: ${gave.data.heard_by.join(' and ')} no longer hear d1's adverts and ${gave.data.to} wants the lease, so d1 gives it to ${gave.data.to} (fence.gave_way): the side most directors are on serves`, taker);
+
+    doing('healing the cut');
+    from = now();
+    for (const h of heals) await h();
+    await k.settled('d1', 30_000);
+    await record('rejoin', from, `d1 is heard again: ${taker} (lower priority) goes BACKUP and lets go, d1 binds`, 'd1');
 
     // 6. A real server fails its check and comes back.
     doing('rs1 answers 503 now; waiting for the checks');

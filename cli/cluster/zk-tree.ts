@@ -5,6 +5,7 @@ import type { VigilConfig } from '../../shared/config/index.js';
 import { isZkError, ZkClient } from '../../shared/zookeeper/client.js';
 import { zkPaths } from '../../shared/zookeeper/layout.js';
 import { parseCandidate, parseTenure } from '../../shared/zookeeper/lease.js';
+import { parseHearingRecord } from '../../shared/zookeeper/hearing-record.js';
 
 export interface Znode {
   path: string;
@@ -39,6 +40,12 @@ export function describeZnode(base: string, path: string, data: string, lowestCa
   const pid = d && str(d.pid) ? ` pid ${str(d.pid)}` : '';
   if (parts[0] === 'nodes' && parts.length === 2) return `node ${parts[1]} alive: its fence service has a session${pid}${since}`;
   if (parts[0] === 'relays' && parts.length === 2) return `node ${parts[1]}'s relay alive (its events and alerts are delivered)${pid}${since}`;
+  if (parts[0] === 'hearing' && parts.length === 2) {
+    const r = parseHearingRecord(Buffer.from(data), parts[1]!);
+    if (!r.ok) return `not a hearing record vigil writes (${r.error}): ${parts[1]} counts as hearing every holder`;
+    const instances = Object.entries(r.record.instances).map(([name, h]) => `${name} (from ${h.address}) hears ${h.hears.length > 0 ? h.hears.join(', ') : 'no other director'}`);
+    return `whose VRRP adverts ${parts[1]} hears: ${instances.length > 0 ? instances.join('; ') : 'nothing known (its vrrp service is not running)'}`;
+  }
   if (parts[0] === 'vips' && parts.length === 4 && parts[2] === 'lock') {
     const c = parseCandidate(parts[3]!);
     if (!c) return 'not a vigil candidate';

@@ -7,6 +7,7 @@ import { MIN_SESSION_TIMEOUT_S } from '../../shared/config/crosscheck.js';
 import type { ZkState } from '../../shared/eventlog/catalogue.js';
 import { ipv4ToNumber } from '../../shared/ipv4.js';
 import { livenessTiming } from '../../shared/zookeeper/liveness.js';
+import type { GiveWay } from './hearing.js';
 
 /**
  * Kernel address lifetime (valid_lft/preferred_lft) of a bound VIP, in seconds: only a
@@ -45,6 +46,8 @@ export interface GroupFacts {
   lowest: LockHolder | undefined;
   /** The addresses are on this node's interfaces, under the lease of this epoch. */
   bound: { epoch: number } | undefined;
+  /** We are the lowest candidate and the directors most of them hear want another to hold it (hearing.ts). */
+  giveWay?: GiveWay;
 }
 
 export type FenceStep =
@@ -52,6 +55,8 @@ export type FenceStep =
   | { kind: 'leave'; reason: string }
   | { kind: 'join' }
   | { kind: 'bind'; epoch: number }
+  /** Unbind (if bound) and leave the lock, for the director a majority hears. */
+  | { kind: 'give_way'; to: GiveWay }
   | { kind: 'wait'; why: string; holder?: LockHolder };
 
 export function nextStep(f: GroupFacts): FenceStep {
@@ -60,9 +65,11 @@ export function nextStep(f: GroupFacts): FenceStep {
     if (f.session === 'lost') return { kind: 'unbind', reason: 'ZooKeeper session lost (lease deadline passed)' };
     if (!f.master) return { kind: 'unbind', reason: notMaster };
     if (!f.candidate || f.candidate.epoch !== f.bound.epoch) return { kind: 'unbind', reason: 'our lock candidate is gone' };
+    if (f.giveWay) return { kind: 'give_way', to: f.giveWay };
     return { kind: 'wait', why: 'bound under the lease' };
   }
   if (f.candidate && !f.master) return { kind: 'leave', reason: notMaster };
+  if (f.candidate && f.giveWay) return { kind: 'give_way', to: f.giveWay };
   if (!f.master) return { kind: 'wait', why: 'not MASTER' };
   if (f.session !== 'connected') return { kind: 'wait', why: `ZooKeeper session ${f.session}` };
   if (!f.candidate) return { kind: 'join' };

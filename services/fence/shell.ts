@@ -24,6 +24,9 @@ import {
 } from '../../shared/zookeeper/lease.js';
 import { addressLines, planGroups, type GroupAddress, type GroupPlan } from './plan.js';
 import { judgeAddressChange } from './repair.js';
+import { giveWayTo } from './hearing.js';
+import type { HearingRecord } from '../../shared/zookeeper/hearing-record.js';
+import { HearingBoard } from './hearing-board.js';
 
 /** A step needs ZooKeeper in a state that is coming (a session, the old owner node expiring): retried, not a fault. */
 export class SessionChanging extends Error {}
@@ -35,6 +38,8 @@ interface Group {
   cause: number | undefined;
   candidate: { path: string; epoch: number } | undefined;
   lowest: LockHolder | undefined;
+  /** The nodes with a candidate in the lock, in lock order, as last read. */
+  waiting: string[];
   /** The epoch of the lease while we hold it (acquired, not yet left or lost). */
   held: number | undefined;
   bound: { epoch: number } | undefined;
@@ -94,6 +99,9 @@ export class FenceService {
   /** Whether each VIP should be on this node right now, as far as this service has acted: changes that disagree are someone else's. */
   private readonly expected = new Map<string, boolean>();
   private readonly instanceState = new Map<string, string>();
+  /** Whose adverts each instance of this node hears (vrrp.hearing), published in ZooKeeper. */
+  private readonly heard = new Map<string, HearingRecord['instances'][string]>();
+  private readonly hearing: HearingBoard;
   private vrrpAlive = false;
   private vrrpWatch: LivenessWatch | undefined;
   private session: ZkSession | undefined;
@@ -120,13 +128,14 @@ export class FenceService {
     this.lifetimeNotKept = throttledWarning(o.logger, 'the addresses\' lifetime was not recorded (local log or ZooKeeper): outage figures may be less exact');
     this.paths = zkPaths(o.config);
     this.config = o.config;
+    this.hearing = new HearingBoard({ paths: this.paths, node: o.node, logger: o.logger, changed: () => this.hearingChanged() });
     this.groups = planGroups(o.config, o.node).map((plan) => this.newGroup(plan));
     for (const g of this.groups) for (const a of g.plan.addresses) this.byAddress.set(a.address, { group: g, address: a });
   }
 
   private newGroup(plan: GroupPlan): Group {
     return {
-      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, held: undefined, bound: undefined, validUntil: undefined, lifetimeFrom: 0, goneSeen: undefined,
+      plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, waiting: [], held: undefined, bound: undefined, validUntil: undefined, lifetimeFrom: 0, goneSeen: undefined,
       deadman: new DeadmanSwitch((m) => this.o.logger.warn("dead man's switch", { group: plan.name, message: m })),
       deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined, retiring: false,
     };
@@ -203,6 +212,7 @@ export class FenceService {
     const rebuild = (upTo: number) => {
       for (const g of this.groups) this.readInstanceState(g, upTo);
       this.vrrpAlive = this.vrrpLiveness().alive;
+      this.publishHearing();
     };
     this.subscription = await followLog(log, { logger, rebuild }, (batch) => this.onEvents(batch));
     this.vrrpWatch = new LivenessWatch({ log, service: 'vrrp', timeoutMs: () => this.config.fence.liveness_timeout * 1000, onRead: (h) => this.vrrpRead(h) });
@@ -257,6 +267,10 @@ export class FenceService {
   private readInstanceState(g: Group, toSeq?: number): number | undefined {
     const [last] = this.o.log.query({ types: ['vrrp.state_changed'], subject: vrrpSubject(g.plan.instance), limit: 1, newest: true, ...(toSeq !== undefined ? { toSeq } : {}) });
     if (last && isEvent(last, 'vrrp.state_changed')) this.instanceState.set(g.plan.instance, last.data.to);
+    if (toSeq !== undefined || !this.heard.has(g.plan.instance)) {
+      const [hearing] = this.o.log.query({ types: ['vrrp.hearing'], subject: vrrpSubject(g.plan.instance), limit: 1, newest: true, ...(toSeq !== undefined ? { toSeq } : {}) });
+      if (hearing && isEvent(hearing, 'vrrp.hearing')) this.heard.set(g.plan.instance, { address: hearing.data.address, hears: hearing.data.hears });
+    }
     return last?.seq;
   }
 
@@ -292,13 +306,36 @@ export class FenceService {
       candidate: g.candidate,
       lowest: g.lowest,
       bound: g.bound,
+      ...(g.lowest?.ours ? this.giveWay(g) : {}),
     };
+  }
+
+  /** Whether the directors most of them hear want the lease we hold (or are first in line for). */
+  private giveWay(g: Group): { giveWay?: NonNullable<GroupFacts['giveWay']> } {
+    const to = giveWayTo(this.o.node, Object.keys(this.config.nodes), this.hearing.views(g.plan.instance), g.waiting);
+    return to ? { giveWay: to } : {};
+  }
+
+  /** Our instances' hearing, in ZooKeeper: none while the vrrp service is not alive (what it last said may be stale). */
+  private publishHearing(): void {
+    const instances = new Set(this.groups.map((g) => g.plan.instance));
+    this.hearing.set(this.vrrpAlive ? Object.fromEntries([...this.heard].filter(([i]) => instances.has(i))) : {});
+  }
+
+  private hearingChanged(): void {
+    for (const g of this.groups) if (g.lowest?.ours) void this.reconcile(g);
   }
 
   // ---- inputs -----------------------------------------------------------------------
 
   private onEvents(batch: StoredEvent[]): void {
     for (const e of batch) {
+      if (isEvent(e, 'vrrp.hearing')) {
+        this.heard.set(e.data.instance, { address: e.data.address, hears: e.data.hears });
+        this.publishHearing();
+        this.hearingChanged();
+        continue;
+      }
       if (!isEvent(e, 'vrrp.state_changed')) continue;
       const d = e.data;
       this.instanceState.set(d.instance, d.to);
@@ -313,6 +350,7 @@ export class FenceService {
   private vrrpRead(h: Liveness): void {
     if (h.alive === this.vrrpAlive) return;
     this.vrrpAlive = h.alive;
+    this.publishHearing();
     this.o.logger.info(h.alive ? 'vrrp service alive' : 'vrrp service not alive: its instances count as not MASTER', { detail: h.detail });
     for (const g of this.groups) void this.reconcile(g);
   }
@@ -322,6 +360,7 @@ export class FenceService {
     for (const g of this.groups) await client.mkdirp(this.paths.lock(g.plan.name));
     const path = this.paths.node(this.o.node);
     await createOwnEphemeral(client, path, Buffer.from(JSON.stringify({ node: this.o.node, version: packageVersion(), pid: process.pid, since: new Date().toISOString(), session: client.sessionId })));
+    await this.hearing.begin(client);
     for (const g of this.groups) {
       if (g.bound) continue; // its lease rests on the candidate it has
       try {
@@ -557,6 +596,8 @@ export class FenceService {
         return this.join(g);
       case 'bind':
         return this.bind(g, step.epoch);
+      case 'give_way':
+        return this.giveWayNow(g, step.to);
     }
   }
 
@@ -595,6 +636,7 @@ export class FenceService {
     }
     const before = g.lowest;
     g.lowest = view.holder;
+    g.waiting = candidates.filter((c) => !view.stale.includes(c)).map((c) => c.node);
     if (before && !before.ours && !view.holder && !g.candidate) await this.leaseFree(g, client, before);
   }
 
@@ -747,6 +789,19 @@ export class FenceService {
       type: 'vip.unbound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: goneAt,
       data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), reason, gone_at: goneAt, how },
     });
+  }
+
+  /** Recorded first (why), then unbound and out of the lock; rejoined behind the one it gave way to while still MASTER. */
+  private async giveWayNow(g: Group, to: NonNullable<GroupFacts['giveWay']>): Promise<void> {
+    const epoch = g.bound?.epoch ?? g.candidate!.epoch;
+    this.o.logger.warn('giving the lease up to a director the others hear', { group: g.plan.name, epoch, to: to.to, heard_by: to.heardBy });
+    const e = this.append({
+      type: 'fence.gave_way', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+      data: { group: g.plan.name, epoch, to: to.to, heard_by: to.heardBy, directors: to.directors },
+    });
+    g.cause = e?.seq ?? g.cause; // the unbind and the leave that follow are its doing
+    if (g.bound) await this.unbind(g, to.why);
+    await this.leave(g, to.why);
   }
 
   private async leave(g: Group, reason: string): Promise<void> {

@@ -106,6 +106,13 @@ export class AlertRules {
       }
       case 'fence.zk_state':
         return this.zookeeper(e, t.data);
+      case 'fence.gave_way': {
+        const d = t.data;
+        const node = this.o.node;
+        return [this.alert(e, 'lease_given_way', 'warning', `${d.group}:${d.epoch}`,
+          `${node} gave the lease of VIP group ${d.group} (epoch ${d.epoch}) to ${d.to}: ${d.heard_by.join(', ')} (${d.heard_by.length} of ${d.directors} directors) hear ${d.to}'s VRRP adverts and not ${node}'s, so ${node} is cut off from them; it holds the VIP again only when VRRP gives it back`,
+          [e.id], { group: d.group, epoch: d.epoch, to: d.to, heard_by: d.heard_by.join(',') })];
+      }
       case 'fence.lease_denied': {
         // Raised by due() only if it lasts: most refusals are a preempting master waiting a
         // few ms for the old one to let go.

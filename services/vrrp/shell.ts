@@ -13,13 +13,14 @@ import { METRICS_MS, recorder, serviceLiveness, type Liveness, type ReloadChange
 import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { QuorumTracker } from '../../shared/health-record.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason, type InstanceExpectations } from './codec.js';
-import { absorbsAdvert, evolve, initialState, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
+import { absorbsAdvert, evolve, initialState, masterDownIntervalMs, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
 import {
   expectations, FENCE_TRACKER, interfaceTracker, intervalMs, isInterfaceTracker, planInstance, scriptTracker, trackedInterface, trackedVirtualServer, virtualServerTracker,
   type InstancePlan,
 } from './spec.js';
 import { groupState, stepGroup } from './sync.js';
+import { Hearing } from './hearing.js';
 
 interface Running {
   plan: InstancePlan;
@@ -35,6 +36,8 @@ interface Running {
   counters: ReturnType<typeof instanceCounters>;
   /** The advert its socket absorbs (socket.routine), while it does: the last of them is applied before anything else. */
   routine: { from: string; priority: number; intervalMs: number } | undefined;
+  /** Whose adverts it hears (vrrp.hearing). */
+  hearing: Hearing;
 }
 
 interface SyncGroup {
@@ -182,17 +185,39 @@ export class VrrpService {
       group = this.groups.get(plan.syncGroup) ?? { name: plan.syncGroup, members: [], recorded: 'INIT' };
       this.groups.set(group.name, group);
     }
-    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan), routine: undefined };
+    const hearing = new Hearing(
+      { now, windowMs: () => masterDownIntervalMs(r.state), routine: () => r.routine?.from, changed: (hears) => this.recordHearing(r, hears) },
+      this.recordedHearing(plan),
+    );
+    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan), routine: undefined, hearing };
     group?.members.push(r);
     this.instances.push(r);
     this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
+    hearing.review(); // an earlier run's record that no longer holds is corrected at once
     return r;
+  }
+
+  /** What the log last recorded of the instance's hearing, if under its present address. */
+  private recordedHearing(plan: InstancePlan): string[] | undefined {
+    try {
+      const [last] = this.o.log.query({ types: ['vrrp.hearing'], subject: vrrpSubject(plan.spec.name), limit: 1, newest: true });
+      return last && isEvent(last, 'vrrp.hearing') && last.data.address === plan.spec.primaryAddress ? last.data.hears : undefined;
+    } catch {
+      return undefined; // recorded again
+    }
+  }
+
+  private recordHearing(r: Running, hears: string[]): void {
+    const instance = r.plan.spec.name;
+    this.o.logger.info('VRRP adverts heard', { instance, hears });
+    this.append({ type: 'vrrp.hearing', source: 'vrrp', subject: vrrpSubject(instance), data: { instance, address: r.plan.spec.primaryAddress, hears } });
   }
 
   /** Stops an instance (priority-0 advert if MASTER, STOPPED recorded) and forgets it; a link with no instance left is closed. */
   private remove(r: Running): void {
     this.apply(r, { type: 'stop', now: now() });
     disarm(r);
+    r.hearing.stop();
     this.o.metrics?.forget({ iname: r.plan.spec.name }); // its statistics go with it (a restarted one counts from 0)
     this.instances.splice(this.instances.indexOf(r), 1);
     if (r.group) {
@@ -384,6 +409,7 @@ export class VrrpService {
     for (const r of this.instances) {
       this.apply(r, { type: 'stop', now: now() });
       disarm(r);
+      r.hearing.stop();
     }
     this.summariseDrops();
     for (const l of this.links.values()) l.socket.close();
@@ -436,6 +462,7 @@ export class VrrpService {
       disarm(r);
       r.timerAt = undefined;
     }
+    r.hearing.heard(src, at);
   }
 
   /**
@@ -449,6 +476,8 @@ export class VrrpService {
     r.routine = undefined;
     this.links.get(r.plan.interface)?.socket.routine(r.plan.spec.vrid, null);
     const got = this.countAbsorbed(r);
+    if (got) r.hearing.heard(heard.from, now() - got.agoMs);
+    r.hearing.review(); // no longer absorbed: its adverts may stop being heard
     if (!got) return;
     if (got.sinceNamed > 0) {
       const { events, state } = step(r.state, { type: 'advert', now: now() - got.agoMs, ...heard });

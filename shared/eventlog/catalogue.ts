@@ -143,6 +143,11 @@ export const catalogue = {
       detail: z.string().max(1024),
     }),
   ),
+  'vrrp.hearing': entry(
+    'Whose adverts an instance hears now: the sources of valid adverts received within its master-down interval (address: its own source address). Recorded when the set changes; the fence publishes it in ZooKeeper (/<root>/<cluster>/hearing/<node>) for the rule by which a holder the other directors cannot hear gives way.',
+    SUBJECTS.vrrp,
+    z.strictObject({ instance: name, address: ipv4, hears: z.array(ipv4).max(64) }),
+  ),
   'vrrp.bad_packets': entry(
     'Summary of VRRP packets dropped in a time window, counted by reason (never one event per packet).',
     SUBJECTS.vrrp,
@@ -191,6 +196,11 @@ export const catalogue = {
     'When this node\'s session began, the lease of a VIP group was held by a node with a lower configured priority for the group\'s instance: this node\'s vrrp service, if BACKUP and preempting, takes over at once instead of waiting for the holder\'s next advert.',
     SUBJECTS.vip,
     z.strictObject({ group: name, instance: name, holder: z.strictObject({ node: name, epoch: ms }), holder_priority: z.number().int().min(1).max(255), priority: z.number().int().min(1).max(255) }),
+  ),
+  'fence.gave_way': entry(
+    'This node held the lease of a VIP group and gave it up to another director: a strict majority of the configured directors (heard_by) hear that director\'s adverts and not this node\'s, and it is VRRP master waiting for the lease. The side most of the directors (and so, most likely, the clients) reach serves.',
+    SUBJECTS.vip,
+    z.strictObject({ group: name, epoch: ms, to: name, heard_by: z.array(name).min(1), directors: z.number().int().positive() }),
   ),
   'fence.lease_lost': entry(
     'The lease of a VIP group was given up or lost (deadline passed, session expired, VRRP left MASTER).',

@@ -70,7 +70,7 @@ describe('vigil demo', () => {
     expect(code, d.out()).toBe(0);
     const lines = d.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     const steps = lines.filter((l) => typeof l.step === 'string') as unknown as Step[];
-    expect(steps.map((s) => s.step)).toEqual(['steady', 'crash', 'return', 'partition', 'heal', 'real server', 'graceful stop', 'ZooKeeper down']);
+    expect(steps.map((s) => s.step)).toEqual(['steady', 'crash', 'return', 'partition', 'heal', 'holder cut off', 'rejoin', 'real server', 'graceful stop', 'ZooKeeper down']);
     const by = (name: string) => steps.find((s) => s.step === name)!;
     expect(by('steady').holder).toBe('d1');
     expect(by('crash').holder).not.toBe('d1');
@@ -85,6 +85,9 @@ describe('vigil demo', () => {
     const faults = ['d1', 'd2', 'd3'].flatMap((n) => readEvents(join(KEPT, n, 'events.db'), ['vrrp.state_changed']))
       .filter((e) => e.ts >= p.from - 2000 && e.ts <= p.to && (e.data as { to: string }).to === 'FAULT');
     if (faults.length === 0) expect(p.outage_ms, 'a partition between directors costs clients nothing').toBe(0);
+    // The holder cut from the other two gives way to the one they hear, and takes the VIP back (preempt) after the heal.
+    expect(by('holder cut off').holder).toBe('d2');
+    expect(by('rejoin').holder).toBe('d1');
     expect(by('graceful stop').holder).not.toBe('d1');
     expect(by('ZooKeeper down').holder).not.toBeNull();
 

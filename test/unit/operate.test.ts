@@ -87,6 +87,9 @@ describe('vigil zk: what a znode means', () => {
     expect(describeZnode(base, `${base}/vips/web/lock/c-n2-0000000009`, '{}', 'c-n1-0000000004')).toBe('n2 waits for the lease of web (epoch 9)');
     expect(describeZnode(base, `${base}/vips/web/tenure`, JSON.stringify({ node: 'n1', epoch: 4, valid_until: 0, gone_at: 1000 }))).toBe('last tenure of web: n1 (epoch 4), addresses removed at 1970-01-01T00:00:01.000Z');
     expect(describeZnode(base, `${base}/vips/web/owner`, 'not json')).toBe('owner data is not JSON');
+    expect(describeZnode(base, `${base}/hearing/n2`, JSON.stringify({ node: 'n2', instances: { VI_1: { address: '10.0.0.2', hears: ['10.0.0.1'] } } }))).toBe('whose VRRP adverts n2 hears: VI_1 (from 10.0.0.2) hears 10.0.0.1');
+    expect(describeZnode(base, `${base}/hearing/n2`, JSON.stringify({ node: 'n2', instances: {} }))).toBe("whose VRRP adverts n2 hears: nothing known (its vrrp service is not running)");
+    expect(describeZnode(base, `${base}/hearing/n2`, '{"node":"n3","instances":{}}')).toBe('not a hearing record vigil writes (names node "n3", not "n2"): n2 counts as hearing every holder');
     expect(describeZnode(base, `${base}/nodes/n2`, '{"pid":3}')).toBe('node n2 alive: its fence service has a session pid 3');
     expect(describeZnode(base, '/other/thing', '{}')).toBe('');
   });
