@@ -44,8 +44,17 @@ export interface GroupFacts {
   candidate: { epoch: number } | undefined;
   /** The lowest candidate in the lock as last read (undefined: not read yet). */
   lowest: LockHolder | undefined;
-  /** The addresses are on this node's interfaces, under the lease of this epoch. */
-  bound: { epoch: number } | undefined;
+  /**
+   * The addresses are on this node's interfaces, under the lease of this epoch; failsafe:
+   * kept without a lease since the session was lost, on the peers' promises (failsafe.ts).
+   */
+  bound: { epoch: number; failsafe?: boolean } | undefined;
+  /** Time left (ms) on every peer's failsafe promise for the group; 0 or absent: none. */
+  failsafeLeftMs?: number;
+  /** Which peers have not promised (for the reason of a release). */
+  failsafeMissing?: string;
+  /** Time left (ms) on a failsafe promise this node gave for the group: it binds nothing until then. */
+  promisedMs?: number;
   /** We are the lowest candidate and the directors most of them hear want another to hold it (hearing.ts). */
   giveWay?: GiveWay;
 }
@@ -55,12 +64,15 @@ export type FenceStep =
   | { kind: 'leave'; reason: string }
   | { kind: 'join' }
   | { kind: 'bind'; epoch: number }
+  /** Kept under failsafe, ZooKeeper back and our new candidate lowest: the lease again, the addresses untouched. */
+  | { kind: 'adopt'; epoch: number }
   /** Unbind (if bound) and leave the lock, for the director a majority hears. */
   | { kind: 'give_way'; to: GiveWay }
-  | { kind: 'wait'; why: string; holder?: LockHolder };
+  | { kind: 'wait'; why: string; holder?: LockHolder; retryMs?: number };
 
 export function nextStep(f: GroupFacts): FenceStep {
   const notMaster = f.notMasterWhy ?? 'VRRP instance no longer MASTER';
+  if (f.bound?.failsafe) return failsafeStep(f, notMaster);
   if (f.bound) {
     if (f.session === 'lost') return { kind: 'unbind', reason: 'ZooKeeper session lost (lease deadline passed)' };
     if (!f.master) return { kind: 'unbind', reason: notMaster };
@@ -76,7 +88,26 @@ export function nextStep(f: GroupFacts): FenceStep {
   if (!f.lowest) return { kind: 'wait', why: 'lock not read yet' };
   if (!f.lowest.ours) return { kind: 'wait', why: `lease held by ${f.lowest.node} (epoch ${f.lowest.epoch})`, holder: f.lowest };
   if (f.leaseLeftMs < MIN_LEASE_LEFT_MS) return { kind: 'wait', why: `only ${Math.round(f.leaseLeftMs)} ms of lease left; waiting for a heartbeat` };
+  if ((f.promisedMs ?? 0) > 0) return { kind: 'wait', why: `promised a failsafe holder not to bind for ${Math.ceil(f.promisedMs!)} ms more`, retryMs: Math.ceil(f.promisedMs!) };
   return { kind: 'bind', epoch: f.candidate.epoch };
+}
+
+/** Whether the peers' failsafe promises let a group stay bound now. */
+export const failsafeHolds = (failsafeLeftMs: number | undefined): boolean => (failsafeLeftMs ?? 0) >= MIN_LEASE_LEFT_MS;
+
+/**
+ * A group kept under failsafe: it stays bound while the peers' promises last; once
+ * ZooKeeper is back, our candidate joins, and the lease is taken again (adopt) without
+ * touching the addresses, or, if another holds it, the group is unbound.
+ */
+function failsafeStep(f: GroupFacts, notMaster: string): FenceStep {
+  if (!f.master) return { kind: 'unbind', reason: notMaster };
+  const connected = f.session === 'connected';
+  if (connected && f.candidate && f.lowest?.ours && f.leaseLeftMs >= MIN_LEASE_LEFT_MS) return { kind: 'adopt', epoch: f.candidate.epoch };
+  if (connected && f.lowest && !f.lowest.ours && f.candidate) return { kind: 'unbind', reason: `ZooKeeper back, the lease held by ${f.lowest.node} (epoch ${f.lowest.epoch})` };
+  if (!failsafeHolds(f.failsafeLeftMs)) return { kind: 'unbind', reason: `failsafe ended: not every other node promised (${f.failsafeMissing ?? 'no promise'})` };
+  if (connected && !f.candidate) return { kind: 'join' };
+  return { kind: 'wait', why: connected ? 'bound under failsafe; taking the lease again' : 'bound under failsafe: no ZooKeeper, every other node promised' };
 }
 
 /** Whether bound addresses may get a fresh lifetime now. */

@@ -15,7 +15,7 @@ import { zkPaths, type ZkPaths } from '../../shared/zookeeper/layout.js';
 import { createOwnEphemeral } from '../../shared/zookeeper/nodes.js';
 import { ZkSession, type SessionReport } from '../../shared/zookeeper/session.js';
 import { renewLifetimes } from './address-lifetime.js';
-import { ADDRESS_LIFETIME_S, fenceHeartbeatMs, KERNEL_SLACK_MS, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, successorOf, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
+import { ADDRESS_LIFETIME_S, failsafeHolds, fenceHeartbeatMs, KERNEL_SLACK_MS, MIN_SESSION_TIMEOUT_MS, mayRenew, nextStep, successorOf, type FenceStep, type GroupFacts, type LockHolder, type SessionView } from './decider.js';
 import { DEADMAN_LEAD_MS, DeadmanSwitch } from './deadman.js';
 import { KernelFence } from './kernel-fence.js';
 import { announce, scheduleGarp, type GarpSchedule } from './garp.js';
@@ -27,6 +27,7 @@ import { judgeAddressChange } from './repair.js';
 import { giveWayTo } from './hearing.js';
 import type { HearingRecord } from '../../shared/zookeeper/hearing-record.js';
 import { HearingBoard } from './hearing-board.js';
+import { FailsafePeers, type FailsafeView } from './failsafe-peers.js';
 
 /** A step needs ZooKeeper in a state that is coming (a session, the old owner node expiring): retried, not a fault. */
 export class SessionChanging extends Error {}
@@ -42,7 +43,12 @@ interface Group {
   waiting: string[];
   /** The epoch of the lease while we hold it (acquired, not yet left or lost). */
   held: number | undefined;
-  bound: { epoch: number } | undefined;
+  /**
+   * Bound under the lease of epoch; tenure: the epoch its vip.* records and tenure node carry
+   * (the lease's, unless the lease was taken again after failsafe); failsafe: kept without a
+   * lease on the peers' promises.
+   */
+  bound: { epoch: number; tenure: number; failsafe?: boolean } | undefined;
   /** Until when the addresses stay (the dead man's switch), as last recorded (keepLocally). */
   validUntil: number | undefined;
   /** When (unix ms) the addresses' kernel lifetime was last set. */
@@ -102,6 +108,11 @@ export class FenceService {
   /** Whose adverts each instance of this node hears (vrrp.hearing), published in ZooKeeper. */
   private readonly heard = new Map<string, HearingRecord['instances'][string]>();
   private readonly hearing: HearingBoard;
+  /** zookeeper.failsafe: the peer channel, the promises given and collected (undefined: off, or the channel not open). */
+  private failsafe: FailsafePeers | undefined;
+  private failsafeRetry: NodeJS.Timeout | undefined;
+  /** When (unix ms) the session was last lost: the failsafe's time without a coordinator. */
+  private lostAt: number | undefined;
   private vrrpAlive = false;
   private vrrpWatch: LivenessWatch | undefined;
   private session: ZkSession | undefined;
@@ -218,6 +229,8 @@ export class FenceService {
     this.vrrpWatch = new LivenessWatch({ log, service: 'vrrp', timeoutMs: () => this.config.fence.liveness_timeout * 1000, onRead: (h) => this.vrrpRead(h) });
     this.vrrpWatch.start();
 
+    if (config.zookeeper.failsafe) await this.openFailsafe();
+
     this.session = new ZkSession({
       connectString: config.zookeeper.hosts.join(','),
       sessionTimeoutMs: config.zookeeper.session_timeout * 1000,
@@ -232,6 +245,79 @@ export class FenceService {
     this.session.start();
   }
 
+  /** The failsafe's peer channel; retried every few seconds while it cannot be opened (its address not up yet, say). */
+  private async openFailsafe(): Promise<void> {
+    const f = new FailsafePeers(this.config, this.o.node, {
+      logger: this.o.logger, view: () => this.failsafeView(), confirmed: () => this.extendByFailsafe(), tick: () => this.failsafeTick(),
+    });
+    try {
+      await f.start();
+      this.failsafe = f;
+      this.o.logger.info('failsafe peer channel open', { port: this.config.zookeeper.failsafe_port, peers: f.otherNodes, promise_ms: f.promiseMs, ask_ms: f.askMs });
+      this.updateAsking();
+    } catch (err) {
+      f.stop();
+      this.o.logger.error('failsafe: cannot open the peer channel; until it opens, this node keeps no VIP without ZooKeeper and promises nothing', { err, port: this.config.zookeeper.failsafe_port });
+      if (!this.stopping) this.failsafeRetry = setTimeout(() => void this.openFailsafe(), KERNEL_FENCE_RETRY_MS);
+    }
+  }
+
+  private failsafeView(): FailsafeView {
+    return {
+      zookeeper: this.session?.reachable ?? false,
+      // (a lease held counts as bound: it may be binding now)
+      bound: new Set(this.groups.filter((g) => g.bound || g.held !== undefined).map((g) => g.plan.name)),
+      known: new Set(this.groups.map((g) => g.plan.name)),
+    };
+  }
+
+  /**
+   * Asks the other nodes while a group is bound, ZooKeeper or not: when the whole ensemble
+   * goes, the promises are there before the lease deadline passes (the peers' sessions fail
+   * as ours does, and a stall shows only as silence). They refuse while they reach ZooKeeper.
+   */
+  private updateAsking(): void {
+    this.failsafe?.askFor(this.groups.filter((g) => g.bound).map((g) => g.plan.name));
+  }
+
+  /** Each ask round: groups kept under failsafe look again (their promises may have run out). */
+  private failsafeTick(): void {
+    for (const g of this.groups) if (g.bound?.failsafe) void this.reconcile(g);
+  }
+
+  /** Until when a group may stay bound: the lease's deadline or the peers' promises, whichever is later. */
+  private deadlineOf(g: Group, leaseDeadline: number | undefined): number | undefined {
+    const promised = this.failsafe?.deadline(g.plan.name).until;
+    const lease = g.bound?.failsafe ? undefined : leaseDeadline;
+    if (promised === undefined) return lease;
+    return lease === undefined ? promised : Math.max(lease, promised);
+  }
+
+  /** New promises: the kernel fence, the dead man's switch and the lifetimes of the groups they let stay bound move with them. */
+  private extendByFailsafe(): void {
+    const state = this.session?.state;
+    const leaseDeadline = state === 'lost' || state === 'expired' ? undefined : this.session?.deadline;
+    for (const g of this.groups) {
+      if (!g.bound || g.running) continue;
+      const deadline = this.deadlineOf(g, leaseDeadline);
+      if (deadline === undefined || deadline === leaseDeadline || !mayRenew(deadline - now())) continue;
+      try {
+        this.kernel.live(g.plan.addresses.map((a) => a.address), fenceUntil(deadline));
+      } catch (err) {
+        return this.kernelFailed(err);
+      }
+      const before = g.lifetimeFrom;
+      g.lifetimeFrom = Date.now();
+      this.armSwitch(g, g.bound.tenure, switchDeadline(g.lifetimeFrom, deadline));
+      const failed = renewLifetimes(g.plan.addresses);
+      if (failed.length > 0) {
+        this.renewalFailed({ group: g.plan.name, error: failed.join('; ') });
+        g.lifetimeFrom = before;
+        this.armSwitch(g, g.bound.tenure, switchDeadline(before, deadline));
+      }
+    }
+  }
+
   /** Gives every lease up in order (unbind, then leave), ends the session, and says so. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -240,6 +326,8 @@ export class FenceService {
     await Promise.all(this.groups.map((g) => this.reconcile(g)));
     for (const g of this.groups) clearTimeout(g.retry);
     clearTimeout(this.kernelRetry);
+    clearTimeout(this.failsafeRetry);
+    this.failsafe?.stop();
     if (this.kernel.ready && this.groups.every((g) => !g.bound)) {
       try {
         this.kernel.remove();
@@ -307,7 +395,17 @@ export class FenceService {
       lowest: g.lowest,
       bound: g.bound,
       ...(g.lowest?.ours ? this.giveWay(g) : {}),
+      ...this.failsafeFacts(g),
     };
+  }
+
+  private failsafeFacts(g: Group): Pick<GroupFacts, 'failsafeLeftMs' | 'failsafeMissing' | 'promisedMs'> {
+    const f = this.failsafe;
+    if (!f) return {};
+    const promisedMs = f.promisedMs(g.plan.name);
+    if (!g.bound) return promisedMs > 0 ? { promisedMs } : {};
+    const { until, missing } = f.deadline(g.plan.name);
+    return { failsafeLeftMs: until === undefined ? 0 : Math.max(0, until - now()), ...(missing.length > 0 ? { failsafeMissing: missing.join(', ') } : {}), ...(promisedMs > 0 ? { promisedMs } : {}) };
   }
 
   /** Whether the directors most of them hear want the lease we hold (or are first in line for). */
@@ -362,7 +460,7 @@ export class FenceService {
     await createOwnEphemeral(client, path, Buffer.from(JSON.stringify({ node: this.o.node, version: packageVersion(), pid: process.pid, since: new Date().toISOString(), session: client.sessionId })));
     await this.hearing.begin(client);
     for (const g of this.groups) {
-      if (g.bound) continue; // its lease rests on the candidate it has
+      if (g.bound && !g.bound.failsafe) continue; // its lease rests on the candidate it has
       try {
         const removed = await removeEarlierSessions(client, this.paths, g.plan.name, this.o.node);
         if (removed.length > 0) this.o.logger.info('removed what earlier sessions of this node left in the lock', { group: g.plan.name, removed });
@@ -376,10 +474,17 @@ export class FenceService {
   }
 
   private onSessionState(r: SessionReport): void {
+    const lost = r.state === 'lost' || r.state === 'expired';
+    // Groups the peers' promises keep bound past the lease (zookeeper.failsafe): decided
+    // before the state is recorded, which tells the vrrp service whether to stay MASTER.
+    const keeping = lost ? this.groups.filter((g) => g.bound && !g.bound.failsafe && !g.running && failsafeHolds(this.failsafeFacts(g).failsafeLeftMs)) : [];
+    if (lost && this.lostAt === undefined) this.lostAt = Date.now();
+    if (r.state === 'connected' && !this.groups.some((g) => g.bound?.failsafe)) this.lostAt = undefined;
     const e = this.append({
       type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node),
       data: {
         state: r.state, detail: r.detail,
+        ...(lost && (keeping.length > 0 || this.groups.some((g) => g.bound?.failsafe)) ? { failsafe: true } : {}),
         ...(r.sessionId ? { session_id: r.sessionId } : {}),
         ...(r.sessionTimeoutMs !== undefined ? { session_timeout_ms: r.sessionTimeoutMs } : {}),
         ...(r.deadline !== undefined ? { deadline: r.deadline } : {}),
@@ -393,10 +498,20 @@ export class FenceService {
     }
     for (const g of this.groups) {
       g.cause = e?.seq ?? g.cause;
-      if (r.state === 'lost' || r.state === 'expired') {
+      if (lost) {
         // The candidate died with the session; the lease ended at the deadline.
+        const kept = keeping.includes(g);
         if (g.held !== undefined) {
-          this.append({ type: 'fence.lease_lost', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, data: { group: g.plan.name, epoch: g.held, reason: `ZooKeeper session ${r.state}: ${r.detail}` } });
+          this.append({ type: 'fence.lease_lost', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, data: { group: g.plan.name, epoch: g.held, reason: `ZooKeeper session ${r.state}: ${r.detail}${kept ? '; the VIP is kept under failsafe' : ''}` } });
+        }
+        if (kept && g.bound) {
+          g.bound.failsafe = true;
+          const peers = [...(this.failsafe?.otherNodes ?? [])];
+          this.o.logger.warn('ZooKeeper lost: VIP group kept under failsafe, every other node promised', { group: g.plan.name, peers });
+          this.append({
+            type: 'fence.failsafe', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+            data: { group: g.plan.name, state: 'holding', peers, epoch: g.bound.tenure, detail: `ZooKeeper session ${r.state}; ${peers.join(', ')} cannot reach ZooKeeper either and hold none of this group: kept on their promises`, without_coordinator_ms: Date.now() - this.lostAt! },
+          });
         }
         g.candidate = undefined;
         g.lowest = undefined;
@@ -404,6 +519,7 @@ export class FenceService {
       }
       void this.reconcile(g);
     }
+    this.updateAsking();
   }
 
   private onAck(): void {
@@ -412,7 +528,7 @@ export class FenceService {
       this.o.metrics?.set('vigil_lease_deadline_margin_seconds', {}, Math.max(0, deadline - now()) / 1000);
       this.renewKernelFence(deadline);
     }
-    for (const g of this.groups) if (!g.bound && g.lowest?.ours && this.isMaster(g)) void this.reconcile(g);
+    for (const g of this.groups) if ((!g.bound || g.bound.failsafe) && g.lowest?.ours && this.isMaster(g)) void this.reconcile(g);
   }
 
   /**
@@ -425,7 +541,7 @@ export class FenceService {
     const deadline = this.session?.deadline;
     const renewed = deadline !== undefined && mayRenew(deadline - now()) && now() - this.lastRenew >= RENEW_EVERY_MS ? this.renew(deadline) : [];
     if (renewed.length === 0) return client.exists('/');
-    const ops = renewed.map((g) => ({ op: 'set' as const, path: this.paths.tenure(g.plan.name), data: tenureData(this.o.node, g.bound!.epoch, g.validUntil!) }));
+    const ops = renewed.map((g) => ({ op: 'set' as const, path: this.paths.tenure(g.plan.name), data: tenureData(this.o.node, g.bound!.tenure, g.validUntil!) }));
     return client.multi(ops).catch((err: unknown) => {
       // A tenure node that does not exist yet (the group's first bind) or was deleted by
       // hand is created. The error is still the server's answer: the session counts it.
@@ -443,13 +559,14 @@ export class FenceService {
       // The switch is armed (and the time recorded) before the lifetime is renewed, so the
       // kernel's end is always later than the switch's, which is when the addresses go.
       const before = g.lifetimeFrom;
+      const until = this.deadlineOf(g, deadline) ?? deadline;
       g.lifetimeFrom = Date.now();
-      this.armSwitch(g, g.bound!.epoch, switchDeadline(g.lifetimeFrom, deadline));
+      this.armSwitch(g, g.bound!.tenure, switchDeadline(g.lifetimeFrom, until));
       const failed = renewLifetimes(g.plan.addresses);
       if (failed.length === 0) return true;
       this.renewalFailed({ group: g.plan.name, error: failed.join('; ') });
       g.lifetimeFrom = before;
-      this.armSwitch(g, g.bound!.epoch, switchDeadline(before, deadline));
+      this.armSwitch(g, g.bound!.tenure, switchDeadline(before, until));
       return false;
     });
   }
@@ -461,17 +578,25 @@ export class FenceService {
   private renewKernelFence(deadline: number): void {
     const groups = this.renewable();
     if (groups.length === 0 || !mayRenew(deadline - now())) return;
-    try {
-      this.kernel.live(groups.flatMap((g) => g.plan.addresses.map((a) => a.address)), fenceUntil(deadline));
-    } catch (err) {
-      return this.kernelFailed(err);
+    // Groups the peers' failsafe promises keep longer than the lease keep that longer deadline.
+    const byDeadline = new Map<number, Group[]>();
+    for (const g of groups) {
+      const d = this.deadlineOf(g, deadline) ?? deadline;
+      byDeadline.set(d, [...(byDeadline.get(d) ?? []), g]);
     }
-    for (const g of groups) this.armSwitch(g, g.bound!.epoch, switchDeadline(g.lifetimeFrom, deadline));
+    for (const [until, list] of byDeadline) {
+      try {
+        this.kernel.live(list.flatMap((g) => g.plan.addresses.map((a) => a.address)), fenceUntil(until));
+      } catch (err) {
+        return this.kernelFailed(err);
+      }
+      for (const g of list) this.armSwitch(g, g.bound!.tenure, switchDeadline(g.lifetimeFrom, until));
+    }
   }
 
   /** Bound groups that no bind or unbind is changing: what a renewal may touch. */
   private renewable(): Group[] {
-    return this.groups.filter((g) => g.bound && !g.running);
+    return this.groups.filter((g) => g.bound && !g.bound.failsafe && !g.running);
   }
 
   private managedAddresses(): string[] {
@@ -528,7 +653,7 @@ export class FenceService {
   /** The group's tenure node in ZooKeeper (created if missing), as kept locally: at an unbind, or when the node is missing. Renewals go with the heartbeat. */
   private writeTenure(g: Group, goneAt?: number): Promise<void> {
     const client = this.session?.current;
-    const epoch = g.bound?.epoch;
+    const epoch = g.bound?.tenure;
     if (!client || epoch === undefined || g.validUntil === undefined) return Promise.resolve();
     return writeTenure(client, this.paths, g.plan.name, { node: this.o.node, epoch, valid_until: g.validUntil, ...(goneAt !== undefined ? { gone_at: goneAt } : {}) })
       .catch((err: unknown) => this.lifetimeNotKept({ group: g.plan.name, err }));
@@ -545,6 +670,7 @@ export class FenceService {
     clearTimeout(g.retry);
     g.running = this.run(g).finally(() => {
       g.running = undefined;
+      this.updateAsking();
       // Asked again after the run's last look but before it ended (a later microtask):
       // that request must not be lost (it was, once: a MASTER the fence never acted on).
       if (g.again) void this.reconcile(g);
@@ -575,6 +701,10 @@ export class FenceService {
   }
 
   private waiting(g: Group, step: Extract<FenceStep, { kind: 'wait' }>): void {
+    if (step.retryMs !== undefined) {
+      clearTimeout(g.retry);
+      g.retry = setTimeout(() => void this.reconcile(g), step.retryMs);
+    }
     const h = step.holder;
     if (!h || !g.candidate) return;
     if (g.deniedBy && g.deniedBy.node === h.node && g.deniedBy.epoch === h.epoch) return;
@@ -598,6 +728,8 @@ export class FenceService {
         return this.bind(g, step.epoch);
       case 'give_way':
         return this.giveWayNow(g, step.to);
+      case 'adopt':
+        return this.adopt(g, step.epoch);
     }
   }
 
@@ -674,6 +806,8 @@ export class FenceService {
   private async sessionBegun(client: ZkClient): Promise<void> {
     for (const g of this.groups) {
       if (g.candidate || g.bound) continue;
+      // A failsafe promise still running: another node may hold the group's VIP without a lease.
+      if ((this.failsafe?.promisedMs(g.plan.name) ?? 0) > 0) continue;
       try {
         const holder = holderOf(await readLock(client, this.paths, g.plan.name));
         if (g.candidate) continue;
@@ -726,13 +860,15 @@ export class FenceService {
     if (!this.stillMaster(g)) return;
     const deadline = this.session?.deadline;
     if (deadline === undefined || !mayRenew(deadline - now())) throw new SessionChanging('too little lease left to bind; waiting for a heartbeat');
+    // A failsafe promise given while the steps above waited (ZooKeeper went silent meanwhile) is kept.
+    if ((this.failsafe?.promisedMs(plan.name) ?? 0) > 0) throw new SessionChanging('promised a failsafe holder not to bind yet');
     try {
       this.kernel.live(plan.addresses.map((a) => a.address), fenceUntil(deadline));
     } catch (err) {
       return this.kernelFailed(err);
     }
     for (const a of plan.addresses) this.expected.set(a.address, true);
-    g.bound = { epoch };
+    g.bound = { epoch, tenure: epoch };
     // The kernel fence lets the VIP answer, and the switch is armed, before the addresses go
     // on; ZooKeeper's tenure node learns its deadline with the next heartbeat (no request of
     // its own here: see heartbeat()). The bind is timed by the kernel's echo, as the old
@@ -756,6 +892,13 @@ export class FenceService {
 
   private async unbind(g: Group, reason: string): Promise<void> {
     const { plan } = g;
+    if (g.bound?.failsafe) {
+      const without = this.lostAt === undefined ? undefined : Date.now() - this.lostAt;
+      this.append({
+        type: 'fence.failsafe', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+        data: { group: plan.name, state: 'released', peers: [...(this.failsafe?.otherNodes ?? [])], epoch: g.bound.tenure, detail: reason, ...(without !== undefined ? { without_coordinator_ms: without } : {}) },
+      });
+    }
     g.garp?.cancel();
     g.garp = undefined;
     try {
@@ -776,19 +919,58 @@ export class FenceService {
     const goneAt = Math.round(how === 'removed' ? removal.at : how === 'vanished' ? g.goneSeen! : g.validUntil !== undefined ? Math.min(removal.at, g.validUntil) : removal.at);
     g.goneSeen = undefined;
     if (real.length > 0) this.o.logger.error('cannot remove addresses', { group: plan.name, failed: real.map((f) => `${describe(plan.addresses[f.line]!)}: ${f.message}`) });
-    const epoch = g.bound?.epoch ?? 0;
+    const epoch = g.bound?.tenure ?? 0;
     if (g.bound) {
       this.keepLocally(g, epoch, goneAt);
       // Not waited for: ZooKeeper handles a session's requests in order, so the next holder,
       // which binds only after our candidate is deleted (later), reads this end.
       void this.writeTenure(g, goneAt);
     }
+    const wasFailsafe = g.bound?.failsafe === true;
     g.bound = undefined;
+    if (wasFailsafe && this.session?.state !== 'connected' && !this.groups.some((x) => x.bound?.failsafe)) {
+      // Nothing is kept under failsafe any more: without a session, this node's VRRP goes FAULT as it would have.
+      this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: `failsafe ended: ${reason}`.slice(0, 1024) } });
+    }
     this.o.logger.info('VIP group unbound', { group: plan.name, epoch, reason });
     this.append({
       type: 'vip.unbound', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, ts: goneAt,
       data: { group: plan.name, epoch, addresses: plan.addresses.map(bound), reason, gone_at: goneAt, how },
     });
+  }
+
+  /**
+   * ZooKeeper is back and our new candidate is the lowest: the group kept under failsafe is
+   * under a lease again, its addresses untouched (its tenure goes on; only the lease's epoch is new).
+   */
+  private async adopt(g: Group, epoch: number): Promise<void> {
+    const client = this.client();
+    const { plan } = g;
+    await publishOwner(client, this.paths, plan.name, g.candidate!.path, {
+      node: this.o.node, epoch, since: new Date().toISOString(), addresses: plan.addresses.map(describe),
+    });
+    const deadline = this.session?.deadline;
+    if (!g.bound?.failsafe || deadline === undefined || !mayRenew(deadline - now())) throw new SessionChanging('too little lease left to take the failsafe group under it; waiting for a heartbeat');
+    g.held = epoch;
+    this.append({ type: 'fence.lease_acquired', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null, data: { group: plan.name, epoch } });
+    const tenure = g.bound.tenure;
+    g.bound = { epoch, tenure };
+    const without = this.lostAt === undefined ? undefined : Date.now() - this.lostAt;
+    if (!this.groups.some((x) => x.bound?.failsafe)) this.lostAt = undefined;
+    this.o.logger.info('failsafe ended: the VIP group is under a lease again', { group: plan.name, epoch, without_coordinator_ms: without });
+    this.append({
+      type: 'fence.failsafe', source: 'fence', subject: g.subject, causation: g.cause ?? null, correlation: g.correlation ?? null,
+      data: { group: plan.name, state: 'ended', peers: [...(this.failsafe?.otherNodes ?? [])], epoch: tenure, detail: `ZooKeeper back: the lease taken again (epoch ${epoch}) without unbinding`, ...(without !== undefined ? { without_coordinator_ms: without } : {}) },
+    });
+    const leaseDeadline = this.deadlineOf(g, deadline)!;
+    try {
+      this.kernel.live(plan.addresses.map((a) => a.address), fenceUntil(leaseDeadline));
+    } catch (err) {
+      return this.kernelFailed(err);
+    }
+    this.armSwitch(g, tenure, switchDeadline(g.lifetimeFrom, leaseDeadline));
+    void this.writeTenure(g);
+    this.updateAsking();
   }
 
   /** Recorded first (why), then unbound and out of the lock; rejoined behind the one it gave way to while still MASTER. */

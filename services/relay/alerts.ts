@@ -106,6 +106,20 @@ export class AlertRules {
       }
       case 'fence.zk_state':
         return this.zookeeper(e, t.data);
+      case 'fence.failsafe': {
+        const d = t.data;
+        const node = this.o.node;
+        const without = d.without_coordinator_ms === undefined ? '' : ` after ${seconds(d.without_coordinator_ms)} without ZooKeeper`;
+        const details = { group: d.group, epoch: d.epoch, peers: d.peers.join(','), without_coordinator_ms: d.without_coordinator_ms ?? null };
+        if (d.state === 'holding') {
+          return [this.alert(e, 'failsafe_holding', 'critical', `${d.group}:${e.id}`,
+            `the cluster runs without its coordinator: ${node} lost ZooKeeper and keeps VIP group ${d.group} under failsafe, because ${d.peers.join(', ')} promised they cannot reach ZooKeeper either and hold none of it; no VIP can move until ZooKeeper is back`,
+            [e.id], details)];
+        }
+        return d.state === 'ended'
+          ? [this.alert(e, 'failsafe_ended', 'info', `${d.group}:${e.id}`, `ZooKeeper is back: ${node} holds VIP group ${d.group} under a lease again${without}, without unbinding it`, [e.id], details)]
+          : [this.alert(e, 'failsafe_released', 'critical', `${d.group}:${e.id}`, `${node} released VIP group ${d.group}${without}: ${d.detail}`, [e.id], details)];
+      }
       case 'fence.gave_way': {
         const d = t.data;
         const node = this.o.node;
@@ -321,7 +335,9 @@ export class AlertRules {
       if (d.service !== undefined || this.zkLost) return []; // the fence starting or stopping; or still lost
       this.zkLost = ref(e);
       return [this.alert(e, 'zookeeper_lost', 'critical', `${this.o.node}:${e.id}`,
-        `${this.o.node} lost ZooKeeper (${d.detail ?? d.state}): it released its VIPs and cannot hold one until its session is back`,
+        d.failsafe
+          ? `${this.o.node} lost ZooKeeper (${d.detail ?? d.state}): it keeps the VIPs it held under failsafe, on the promises of every other node, and cannot take another until its session is back`
+          : `${this.o.node} lost ZooKeeper (${d.detail ?? d.state}): it released its VIPs and cannot hold one until its session is back`,
         [e.id], { node: this.o.node, state: d.state, detail: d.detail ?? null })];
     }
     if (d.state !== 'connected' || !this.zkLost) return [];

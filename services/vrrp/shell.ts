@@ -111,7 +111,8 @@ export function trackerUpdate(e: Pick<StoredEvent, 'type' | 'data'>): { name: st
     return { name: isInterfaceTracker(d.name) ? d.name : scriptTracker(d.name), ok: d.to === 'ok', detail: d.reason };
   }
   // Suspended keeps the lease until its deadline (a ZooKeeper leader election must not fail VIPs over); lost is FAULT.
-  if (isEvent(e, 'fence.zk_state')) return { name: FENCE_TRACKER, ok: e.data.state === 'connected' || e.data.state === 'suspended', detail: `ZooKeeper ${e.data.state}` };
+  // Lost with failsafe: the fence keeps its VIPs on its peers' promises, and VRRP stays MASTER for it.
+  if (isEvent(e, 'fence.zk_state')) return { name: FENCE_TRACKER, ok: e.data.state === 'connected' || e.data.state === 'suspended' || e.data.failsafe === true, detail: `ZooKeeper ${e.data.state}${e.data.failsafe ? ' (failsafe)' : ''}` };
   return undefined;
 }
 

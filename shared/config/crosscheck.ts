@@ -44,6 +44,12 @@ export function crossCheck(c: VigilConfig): CrossProblem[] {
     }
   }
 
+  if (c.zookeeper.failsafe) {
+    for (const n of nodes) {
+      if (!c.nodes[n]?.address) out.push({ path: ['nodes', n, 'address'], message: 'zookeeper.failsafe needs every node\'s address: the nodes confirm each other over it (UDP port zookeeper.failsafe_port)' });
+    }
+  }
+
   for (const [name, vi] of Object.entries(c.vrrp_instances)) {
     const at = (...rest: (string | number)[]) => ['vrrp_instances', name, ...rest];
     out.push(...trackedNames(c, at, vi));

@@ -233,6 +233,15 @@ export const configSchema = z.strictObject({
     hosts: z.array(hostPort).min(1),
     session_timeout: seconds.default(1.5),
     root: z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an absolute ZooKeeper path like /vigil').default('/vigil'),
+    /**
+     * Without ZooKeeper, the holder keeps its VIPs while every other node confirms over the
+     * peer channel (UDP, failsafe_port, on the nodes' addresses) that it cannot reach
+     * ZooKeeper either and holds none of them (services/fence/failsafe.ts).
+     */
+    failsafe: z.boolean().default(false),
+    failsafe_port: port.default(5407),
+    /** Shared by every node: the peer channel's messages carry an HMAC-SHA256 under it. */
+    failsafe_secret: z.string().min(16, 'must be at least 16 characters').optional(),
   }),
   nats: z
     .strictObject({

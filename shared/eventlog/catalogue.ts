@@ -170,6 +170,8 @@ export const catalogue = {
       detail: z.string().max(1024).optional(),
       /** Set when the fence service itself is starting or stopping: no loss of ZooKeeper. */
       service: z.enum(['starting', 'stopping']).optional(),
+      /** The session is lost but this node keeps its VIPs on its peers' promises (zookeeper.failsafe): its VRRP stays as it is. */
+      failsafe: z.boolean().optional(),
     }),
   ),
   'fence.lease_candidate': entry(
@@ -196,6 +198,14 @@ export const catalogue = {
     'When this node\'s session began, the lease of a VIP group was held by a node with a lower configured priority for the group\'s instance: this node\'s vrrp service, if BACKUP and preempting, takes over at once instead of waiting for the holder\'s next advert.',
     SUBJECTS.vip,
     z.strictObject({ group: name, instance: name, holder: z.strictObject({ node: name, epoch: ms }), holder_priority: z.number().int().min(1).max(255), priority: z.number().int().min(1).max(255) }),
+  ),
+  'fence.failsafe': entry(
+    'zookeeper.failsafe: holding (ZooKeeper lost, the VIP group kept because every other node promised it cannot reach ZooKeeper either and holds none of the group: peers), ended (ZooKeeper back, the lease taken again without unbinding) or released (a peer stopped promising: unbound as without failsafe). without_coordinator_ms: since the session was lost.',
+    SUBJECTS.vip,
+    z.strictObject({
+      group: name, state: z.enum(['holding', 'ended', 'released']), peers: z.array(name).max(64), detail: z.string().max(1024),
+      epoch: ms, without_coordinator_ms: ms.optional(),
+    }),
   ),
   'fence.gave_way': entry(
     'This node held the lease of a VIP group and gave it up to another director: a strict majority of the configured directors (heard_by) hear that director\'s adverts and not this node\'s, and it is VRRP master waiting for the lease. The side most of the directors (and so, most likely, the clients) reach serves.',

@@ -57,6 +57,8 @@ export class ZkSession {
   private stopped = false;
   private failures = 0;
   private unlistenFaults: (() => void) | undefined;
+  /** The client's connection is up (no 'disconnected' since it last connected). */
+  private linkUp = false;
 
   constructor(private readonly o: ZkSessionOptions) {}
 
@@ -75,6 +77,15 @@ export class ZkSession {
 
   get state(): SessionState {
     return this.health ?? 'lost';
+  }
+
+  /**
+   * ZooKeeper answers now: connected, the connection up, and the last heartbeat answered
+   * within about two heartbeat periods. Stricter than the state (which turns suspended only
+   * after a second or so of silence): the failsafe asks it of a node at any moment.
+   */
+  get reachable(): boolean {
+    return this.health === 'connected' && this.linkUp && this.timing !== undefined && now() - this.lastAckSentAt <= 2.5 * this.timing.heartbeatMs;
   }
 
   /** The lease deadline in monotonic ms (performance.now()), while a session exists. */
@@ -121,7 +132,10 @@ export class ZkSession {
     this.client = client;
     this.acked = false;
     this.failures = 0;
+    this.linkUp = true;
     client.onConnection((e) => {
+      if (client !== this.client) return;
+      this.linkUp = e === 'connected';
       if (e === 'expired') this.lose('expired', 'ZooKeeper reported the session expired');
       else if (e === 'disconnected') this.o.logger.warn('ZooKeeper connection lost; the lease deadline is running', { session: client.sessionId });
     });

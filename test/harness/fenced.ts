@@ -39,11 +39,13 @@ export interface FencedClusterOptions {
   smallDisks?: string[];
   /** A client per director pinned to its MAC: who answers for the VIP (answering(), answeringOverlaps()). */
   pinnedClients?: boolean;
+  /** zookeeper.failsafe on (with a failsafe_secret). */
+  failsafe?: boolean;
 }
 
 export type FencedCluster = LabCluster;
 
-type Settings = Required<Omit<FencedClusterOptions, 'smallDisks' | 'profile' | 'sessionTimeout' | 'advertInt' | 'pinnedClients'>> & Pick<FencedClusterOptions, 'profile' | 'sessionTimeout' | 'advertInt'>;
+type Settings = Required<Omit<FencedClusterOptions, 'smallDisks' | 'profile' | 'sessionTimeout' | 'advertInt' | 'pinnedClients' | 'failsafe'>> & Pick<FencedClusterOptions, 'profile' | 'sessionTimeout' | 'advertInt' | 'failsafe'>;
 
 function config(o: Settings, { t, zk, dir }: LabContext): string {
   const nodes = o.nodes.map((n) => `  ${n}: { address: ${t.hosts[n]!.address} }`).join('\n');
@@ -52,7 +54,7 @@ function config(o: Settings, { t, zk, dir }: LabContext): string {
 ${o.profile === 'fast' ? 'profile: fast\n' : ''}nodes:
 ${nodes}
 log: { path: '${join(dir, '{node}', 'events.db')}' }
-zookeeper: { hosts: [${zk.connectString.split(',').join(', ')}]${o.sessionTimeout !== undefined ? `, session_timeout: ${o.sessionTimeout}` : ''} }
+zookeeper: { hosts: [${zk.connectString.split(',').join(', ')}]${o.sessionTimeout !== undefined ? `, session_timeout: ${o.sessionTimeout}` : ''}${o.failsafe ? ', failsafe: true, failsafe_secret: test-failsafe-secret' : ''} }
 ${o.profile ? '' : 'fence: { liveness_timeout: 0.3 }\n'}vrrp_instances:
   VI_1:
     interface: placeholder0
@@ -73,6 +75,7 @@ export async function startFencedCluster(options: FencedClusterOptions = {}): Pr
     ...(options.profile ? { profile: options.profile } : { sessionTimeout: 1.5, advertInt: 0.1 }),
     ...(options.sessionTimeout !== undefined ? { sessionTimeout: options.sessionTimeout } : {}),
     ...(options.advertInt !== undefined ? { advertInt: options.advertInt } : {}),
+    ...(options.failsafe ? { failsafe: true } : {}),
   };
   const c = await startLab({
     nodes: o.nodes, zkServers: o.zkServers, folder: 'fenced', vip: VIP, vipPort: VIP_PORT, config: (ctx) => config(o, ctx),

@@ -49,6 +49,18 @@ describe('configuration', () => {
     ]);
   });
 
+  it('zookeeper.failsafe: needs every node\'s address (named where the node is), and a secret of at least 16 characters', () => {
+    expect(problems(`${base}  failsafe: true\n  failsafe_secret: short\n`)).toEqual([
+      'c.yaml:8:3: zookeeper.failsafe_secret: must be at least 16 characters',
+    ]);
+    expect(problems(`${base}  failsafe: true\n`)).toEqual([
+      "c.yaml:3:3: nodes.lb1.address: zookeeper.failsafe needs every node's address: the nodes confirm each other over it (UDP port zookeeper.failsafe_port)",
+      "c.yaml:4:3: nodes.lb2.address: zookeeper.failsafe needs every node's address: the nodes confirm each other over it (UDP port zookeeper.failsafe_port)",
+    ]);
+    const ok = parseConfig(`${base.replace('lb1: {}', 'lb1: { address: 10.0.0.1 }').replace('lb2: {}', 'lb2: { address: 10.0.0.2 }')}  failsafe: true\n`, 'c.yaml').config;
+    expect(ok.zookeeper).toMatchObject({ failsafe: true, failsafe_port: 5407 });
+  });
+
   it('names a misspelt field where it is written', () => {
     expect(problems(`${base}vrrp_instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    prority: 100\n`)).toEqual([
       'c.yaml:11:5: vrrp_instances.VI_1.prority: unknown field (check its spelling and nesting)',
