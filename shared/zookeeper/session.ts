@@ -59,6 +59,8 @@ export class ZkSession {
   private unlistenFaults: (() => void) | undefined;
   /** The client's connection is up (no 'disconnected' since it last connected). */
   private linkUp = false;
+  /** When the heartbeat in flight was sent (undefined: none in flight). */
+  private inFlightSince: number | undefined;
 
   constructor(private readonly o: ZkSessionOptions) {}
 
@@ -80,12 +82,18 @@ export class ZkSession {
   }
 
   /**
-   * ZooKeeper answers now: connected, the connection up, and the last heartbeat answered
-   * within about two heartbeat periods. Stricter than the state (which turns suspended only
-   * after a second or so of silence): the failsafe asks it of a node at any moment.
+   * ZooKeeper answers now: connected, the connection up, no heartbeat waiting for its answer
+   * longer than a quarter of the session timeout (at most 200 ms), and the last one answered
+   * within 2.5 heartbeat periods. Stricter than the state, which turns suspended only after
+   * most of the session timeout: the failsafe asks it of a node at any moment, and a holder
+   * must hear "no" from its peers well before its own lease deadline passes.
    */
   get reachable(): boolean {
-    return this.health === 'connected' && this.linkUp && this.timing !== undefined && now() - this.lastAckSentAt <= 2.5 * this.timing.heartbeatMs;
+    const t = now();
+    const timing = this.timing;
+    if (this.health !== 'connected' || !this.linkUp || timing === undefined) return false;
+    const patience = Math.min(200, timing.sessionTimeoutMs / 4);
+    return (this.inFlightSince === undefined || t - this.inFlightSince <= patience) && t - this.lastAckSentAt <= 2.5 * timing.heartbeatMs;
   }
 
   /** The lease deadline in monotonic ms (performance.now()), while a session exists. */
@@ -159,6 +167,7 @@ export class ZkSession {
     if (!client || this.heartbeatInFlight) return;
     this.heartbeatInFlight = true;
     const sentAt = now();
+    this.inFlightSince = sentAt;
     try {
       try {
         await (this.o.heartbeatRequest ? this.o.heartbeatRequest(client) : client.exists('/'));
@@ -175,6 +184,7 @@ export class ZkSession {
       if (this.health !== 'lost') this.o.onAck?.();
     } finally {
       this.heartbeatInFlight = false;
+      this.inFlightSince = undefined;
     }
   }
 
