@@ -3,8 +3,11 @@
  * JavaScript runs for it. start(file, offset, pid, periodMs, probeFile, probeEveryMs)
  * writes the slot (shared/eventlog/heartbeats.ts: unix ms as float64, pid as int32, the
  * mark 0x31474956, little-endian) every period, but only
- *   - if the event loop answered the wake-up sent the period before (a loop blocked by
- *     JavaScript, or a stopped process, stops the beats: a hung service looks dead), and
+ *   - if the event loop is waiting for I/O (the main thread asleep in epoll_wait, from
+ *     /proc/self/task/<tid>/wchan: an idle loop is not woken for its beats), or else if it
+ *     answered the wake-up sent the period before (a loop blocked by JavaScript or by a
+ *     system call never answers: a hung service looks dead; a stopped process stops its
+ *     thread too), and
  *   - after the disk took a fresh block: a byte written to the probe file, which is then
  *     emptied, probeEveryMs apart while that works, at every period once it failed.
  * stop() ends the thread (the service then records its stop itself). One per process.
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define WRITTEN 0x31474956u
@@ -38,6 +42,8 @@ static struct {
   int stopping;
   uv_async_t async;
   atomic_uint sent, answered;
+  int wchan; /* /proc/self/task/<main thread>/wchan, or -1 */
+  atomic_uint idle_beats;
   double disk_ok_at;
   atomic_uint beats, failures;
 } b = {.running = 0, .lock = PTHREAD_MUTEX_INITIALIZER};
@@ -51,6 +57,16 @@ static double unix_ms(void) {
 static void on_async(uv_async_t *a) {
   (void)a;
   atomic_store(&b.answered, atomic_load(&b.sent));
+}
+
+/* Whether the main thread sleeps in epoll_wait now: the event loop waits for I/O, so it is not blocked. */
+static int loop_waiting(void) {
+  char where[64];
+  if (b.wchan < 0) return 0;
+  ssize_t n = pread(b.wchan, where, sizeof where - 1, 0);
+  if (n <= 0) return 0;
+  where[n] = 0;
+  return strstr(where, "epoll") != NULL;
 }
 
 static int disk_ok(double now) {
@@ -82,9 +98,15 @@ static void *run(void *arg) {
   pthread_mutex_lock(&b.lock);
   while (!b.stopping) {
     pthread_mutex_unlock(&b.lock);
-    if (atomic_load(&b.answered) == atomic_load(&b.sent)) beat();
-    atomic_fetch_add(&b.sent, 1);
-    uv_async_send(&b.async);
+    if (loop_waiting()) {
+      atomic_fetch_add(&b.idle_beats, 1);
+      beat();
+    } else {
+      /* busy now: it must show that it still turns, by answering within a period */
+      if (atomic_load(&b.answered) == atomic_load(&b.sent)) beat();
+      atomic_fetch_add(&b.sent, 1);
+      uv_async_send(&b.async);
+    }
     pthread_mutex_lock(&b.lock);
     next.tv_nsec += (long)(b.period_ns % 1000000000ull);
     next.tv_sec += (time_t)(b.period_ns / 1000000000ull) + next.tv_nsec / 1000000000L;
@@ -136,6 +158,10 @@ static napi_value start(napi_env env, napi_callback_info info) {
   b.probe_every_ms = (uint64_t)probe_every_ms;
   b.disk_ok_at = -INFINITY;
   b.stopping = 0;
+  char wchan[64];
+  snprintf(wchan, sizeof wchan, "/proc/self/task/%ld/wchan", (long)syscall(SYS_gettid)); /* start() runs on the main thread */
+  b.wchan = open(wchan, O_RDONLY | O_CLOEXEC);
+  atomic_store(&b.idle_beats, 0);
   /* the periods are counted on the monotonic clock (a condition variable waits on the wall clock unless told) */
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
@@ -149,6 +175,7 @@ static napi_value start(napi_env env, napi_callback_info info) {
   if (pthread_create(&b.thread, NULL, run, NULL) != 0) {
     close(b.board);
     close(b.probe);
+    if (b.wchan >= 0) close(b.wchan);
     uv_close((uv_handle_t *)&b.async, NULL);
     return throw_errno(env, "pthread_create");
   }
@@ -156,15 +183,17 @@ static napi_value start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* stats(): [beats written, beats not written (disk or write failed)] since start */
+/* stats(): [beats written, beats not written (disk or write failed), periods the loop was found waiting for I/O] since start */
 static napi_value stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out, v;
-  napi_create_array_with_length(env, 2, &out);
+  napi_create_array_with_length(env, 3, &out);
   napi_create_uint32(env, atomic_load(&b.beats), &v);
   napi_set_element(env, out, 0, v);
   napi_create_uint32(env, atomic_load(&b.failures), &v);
   napi_set_element(env, out, 1, v);
+  napi_create_uint32(env, atomic_load(&b.idle_beats), &v);
+  napi_set_element(env, out, 2, v);
   return out;
 }
 
@@ -179,6 +208,7 @@ static napi_value stop(napi_env env, napi_callback_info info) {
   pthread_join(b.thread, NULL);
   close(b.board);
   close(b.probe);
+  if (b.wchan >= 0) close(b.wchan);
   uv_close((uv_handle_t *)&b.async, NULL);
   pthread_cond_destroy(&b.wake);
   b.running = 0;

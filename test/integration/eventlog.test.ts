@@ -364,7 +364,7 @@ describe('the pulse board', () => {
     }
   });
 
-  it('the native beater: beats from a thread while the event loop answers and the disk takes a block; none while either does not, nor once stopped', async () => {
+  it('the native beater: beats from a thread while the event loop waits for I/O or answers, and the disk takes a block; none while the loop is busy or blocked in a system call, or the disk refuses, nor once stopped', async () => {
     const disk = smallDisk(join(tmp.path, 'disk'), 1);
     const db = join(disk.path, 'events.db');
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/beater.ts'), db, '50'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -387,6 +387,16 @@ describe('the pulse board', () => {
       const [n1, t1] = [await count(), performance.now()];
       expect(n1 - n0, `beats in ${Math.round(t1 - t0)} ms at 50 ms`).toBeLessThanOrEqual(Math.ceil((t1 - t0) / 50) + 1);
       expect(n1 - n0).toBeGreaterThan(0);
+      // an idle loop is beaten for without being woken: found waiting for I/O
+      expect(Number((await send('idle')).split(' ')[1]), 'periods the idle loop was found waiting for I/O').toBeGreaterThan((n1 - n0) / 2);
+
+      // a loop blocked in a system call (not waiting for I/O): no beats either
+      const asleep: number[] = [];
+      const sampling = setInterval(() => asleep.push(age()), 20);
+      expect(await send('sleep 800')).toBe('ok');
+      clearInterval(sampling);
+      expect(Math.max(...asleep), 'the heartbeat went stale while the loop slept in a system call (ms)').toBeGreaterThan(500);
+      await expect.poll(age, { timeout: 3000, interval: 10 }).toBeLessThan(200);
 
       // a blocked event loop: the thread runs on, but beats no more until the loop answers
       const blocked = Date.now();
