@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startLab, type LabCluster, type LabContext, type ServiceName } from '../../lab/cluster.js';
 import { summarize } from '../../shared/eventlog/index.js';
 import { CLI, ROOT } from './node.js';
-import { onTestFailed } from 'vitest';
+import { afterEach, onTestFailed } from 'vitest';
 
 /** A failed test's cluster keeps its folder (service logs, event logs: a flake seen once can be read). Outside a test (a benchmark) nothing. */
 function keepWhenFailed(c: LabCluster): void {
@@ -17,6 +17,20 @@ function keepWhenFailed(c: LabCluster): void {
 }
 
 export type { Answer, Presence, ServiceName } from '../../lab/cluster.js';
+
+/** Wall-clock ms with sub-ms precision, as the observers stamp their records. */
+export const now = () => performance.timeOrigin + performance.now();
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** For a test file: the cluster a test started (passed through this) is destroyed after it, also when it fails. */
+export function clusterPerTest(): (k: FencedCluster) => FencedCluster {
+  let current: FencedCluster | undefined;
+  afterEach(async () => {
+    await current?.destroy();
+    current = undefined;
+  });
+  return (k) => (current = k);
+}
 
 export const VIP = '10.77.0.100';
 export const VIP_PORT = 8080;

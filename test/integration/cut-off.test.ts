@@ -3,9 +3,9 @@
 // moves nothing. Three directors (vrrp + fence), real ZooKeeper, nftables cuts in their
 // namespaces; who holds the VIP and who answers are the observers' (samplers on every
 // node's interfaces, a client on the switch), never vigil's own view.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isEvent } from '../../shared/eventlog/index.js';
-import { startSettledCluster, timeline, type FencedCluster } from '../harness/fenced.js';
+import { clusterPerTest, now, sleep, startSettledCluster, timeline, type FencedCluster } from '../harness/fenced.js';
 import { waitFor } from '../harness/process.js';
 import { expectSafe } from '../harness/fence-faults.js';
 
@@ -21,20 +21,13 @@ const HANDOVER_MS = 1000;
 /** How long each cut lasts after the VIP settles: any flapping would show in it. */
 const HOLD_MS = 5000;
 
-let c: FencedCluster | undefined;
-afterEach(async () => {
-  await c?.destroy();
-  c = undefined;
-});
-
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const track = clusterPerTest();
 
 async function cluster(): Promise<FencedCluster> {
-  c = await startSettledCluster({ nodes: ['n1', 'n2', 'n3'], priorities: PRIORITIES, sessionTimeout: 1.5, advertInt: ADVERT_MS / 1000 });
+  const c = track(await startSettledCluster({ nodes: ['n1', 'n2', 'n3'], priorities: PRIORITIES, sessionTimeout: 1.5, advertInt: ADVERT_MS / 1000 }));
   // Each backup hears n1 (recorded as vrrp.hearing, published by its fence) before any cut.
   for (const n of ['n2', 'n3']) {
-    await waitFor(`${n} to record that it hears n1`, () => c!.events(n, ['vrrp.hearing']).find((e) => isEvent(e, 'vrrp.hearing') && e.data.hears.includes(c!.t.hosts.n1!.address)), 10_000);
+    await waitFor(`${n} to record that it hears n1`, () => c.events(n, ['vrrp.hearing']).find((e) => isEvent(e, 'vrrp.hearing') && e.data.hears.includes(c.t.hosts.n1!.address)), 10_000);
   }
   return c;
 }

@@ -4,10 +4,10 @@
 // real ZooKeeper; who holds the VIP and who answers are the observers' (samplers on every
 // node's interfaces, a client on the switch), never vigil's own view. Failsafe off
 // (ensemble down: the VIP released) is the fence fault suite's "whole ensemble stopped".
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isEvent, type EventData } from '../../shared/eventlog/index.js';
 import { longestOutage } from '../../lab/observers.js';
-import { startSettledCluster, timeline, type FencedCluster } from '../harness/fenced.js';
+import { clusterPerTest, now, sleep, startSettledCluster, timeline, type FencedCluster } from '../harness/fenced.js';
 import { expectSafe } from '../harness/fence-faults.js';
 import { waitFor } from '../harness/process.js';
 import { waitForQuorum } from '../harness/zookeeper.js';
@@ -18,18 +18,10 @@ const PROBE_MS = 100;
 /** How long the ensemble stays down: several session timeouts. */
 const DOWN_MS = 6000;
 
-let c: FencedCluster | undefined;
-afterEach(async () => {
-  await c?.destroy();
-  c = undefined;
-});
-
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const track = clusterPerTest();
 
 async function cluster(): Promise<FencedCluster> {
-  c = await startSettledCluster({ nodes: ['n1', 'n2', 'n3'], sessionTimeout: SESSION_S, advertInt: 0.1, failsafe: true }, ['fence', 'vrrp', 'relay']);
-  return c;
+  return track(await startSettledCluster({ nodes: ['n1', 'n2', 'n3'], sessionTimeout: SESSION_S, advertInt: 0.1, failsafe: true }, ['fence', 'vrrp', 'relay']));
 }
 
 /** The fence.failsafe records of a node since a time, in this state. */

@@ -2,9 +2,9 @@
 // and without a service dying: ZooKeeper paused or restarted, SIGHUP, a full disk under the
 // log. Two fenced nodes (vrrp, fence and relay each) with real ZooKeeper in namespaces; the
 // VIP as an independent observer samples it on every node's interfaces.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
-import { startSettledCluster, timeline, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
+import { clusterPerTest, now, sleep, startSettledCluster, timeline, type FencedCluster, type FencedClusterOptions, type ServiceName } from '../harness/fenced.js';
 import { CLI } from '../harness/node.js';
 import { waitFor } from '../harness/process.js';
 import { waitForQuorum } from '../harness/zookeeper.js';
@@ -14,18 +14,10 @@ const SESSION_S = 1.5;
 const BOUND_MS = SESSION_S * 1000 + 1000;
 const ALL: ServiceName[] = ['fence', 'vrrp', 'relay'];
 
-let c: FencedCluster | undefined;
-afterEach(async () => {
-  await c?.destroy();
-  c = undefined;
-});
-
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const track = clusterPerTest();
 
 async function cluster(o: FencedClusterOptions = {}): Promise<FencedCluster> {
-  c = await startSettledCluster({ sessionTimeout: SESSION_S, ...o }, ALL);
-  return c;
+  return track(await startSettledCluster({ sessionTimeout: SESSION_S, ...o }, ALL));
 }
 
 function expectAllAlive(k: FencedCluster): void {
