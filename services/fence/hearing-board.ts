@@ -57,6 +57,7 @@ export class HearingBoard {
     await client.mkdirp(this.o.paths.hearing);
     const text = JSON.stringify(this.own);
     await createOwnEphemeral(client, this.o.paths.hearingOf(this.o.node), Buffer.from(text));
+    if (client !== this.client) return; // a newer session began meanwhile
     this.written = text;
     await this.readAll(client);
     void this.write(); // changed while it was being created
@@ -88,6 +89,7 @@ export class HearingBoard {
 
   private async readAll(client: ZkClient): Promise<void> {
     const names = await client.getChildren(this.o.paths.hearing, () => this.childrenChanged(client));
+    if (client !== this.client) return;
     for (const gone of [...this.records.keys()].filter((n) => !names.includes(n))) this.records.delete(gone);
     await Promise.all(names.filter((n) => n !== this.o.node && !this.watched.has(n)).map((n) => this.read(client, n)));
     this.o.changed();
@@ -107,6 +109,7 @@ export class HearingBoard {
     };
     try {
       const { data } = await client.getData(this.o.paths.hearingOf(node), watch);
+      if (client !== this.client) return;
       const parsed = parseHearingRecord(data, node);
       if (parsed.ok) {
         this.records.set(node, parsed.record);

@@ -458,7 +458,7 @@ export class FenceService {
     for (const g of this.groups) await client.mkdirp(this.paths.lock(g.plan.name));
     const path = this.paths.node(this.o.node);
     await createOwnEphemeral(client, path, Buffer.from(JSON.stringify({ node: this.o.node, version: packageVersion(), pid: process.pid, since: new Date().toISOString(), session: client.sessionId })));
-    await this.hearing.begin(client);
+    this.beginHearing(client); // not on the way to the lease: it waits for nothing of it
     for (const g of this.groups) {
       if (g.bound && !g.bound.failsafe) continue; // its lease rests on the candidate it has
       try {
@@ -471,6 +471,16 @@ export class FenceService {
     }
     // Every lock is watched, candidate or not: a holder leaving it is news to its successor.
     for (const g of this.groups) if (!g.candidate) void this.refreshLock(g, client);
+  }
+
+  /** Our hearing record in the new session, and the others' read; tried again every second while the session lasts. */
+  private beginHearing(client: ZkClient): void {
+    this.hearing.begin(client).catch((err: unknown) => {
+      this.o.logger.warn('cannot publish or read the hearing records; trying again', { err });
+      setTimeout(() => {
+        if (client === this.session?.current && !this.stopping) this.beginHearing(client);
+      }, 1000);
+    });
   }
 
   private onSessionState(r: SessionReport): void {
