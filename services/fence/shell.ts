@@ -306,15 +306,7 @@ export class FenceService {
       } catch (err) {
         return this.kernelFailed(err);
       }
-      const before = g.lifetimeFrom;
-      g.lifetimeFrom = Date.now();
-      this.armSwitch(g, g.bound.tenure, switchDeadline(g.lifetimeFrom, deadline));
-      const failed = renewLifetimes(g.plan.addresses);
-      if (failed.length > 0) {
-        this.renewalFailed({ group: g.plan.name, error: failed.join('; ') });
-        g.lifetimeFrom = before;
-        this.armSwitch(g, g.bound.tenure, switchDeadline(before, deadline));
-      }
+      this.renewLifetime(g, deadline);
     }
   }
 
@@ -565,20 +557,22 @@ export class FenceService {
     const groups = this.renewable();
     if (groups.length === 0) return [];
     this.lastRenew = now();
-    return groups.filter((g) => {
-      // The switch is armed (and the time recorded) before the lifetime is renewed, so the
-      // kernel's end is always later than the switch's, which is when the addresses go.
-      const before = g.lifetimeFrom;
-      const until = this.deadlineOf(g, deadline) ?? deadline;
-      g.lifetimeFrom = Date.now();
-      this.armSwitch(g, g.bound!.tenure, switchDeadline(g.lifetimeFrom, until));
-      const failed = renewLifetimes(g.plan.addresses);
-      if (failed.length === 0) return true;
-      this.renewalFailed({ group: g.plan.name, error: failed.join('; ') });
-      g.lifetimeFrom = before;
-      this.armSwitch(g, g.bound!.tenure, switchDeadline(before, until));
-      return false;
-    });
+    return groups.filter((g) => this.renewLifetime(g, this.deadlineOf(g, deadline) ?? deadline));
+  }
+
+  /** A bound group's addresses get a fresh kernel lifetime, their switch armed for `until`; false if the kernel refused. */
+  private renewLifetime(g: Group, until: number): boolean {
+    // The switch is armed (and the time recorded) before the lifetime is renewed, so the
+    // kernel's end is always later than the switch's, which is when the addresses go.
+    const before = g.lifetimeFrom;
+    g.lifetimeFrom = Date.now();
+    this.armSwitch(g, g.bound!.tenure, switchDeadline(g.lifetimeFrom, until));
+    const failed = renewLifetimes(g.plan.addresses);
+    if (failed.length === 0) return true;
+    this.renewalFailed({ group: g.plan.name, error: failed.join('; ') });
+    g.lifetimeFrom = before;
+    this.armSwitch(g, g.bound!.tenure, switchDeadline(before, until));
+    return false;
   }
 
   /**
