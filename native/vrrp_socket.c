@@ -10,6 +10,11 @@
  * one wake-up of the process per period instead of one per datagram (a backup receiving
  * 2,500 adverts a second spent most of its time waking up). An advert is then handled at
  * most BATCH_MS late, against master-down intervals of hundreds of ms.
+ *
+ * Two kinds of datagram never reach JavaScript: a VRID's routine advert (the same bytes
+ * from the same master again: counted and timed here, see routine()), and, once told
+ * which VRIDs this interface's instances have (known()), adverts of other VRIDs (other
+ * routers on the segment, which keepalived ignores too): only counted (unknown()).
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -19,6 +24,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +60,9 @@ typedef struct {
   uv_timer_t batch;
   uv_timer_t overdue;
   routine_t *routine[256];
+  uint8_t known[256];  /* VRIDs of this interface's instances, once filtering */
+  int filter_unknown;  /* whether adverts of other VRIDs are only counted */
+  uint32_t unknown;    /* counted since the last unknown() */
   uint64_t last_read;
   napi_env env;
   napi_ref callback;
@@ -125,6 +134,14 @@ static int absorb(vrrp_sock *s, const unsigned char *buf, size_t len) {
   return 1;
 }
 
+/* Whether the datagram is an advert for a VRID none of this interface's instances has (and we were told to drop those). */
+static int unknown_vrid(const vrrp_sock *s, const unsigned char *buf, size_t len) {
+  if (!s->filter_unknown || len < 20 || (buf[0] >> 4) != 4) return 0;
+  size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+  if (ihl < 20 || len < ihl + 2) return 0; /* malformed: JavaScript counts it */
+  return !s->known[buf[ihl + 1]];
+}
+
 /* Calls the callback with (err, null, null) or (null, [datagram, ...], null); the number of datagrams. */
 static uint32_t deliver(vrrp_sock *s, const char *error) {
   napi_env env = s->env;
@@ -147,6 +164,10 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
       ssize_t len = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
       if (len < 0) break; /* EAGAIN: drained */
       if (absorb(s, buf, (size_t)len)) continue;
+      if (unknown_vrid(s, buf, (size_t)len)) {
+        s->unknown++;
+        continue;
+      }
       napi_value data;
       void *copy;
       napi_create_buffer_copy(env, (size_t)len, buf, &copy, &data);
@@ -417,6 +438,44 @@ static napi_value sock_collect(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* known(handle, [vrid, ...]) drops (and counts) adverts of every other VRID from now on; known(handle, null) delivers them all again. */
+static napi_value sock_known(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  vrrp_sock *s = socket_args(env, info, 2, argv);
+  if (!s) return NULL;
+  napi_valuetype type;
+  CHECK(napi_typeof(env, argv[1], &type));
+  uint8_t known[256] = {0};
+  if (type != napi_null) {
+    bool is_array = false;
+    uint32_t n = 0;
+    if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
+      napi_throw_type_error(env, NULL, "known(handle, vrids: number[] | null): bad arguments");
+      return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value v;
+      uint32_t vrid;
+      CHECK(napi_get_element(env, argv[1], i, &v));
+      if (vrid_arg(env, v, &vrid) < 0) return NULL;
+      known[vrid] = 1;
+    }
+  }
+  memcpy(s->known, known, sizeof known);
+  s->filter_unknown = type != napi_null;
+  return NULL;
+}
+
+/* unknown(handle): adverts of other VRIDs dropped since the last call. */
+static napi_value sock_unknown(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  vrrp_sock *s = socket_args(env, info, 1, argv);
+  if (!s) return NULL;
+  napi_create_uint32(env, s->unknown, &out);
+  s->unknown = 0;
+  return out;
+}
+
 static napi_value sock_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -443,6 +502,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
     {"routine", NULL, sock_routine, NULL, NULL, NULL, napi_default, NULL},
     {"collect", NULL, sock_collect, NULL, NULL, NULL, napi_default, NULL},
+    {"known", NULL, sock_known, NULL, NULL, NULL, napi_default, NULL},
+    {"unknown", NULL, sock_unknown, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -28,8 +28,12 @@ export function beatPeriodMs(service: ServiceName, c: VigilConfig): number {
 }
 /** How often a service looks whether its beater missed beats (to say so in its log). */
 const MISSED_CHECK_MS = 5000;
-/** How soon after a change a service stores what it counts in memory, for the node's /metrics. */
-export const METRICS_MS = 1000;
+/**
+ * How soon after a change a service stores what it counts in memory, for the node's
+ * /metrics (scraped every 15 s or more): a counter that moves every second (adverts sent
+ * or received) would otherwise wake its service and write the pulse board every second.
+ */
+export const METRICS_MS = 5000;
 
 export interface ServiceContext {
   config: VigilConfig;
@@ -37,7 +41,7 @@ export interface ServiceContext {
   node: string;
   log: EventLog;
   logger: Logger;
-  /** What the service counts in memory; stored within a second of a change for the node's /metrics. */
+  /** What the service counts in memory; stored within METRICS_MS of a change for the node's /metrics. */
   metrics: MetricsRegistry;
 }
 

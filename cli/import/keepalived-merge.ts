@@ -131,7 +131,7 @@ export function mergeNodes(nodes: ImportedNode[], o: MergeOptions): MergeResult 
   const vsgs = sameEverywhere('virtual_server_groups', (n) => n.virtualServerGroups, 'virtual_server_group');
 
   const global: Record<string, unknown> = {};
-  for (const k of ['vrrp_priority', 'checker_priority']) {
+  for (const k of ['vrrp_priority', 'checker_priority', 'vrrp_log_unknown_vrids']) {
     const vals = nodes.map((n) => ({ node: n.name, s: n.imported.global[k] })).filter((v) => v.s);
     if (vals.length === 0) continue;
     const other = vals.find((v) => !same(v.s!.value, vals[0]!.s!.value));

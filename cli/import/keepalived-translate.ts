@@ -218,6 +218,8 @@ export function translateNode(statements: Statement[]): NodeImport {
           } else if (s.key === 'vrrp_priority' || s.key === 'checker_priority') {
             const v = num(s);
             if (v !== undefined) set(out.global, s.key, v, s);
+          } else if (s.key === 'vrrp_log_unknown_vrids') {
+            set(out.global, s.key, true, s);
           } else if (/^vrrp_garp_master_(delay|repeat|refresh|refresh_repeat)$/.test(s.key)) {
             const v = num(s);
             if (v !== undefined) set(out.global, s.key.replace(/^vrrp_/, ''), v, s); // a default of every instance

@@ -193,7 +193,9 @@ export class VrrpService {
     const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan), routine: undefined, hearing };
     group?.members.push(r);
     this.instances.push(r);
-    this.linkFor(plan).byVrid.set(plan.spec.vrid, r);
+    const link = this.linkFor(plan);
+    link.byVrid.set(plan.spec.vrid, r);
+    this.filterUnknown(link);
     hearing.review(); // an earlier run's record that no longer holds is corrected at once
     return r;
   }
@@ -230,7 +232,18 @@ export class VrrpService {
     if (link && link.byVrid.size === 0) {
       link.socket.close();
       this.links.delete(r.plan.interface);
+    } else if (link) {
+      this.filterUnknown(link);
     }
+  }
+
+  /**
+   * Adverts of VRIDs that no instance on the link has (other routers on the segment) are
+   * dropped and counted by the socket, waking nothing, as keepalived ignores them; with
+   * global_defs.vrrp_log_unknown_vrids they are bad packets (wrong_vrid) as any other.
+   */
+  private filterUnknown(link: Link): void {
+    link.socket.knownVrids(this.config.global_defs.vrrp_log_unknown_vrids ? null : [...link.byVrid.keys()]);
   }
 
   /** The tracked interfaces and virtual servers of the instances now (after a start or a reload). */
@@ -262,6 +275,7 @@ export class VrrpService {
     this.config = config;
     for (const n of [...diff.removed, ...diff.changed]) this.remove(running.get(n)!);
     const started = [...diff.changed, ...diff.added].map((n) => this.add(next.get(n)!));
+    for (const link of this.links.values()) this.filterUnknown(link);
     const { newInterfaces, newQuorum } = this.watchTracked();
     if (newQuorum && this.quorum) {
       // Virtual servers tracked now, or configured anew: their quorum from the record; a
@@ -497,6 +511,10 @@ export class VrrpService {
   /** Counts the absorbed adverts of every instance (for /metrics), a second at most after they came. */
   private countRoutine(): void {
     for (const r of this.instances) if (r.routine) this.countAbsorbed(r);
+    for (const link of this.links.values()) {
+      const unknown = link.socket.unknownDropped();
+      if (unknown > 0) this.o.metrics?.inc('vigil_vrrp_dropped_packets_total', { intf: link.ifname, reason: 'wrong_vrid' }, unknown);
+    }
   }
 
   /** The adverts the socket absorbed for the instance since the last look, added to its received count. */

@@ -7,12 +7,14 @@ interface Addon {
   open(ifname: string, onDatagrams: (err: string | null, datagrams: Buffer[] | null, overdue: number[] | null) => void): object;
   routine(handle: object, vrid: number, src?: string, dst?: string, vrrp?: Buffer, masterDownMs?: number): void;
   collect(handle: object, vrid: number): [number, number, number] | null;
+  known(handle: object, vrids: number[] | null): void;
+  unknown(handle: object): number;
   membership(handle: object, group: string, ifname: string, join: boolean): void;
   send(handle: object, datagram: Buffer, dst: string): void;
   close(handle: object): void;
 }
 
-const load = () => loadAddon<Addon>('vrrp_socket', ['open', 'membership', 'send', 'close', 'routine', 'collect']);
+const load = () => loadAddon<Addon>('vrrp_socket', ['open', 'membership', 'send', 'close', 'routine', 'collect', 'known', 'unknown']);
 
 export interface VrrpSocket {
   readonly ifname: string;
@@ -27,6 +29,10 @@ export interface VrrpSocket {
   routine(vrid: number, advert: RoutineAdvert | null): void;
   /** A VRID's routine adverts: how many since the last collect, how long ago the last one came (or the routine was named), how many since it was named. */
   collect(vrid: number): { count: number; agoMs: number; sinceNamed: number } | undefined;
+  /** Adverts of VRIDs not in the list are only counted (unknownDropped) from now on; null delivers them all. */
+  knownVrids(vrids: number[] | null): void;
+  /** Adverts of unknown VRIDs dropped since the last call. */
+  unknownDropped(): number;
   close(): void;
 }
 
@@ -67,6 +73,10 @@ export function openVrrpSocket(ifname: string, on: VrrpSocketHandlers): VrrpSock
       const got = open ? a.collect(handle, vrid) : null;
       return got ? { count: got[0], agoMs: got[1], sinceNamed: got[2] } : undefined;
     },
+    knownVrids(vrids) {
+      if (open) a.known(handle, vrids);
+    },
+    unknownDropped: () => (open ? a.unknown(handle) : 0),
     close() {
       if (open) a.close(handle);
       open = false;

@@ -255,6 +255,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Seconds between vrrp.bad_packets summaries (dropped packets are counted, never logged one by one). */
       vrrp_bad_packet_summary: seconds.default(10),
+      /**
+       * Adverts of VRIDs no instance on their interface has (other routers on the segment)
+       * as bad packets (wrong_vrid, in vrrp.bad_packets) too; by default, as keepalived
+       * without its vrrp_log_unknown_vrids, they are only counted (vigil_vrrp_dropped_packets_total).
+       */
+      vrrp_log_unknown_vrids: z.boolean().default(false),
       /** Seconds between health.summary events (health transitions are recorded as they happen). */
       health_summary: seconds.default(60),
       /** Probes in flight at most; due probes beyond it wait their turn (and count as late). */
@@ -272,7 +278,7 @@ export const configSchema = z.strictObject({
       /** Nice value of the health service and its probes (keepalived's checker_priority). */
       checker_priority: nice.default(0),
     })
-    .default({ vrrp_bad_packet_summary: 10, health_summary: 60, health_max_in_flight: 4096, notify_timeout: 30, ipvs_drift_check: 10, vrrp_priority: -10, checker_priority: 0 }),
+    .default({ vrrp_bad_packet_summary: 10, vrrp_log_unknown_vrids: false, health_summary: 60, health_max_in_flight: 4096, notify_timeout: 30, ipvs_drift_check: 10, vrrp_priority: -10, checker_priority: 0 }),
   fence: z
     .strictObject({
       /** A node whose fence service cannot hold leases (ZooKeeper unreachable, fence down) puts its VRRP instances in FAULT. Turn off only for VRRP-only tests. */

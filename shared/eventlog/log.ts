@@ -29,7 +29,7 @@ export interface OpenOptions {
    */
   readOnly?: boolean;
   busyTimeoutMs?: number;
-  /** Safety-net poll for subscribers, in case a file change notification is missed. */
+  /** Safety-net poll for subscribers, in case a file change notification is missed (POLL_BACKSTOP_MS). */
   pollIntervalMs?: number;
   /**
    * Checkpoint the WAL on a worker thread (for long-running appenders: the services).
@@ -53,6 +53,12 @@ export interface OpenOptions {
 export const SUBJECT_INDEX_STEP = 4096;
 
 const MAX_QUERY_STATEMENTS = 128;
+/**
+ * Subscribers look for new events this often besides inotify's word (watch.ts), which
+ * reports every commit of any process of the node's kernel (as WAL's shared memory needs
+ * them all on one kernel); the poll is for a lost notification (a queue overflow).
+ */
+const POLL_BACKSTOP_MS = 5000;
 
 export class LogError extends Error {}
 
@@ -190,10 +196,10 @@ export class EventLog {
       const tuning = o.backgroundCheckpoint === true ? {} : o.backgroundCheckpoint;
       let log: EventLog | undefined;
       checkpointer = new Checkpointer({ ...tuning, path, onError: o.onCheckpointError, onDamage: (detail) => log?.markDamaged(detail) });
-      log = new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP, checkpointer);
+      log = new EventLog(db, path, logId, owner, o.pollIntervalMs ?? POLL_BACKSTOP_MS, o.subjectIndexStep ?? SUBJECT_INDEX_STEP, checkpointer);
       return log;
     }
-    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP);
+    return new EventLog(db, path, logId, owner, o.pollIntervalMs ?? POLL_BACKSTOP_MS, o.subjectIndexStep ?? SUBJECT_INDEX_STEP);
   }
 
   private static openReadOnly(path: string, o: OpenOptions): EventLog {
@@ -232,7 +238,7 @@ export class EventLog {
       if (copy) rmSync(copy, { recursive: true, force: true });
       throw new LogError(`event log ${path} belongs to node ${owner}, not ${o.node}`);
     }
-    const log = new EventLog(db, path, meta('log_id') ?? '?', owner, o.pollIntervalMs ?? 1000, o.subjectIndexStep ?? SUBJECT_INDEX_STEP);
+    const log = new EventLog(db, path, meta('log_id') ?? '?', owner, o.pollIntervalMs ?? POLL_BACKSTOP_MS, o.subjectIndexStep ?? SUBJECT_INDEX_STEP);
     log.readOnly = true;
     log.privateCopy = copy;
     return log;
@@ -438,6 +444,11 @@ export class EventLog {
   /** Checkpoints run by the background thread (undefined without one). */
   get backgroundCheckpoints(): number | undefined {
     return this.checkpointer?.checkpoints;
+  }
+
+  /** Whether a checkpoint thread runs now (it ends when idle; undefined without background checkpoints). */
+  get checkpointThreadRunning(): boolean | undefined {
+    return this.checkpointer?.running;
   }
 
   /** Calls listener whenever the log may have grown (this process or another). */

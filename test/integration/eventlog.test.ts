@@ -1,7 +1,7 @@
 // The event log on real SQLite files; tampering is done with Debian's sqlite3 tool, as an
 // intruder or a careless operator would.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -291,6 +291,22 @@ describe('background checkpoints', () => {
     await expect.poll(() => existsSync(`${path}-wal`), { timeout: 5000 }).toBe(false);
   });
 
+  it('end when idle and start again once enough writes wait: an idle service carries no thread', async () => {
+    const log = EventLog.open({ path, node: 'lb1', backgroundCheckpoint: { afterWrites: 50, maxDelayMs: 100, idleExitMs: 300 } });
+    expect(log.checkpointThreadRunning).toBe(true); // the first one checks the file, then ends
+    await expect.poll(() => log.checkpointThreadRunning, { timeout: 5000 }).toBe(false);
+    log.append(note('lone'));
+    expect(log.checkpointThreadRunning, 'a thread for one write').toBe(false);
+    const before = log.backgroundCheckpoints!;
+    const initial = statSync(path).size;
+    log.appendBatch(Array.from({ length: 49 }, (_, k) => note(`e${k}`)));
+    expect(log.checkpointThreadRunning).toBe(true);
+    await expect.poll(() => log.backgroundCheckpoints, { timeout: 5000 }).toBeGreaterThan(before);
+    await expect.poll(() => statSync(path).size, { timeout: 5000 }).toBeGreaterThan(initial); // the pages copied into the database file
+    await expect.poll(() => log.checkpointThreadRunning, { timeout: 5000 }).toBe(false);
+    log.close();
+  });
+
   it('reports a thread that cannot work', async () => {
     const errors: Error[] = [];
     const dead = new Checkpointer({ path: join(tmp.path, 'no-such-folder', 'events.db'), onError: (e) => errors.push(e) });
@@ -409,6 +425,11 @@ describe('the pulse board', () => {
       expect(Date.now() - blocked).toBeGreaterThanOrEqual(800);
       expect(Math.max(...stale), 'the heartbeat went stale while the loop was blocked (ms)').toBeGreaterThan(500);
       await expect.poll(age, { timeout: 3000, interval: 10 }).toBeLessThan(200);
+
+      // the heartbeat file cut by hand under the mapped slot: no SIGBUS, the beats go on
+      truncateSync(heartbeatsPath(db), 0);
+      await expect.poll(age, { timeout: 3000, interval: 10 }).toBeLessThan(200);
+      expect([child.exitCode, child.signalCode], 'the beater process still runs').toEqual([null, null]);
 
       // a full disk: the probe refuses, no beat is written
       disk.fill();

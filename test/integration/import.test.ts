@@ -74,7 +74,7 @@ describe('vigil import keepalived', () => {
     expect(web.nodes['node-b']).toEqual({ interface: 'ens4', priority: 110, unicast_src_ip: '192.168.10.2', unicast_peer: ['192.168.10.1', '192.168.10.3'] });
     expect(three.config.vrrp_sync_groups.SG_1).toEqual({ group: ['VI_WEB', 'VI_DB'], notify_master: ['/usr/local/bin/sync-notify', 'master'] });
     expect(three.config.vip_groups.VI_WEB.addresses).toEqual(['192.168.10.100/24']); // "dev <the node's interface>" dropped
-    expect(three.config.global_defs).toEqual({ vrrp_priority: -15 });
+    expect(three.config.global_defs).toEqual({ vrrp_priority: -15, vrrp_log_unknown_vrids: true });
 
     const lvs = await importSet(['lvs/director.conf']);
     const http = lvs.config.virtual_servers['10.1.0.10_80'];

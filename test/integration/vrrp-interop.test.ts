@@ -31,6 +31,8 @@ interface VigilOptions {
   syncGroup?: boolean;
   /** VI_1 tracks the quorum (2) of virtual server web (two real servers) with this weight. */
   trackVirtualServer?: number;
+  /** global_defs.vrrp_log_unknown_vrids */
+  logUnknownVrids?: boolean;
 }
 
 function startVigil(o: VigilOptions): { child: Child; db: string } {
@@ -42,7 +44,7 @@ nodes: { n1: {} }
 log: { path: ${db} }
 zookeeper: { hosts: [127.0.0.1:2181] }
 fence: { required: ${o.fence ?? false} }
-global_defs: { vrrp_bad_packet_summary: 1 }
+global_defs: { vrrp_bad_packet_summary: 1${o.logUnknownVrids ? ', vrrp_log_unknown_vrids: true' : ''} }
 track_scripts:
   chk: { script: [/bin/true], weight: ${o.trackWeight ?? 0} }
 vrrp_instances:
@@ -352,8 +354,9 @@ describe('fence liveness', () => {
 });
 
 describe('bad packets', () => {
-  it('are counted by reason and summarised, never one event per packet', async () => {
-    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1 });
+  /** Five each of: a bad checksum, another VRID, other addresses; the summaries' counts added up, and the dropped-packet counters vigil stored for /metrics. */
+  async function sendBadPackets(logUnknownVrids: boolean) {
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, logUnknownVrids });
     await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('MASTER');
     const h2 = t.hosts.n2!;
     const good = { version: 3 as const, vrid: 51, priority: 100, addresses: ['10.77.0.100'], interval: 10, authType: 'none' as const };
@@ -371,10 +374,36 @@ describe('bad packets', () => {
       for (const e of summaries()) for (const [k, v] of Object.entries((e.data as { counts: Record<string, number> }).counts)) counts[k] = (counts[k] ?? 0) + v;
       return counts;
     };
-    await expect.poll(total, { timeout: 5000, interval: 200 }).toEqual({ bad_checksum: 5, wrong_vrid: 5, address_mismatch: 5 });
-    expect(summaries().length).toBeLessThanOrEqual(2); // 15 packets in one burst: one summary, two if it met a window's end
-    expect(summaries()[0]).toMatchObject({ subject: 'vrrp:VI_1', data: { interface: t.hosts.n1!.ifname, last_source: h2.address } });
+    const dropped = () => {
+      const log = EventLog.open({ path: vg.db, readOnly: true });
+      try {
+        const vrrp = log.serviceMetrics().find((m) => m.service === 'vrrp');
+        const counters = vrrp ? (JSON.parse(vrrp.data) as { counters: { name: string; labels: Record<string, string>; value: number }[] }).counters : [];
+        return Object.fromEntries(counters.filter((c) => c.name === 'vigil_vrrp_dropped_packets_total').map((c) => [c.labels.reason, c.value]));
+      } finally {
+        log.close();
+      }
+    };
+    return { vg, summaries, total, dropped };
+  }
+
+  it('are counted by reason and summarised, never one event per packet; adverts of other VRIDs only counted, as keepalived', async () => {
+    const { vg, summaries, total, dropped } = await sendBadPackets(false);
+    await expect.poll(total, { timeout: 5000, interval: 200 }).toEqual({ bad_checksum: 5, address_mismatch: 5 });
+    expect(summaries().length).toBeLessThanOrEqual(2); // 10 packets in one burst: one summary, two if it met a window's end
+    expect(summaries()[0]).toMatchObject({ subject: 'vrrp:VI_1', data: { interface: t.hosts.n1!.ifname, last_source: t.hosts.n2!.address } });
+    // other routers' adverts (VRID 52) are stored for /metrics within two periods (METRICS_MS), never as an event
+    await expect.poll(dropped, { timeout: 15_000, interval: 500 }).toMatchObject({ wrong_vrid: 5 });
+    expect(total()).not.toHaveProperty('wrong_vrid');
     expect(lastState(vg.db)).toBe('MASTER'); // none of them moved the election
+    await vg.child.stop();
+  });
+
+  it('with vrrp_log_unknown_vrids, adverts of other VRIDs are bad packets too', async () => {
+    const { vg, summaries, total } = await sendBadPackets(true);
+    await expect.poll(total, { timeout: 5000, interval: 200 }).toEqual({ bad_checksum: 5, wrong_vrid: 5, address_mismatch: 5 });
+    expect(summaries().length).toBeLessThanOrEqual(2);
+    expect(lastState(vg.db)).toBe('MASTER');
     await vg.child.stop();
   });
 });
