@@ -2,8 +2,10 @@
 // VRRPv2 instance at 1 s adverts, one VIP group, a virtual server with two real servers
 // checked every 6 s) and two keepalived nodes with the same VRRP configuration (VRRP only:
 // keepalived's checker needs IPVS in the kernel), in one topology of namespaces, in the
-// same run. CPU from /proc over LEAN_SECONDS (default 60) after a 10 s warm-up; RSS and
-// PSS at the end. Each vigil service is counted with its helpers (ip, the dead man's
+// same run. CPU from /proc over LEAN_SECONDS (default 60) after a warm-up of LEAN_WARMUP
+// seconds (default 60: the services' start-up work done, elections, first checks, the
+// JIT's first compilations, the checkpoint thread's first look at the log); RSS and PSS
+// at the end. Each vigil service is counted with its helpers (ip, the dead man's
 // switch, probes: running or reaped). ZooKeeper and NATS are not counted (keepalived has
 // no equivalent). Then VRRP at scale: 100 and 250 VRRPv3 instances at 100 ms, the vrrp
 // service against keepalived's VRRP process, master and backup, side by side.
@@ -19,6 +21,7 @@ import { childPids, treeCpuSeconds, treeMemory } from './proc.js';
 import { printTable } from './stats.js';
 
 const SECONDS = Number(process.env.LEAN_SECONDS ?? 60);
+const WARMUP_MS = Number(process.env.LEAN_WARMUP ?? 60) * 1000;
 // LEAN_CASES: which of idle, 100, 250 to run (default all). LEAN_NICE: every service at
 // this nice value (default: the configuration's defaults, vrrp and fence at -10), to
 // measure beside other work without disturbing it.
@@ -100,7 +103,7 @@ virtual_servers:
     k.start('d2', services);
     await k.fenceReady('d2');
     const ka = ['k1', 'k2'].map((host, i) => startKeepalived(k.t, { host, dir: k.dir, version: 2, vrid: 52, priority: 150 - 50 * i, advertInt: 1, vip: `${KA_VIP}/32` }));
-    await new Promise((r) => setTimeout(r, 10_000)); // warm-up: elections, first checks, JIT
+    await new Promise((r) => setTimeout(r, WARMUP_MS));
 
     const procs: Measured[] = [];
     for (const [node, role] of [['d1', 'master'], ['d2', 'backup']] as const) for (const s of services) procs.push({ who: `vigil ${s}`, role, pid: k.pid(node, s)! });
@@ -145,7 +148,7 @@ async function vrrpAtScale(n: number): Promise<void> {
     });
     const more = (priority: number) => Array.from({ length: n - 1 }, (_, v) => ({ vrid: v + 2, priority, vip: kaVip(v + 2) }));
     const ka = ['k1', 'k2'].map((host, i) => startKeepalived(kt, { host, dir: tmp.path, version: 3, vrid: 1, priority: 150 - 50 * i, advertInt: 0.1, vip: kaVip(1), more: more(150 - 50 * i) }));
-    await new Promise((r) => setTimeout(r, 10_000)); // elections settle, JIT
+    await new Promise((r) => setTimeout(r, Math.min(WARMUP_MS, 10_000))); // elections settle, JIT (busy from the start: no idle start-up to wait out)
     const procs: Measured[] = [
       { who: 'vigil vrrp', role: 'master', pid: vigil[0]!.pid },
       { who: 'vigil vrrp', role: 'backup', pid: vigil[1]!.pid },

@@ -60,6 +60,18 @@
       "libraries": [
         "-lnftables"
       ]
+    },
+    {
+      "target_name": "vigil-deadman",
+      "type": "executable",
+      "sources": [
+        "deadman.c"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ]
     }
   ]
 }

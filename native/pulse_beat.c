@@ -15,6 +15,13 @@
  * entry for the file's times at every beat (a pwrite cost more than the rest of the
  * beat); a file found shorter than the slot (cut by hand) is written with pwrite instead.
  * stop() ends the thread (the service then records its stop itself). One per process.
+ *
+ * The same thread watches one other slot (watch(offset, timeoutMs, onChange)): the
+ * service this one depends on (the fence the vrrp service's, and the other way round).
+ * It reads that slot at its beats and when it would turn stale (a beat older than the
+ * timeout), every DEAD_POLL_MS while it is not alive, and calls onChange only when it
+ * turns alive or not alive (or another pid beats there): JavaScript wakes for changes
+ * only, not two or three times a second to find the same.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -38,6 +45,8 @@
 #define WRITTEN 0x31474956u
 /* Free space beyond any filesystem's reserve for its own metadata (ext4 keeps up to 16 MiB). */
 #define PLENTY_BYTES (64ull << 20)
+/* How often a watched slot that is not alive is read (its return is seen this soon). */
+#define DEAD_POLL_MS 100.0
 
 static struct {
   int running;
@@ -57,6 +66,14 @@ static struct {
   atomic_uint idle_beats;
   double disk_ok_at;
   atomic_uint beats, failures;
+  /* the watched slot (under lock); state: -1 unknown, 0 not alive, 1 alive */
+  int watching;
+  long watch_offset;
+  double watch_timeout_ms;
+  int watch_state, watch_new;
+  int32_t watch_pid;
+  napi_threadsafe_function watch_cb;
+  atomic_uint watch_reads, watch_calls;
 } b = {.running = 0, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static double unix_ms(void) {
@@ -144,27 +161,71 @@ static void beat(void) {
   }
 }
 
+/* Reads the watched slot (lock held) and calls onChange if it turned alive or not (or another pid beats there); ms until it must be read again. */
+static double watch_check(void) {
+  unsigned char slot[16];
+  double ts = 0, now = unix_ms();
+  int32_t pid = 0;
+  uint32_t mark = 0;
+  atomic_fetch_add(&b.watch_reads, 1);
+  b.watch_new = 0;
+  if (pread(b.board, slot, sizeof slot, b.watch_offset) == (ssize_t)sizeof slot) {
+    memcpy(&ts, slot, 8);
+    memcpy(&pid, slot + 8, 4);
+    memcpy(&mark, slot + 12, 4);
+  }
+  int alive = mark == WRITTEN && isfinite(ts) && ts != 0 && now - ts <= b.watch_timeout_ms;
+  if (alive == b.watch_state && b.watch_pid == -1) b.watch_pid = pid; /* as JavaScript last read it: its pid is learnt here */
+  if (alive != b.watch_state || (alive && pid != b.watch_pid)) {
+    b.watch_state = alive;
+    b.watch_pid = pid;
+    atomic_fetch_add(&b.watch_calls, 1);
+    napi_call_threadsafe_function(b.watch_cb, NULL, napi_tsfn_nonblocking);
+  }
+  return alive ? ts + b.watch_timeout_ms - now + 1 : DEAD_POLL_MS;
+}
+
+static void add_ms(struct timespec *t, double ms) {
+  uint64_t ns = (uint64_t)(ms * 1e6);
+  t->tv_nsec += (long)(ns % 1000000000ull);
+  t->tv_sec += (time_t)(ns / 1000000000ull) + t->tv_nsec / 1000000000L;
+  t->tv_nsec %= 1000000000L;
+}
+
+static int before(const struct timespec *a, const struct timespec *c) {
+  return a->tv_sec < c->tv_sec || (a->tv_sec == c->tv_sec && a->tv_nsec < c->tv_nsec);
+}
+
 static void *run(void *arg) {
   (void)arg;
-  struct timespec next;
+  struct timespec next, now, until;
   clock_gettime(CLOCK_MONOTONIC, &next);
   pthread_mutex_lock(&b.lock);
   while (!b.stopping) {
-    pthread_mutex_unlock(&b.lock);
-    if (loop_waiting()) {
-      atomic_fetch_add(&b.idle_beats, 1);
-      beat();
-    } else {
-      /* busy now: it must show that it still turns, by answering within a period */
-      if (atomic_load(&b.answered) == atomic_load(&b.sent)) beat();
-      atomic_fetch_add(&b.sent, 1);
-      uv_async_send(&b.async);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!before(&now, &next)) {
+      pthread_mutex_unlock(&b.lock);
+      if (loop_waiting()) {
+        atomic_fetch_add(&b.idle_beats, 1);
+        beat();
+      } else {
+        /* busy now: it must show that it still turns, by answering within a period */
+        if (atomic_load(&b.answered) == atomic_load(&b.sent)) beat();
+        atomic_fetch_add(&b.sent, 1);
+        uv_async_send(&b.async);
+      }
+      pthread_mutex_lock(&b.lock);
+      add_ms(&next, (double)b.period_ns / 1e6);
     }
-    pthread_mutex_lock(&b.lock);
-    next.tv_nsec += (long)(b.period_ns % 1000000000ull);
-    next.tv_sec += (time_t)(b.period_ns / 1000000000ull) + next.tv_nsec / 1000000000L;
-    next.tv_nsec %= 1000000000L;
-    while (!b.stopping && pthread_cond_timedwait(&b.wake, &b.lock, &next) != ETIMEDOUT) {
+    until = next;
+    if (b.watching) {
+      struct timespec check;
+      clock_gettime(CLOCK_MONOTONIC, &check);
+      add_ms(&check, watch_check());
+      if (before(&check, &until)) until = check;
+    }
+    while (!b.stopping && pthread_cond_timedwait(&b.wake, &b.lock, &until) != ETIMEDOUT) {
+      if (b.watching && b.watch_new) break; /* a new watch: read it now */
     }
   }
   pthread_mutex_unlock(&b.lock);
@@ -237,6 +298,88 @@ static napi_value start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void call_on_change(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)context;
+  (void)data;
+  if (env == NULL || js_cb == NULL) return;
+  napi_value global;
+  napi_get_global(env, &global);
+  napi_call_function(env, global, js_cb, 0, NULL, NULL);
+}
+
+static void release_watch(void) {
+  if (!b.watching) return;
+  b.watching = 0;
+  napi_release_threadsafe_function(b.watch_cb, napi_tsfn_release);
+  b.watch_cb = NULL;
+}
+
+/*
+ * watch(offset, timeoutMs, onChange, alive): watches that slot (in place of any other), with
+ * the beats' thread, from the state JavaScript just read (alive or not); false if the thread
+ * does not run.
+ */
+static napi_value watch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], out, name;
+  int64_t offset;
+  double timeout_ms;
+  bool alive;
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_int64(env, argv[0], &offset) != napi_ok ||
+      offset < 0 || napi_get_value_double(env, argv[1], &timeout_ms) != napi_ok || !(timeout_ms > 0) ||
+      napi_typeof(env, argv[2], &type) != napi_ok || type != napi_function || napi_get_value_bool(env, argv[3], &alive) != napi_ok) {
+    napi_throw_type_error(env, NULL, "watch(offset, timeoutMs, onChange, alive): bad arguments");
+    return NULL;
+  }
+  if (!b.running) {
+    napi_get_boolean(env, 0, &out);
+    return out;
+  }
+  napi_threadsafe_function cb;
+  napi_create_string_utf8(env, "heartbeat watch", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, NULL, call_on_change, &cb) != napi_ok) {
+    napi_throw_error(env, NULL, "watch: napi_create_threadsafe_function failed");
+    return NULL;
+  }
+  napi_unref_threadsafe_function(env, cb); /* the watch never keeps the process alive */
+  pthread_mutex_lock(&b.lock);
+  release_watch();
+  b.watch_cb = cb;
+  b.watch_offset = (long)offset;
+  b.watch_timeout_ms = timeout_ms;
+  b.watch_state = alive ? 1 : 0;
+  b.watch_pid = -1;
+  b.watching = 1;
+  b.watch_new = 1;
+  pthread_cond_signal(&b.wake);
+  pthread_mutex_unlock(&b.lock);
+  napi_get_boolean(env, 1, &out);
+  return out;
+}
+
+/* unwatch(): no slot watched any more. */
+static napi_value unwatch(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  pthread_mutex_lock(&b.lock);
+  release_watch();
+  pthread_mutex_unlock(&b.lock);
+  return NULL;
+}
+
+/* watchStats(): [reads of the watched slot, onChange calls] since the process started */
+static napi_value watch_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, v;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_uint32(env, atomic_load(&b.watch_reads), &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_uint32(env, atomic_load(&b.watch_calls), &v);
+  napi_set_element(env, out, 1, v);
+  return out;
+}
+
 /* stats(): [beats written, beats not written (disk or write failed), periods the loop was found waiting for I/O] since start */
 static napi_value stats(napi_env env, napi_callback_info info) {
   (void)info;
@@ -260,6 +403,9 @@ static napi_value stop(napi_env env, napi_callback_info info) {
   pthread_cond_signal(&b.wake);
   pthread_mutex_unlock(&b.lock);
   pthread_join(b.thread, NULL);
+  pthread_mutex_lock(&b.lock);
+  release_watch(); /* it read through this thread and file */
+  pthread_mutex_unlock(&b.lock);
   unmap_slot();
   close(b.board);
   close(b.probe);
@@ -275,6 +421,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
     {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, stats, NULL, NULL, NULL, napi_default, NULL},
+    {"watch", NULL, watch, NULL, NULL, NULL, napi_default, NULL},
+    {"unwatch", NULL, unwatch, NULL, NULL, NULL, napi_default, NULL},
+    {"watchStats", NULL, watch_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

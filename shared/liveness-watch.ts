@@ -3,6 +3,9 @@
 // beat plus the timeout), two or three reads a second instead of ten. While it is not
 // alive it is read every DEAD_POLL_MS, so that its return is seen as soon as before. (A
 // clean stop needs no read: the fence records it as an event the vrrp service follows.)
+// Where the native beater runs, its thread does those reads (beater.ts, watchHeartbeat)
+// and this process wakes only when the service turns alive or not alive.
+import { unwatchHeartbeat, watchHeartbeat } from './eventlog/beater.js';
 import type { EventLog } from './eventlog/index.js';
 import { serviceLiveness, type Liveness, type ServiceName } from './service.js';
 
@@ -11,26 +14,46 @@ const DEAD_POLL_MS = 100;
 export class LivenessWatch {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The timeout the native thread watches with (undefined: read on a timer here). */
+  private nativeTimeoutMs: number | undefined;
+  private nativeAllowed: boolean;
+  private lastAlive = false;
 
-  constructor(private readonly o: { log: EventLog; service: ServiceName; timeoutMs: () => number; onRead(h: Liveness): void }) {}
+  constructor(private readonly o: { log: EventLog; service: ServiceName; timeoutMs: () => number; onRead(h: Liveness): void; native?: boolean }) {
+    this.nativeAllowed = o.native ?? true;
+  }
 
   start(): void {
     this.stopped = false;
     this.read();
   }
 
-  /** Reads the heartbeat now, tells onRead, and schedules the next read. */
+  /** Reads the heartbeat now, tells onRead, and schedules the next read (or has the native thread watch). */
   read(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    const h = serviceLiveness(this.o.log, this.o.service, this.o.timeoutMs());
-    this.timer = setTimeout(() => this.read(), h.staleInMs !== undefined ? h.staleInMs + 1 : DEAD_POLL_MS);
+    const timeoutMs = this.o.timeoutMs();
+    const h = serviceLiveness(this.o.log, this.o.service, timeoutMs);
+    this.lastAlive = h.alive;
+    if (this.nativeTimeoutMs !== timeoutMs) {
+      this.nativeTimeoutMs = this.nativeAllowed && watchHeartbeat(this, this.o.service, timeoutMs, () => this.lastAlive, () => this.read(), () => this.watchLost()) ? timeoutMs : undefined;
+    }
+    if (this.nativeTimeoutMs === undefined) this.timer = setTimeout(() => this.read(), h.staleInMs !== undefined ? h.staleInMs + 1 : DEAD_POLL_MS);
     this.o.onRead(h);
+  }
+
+  /** The native thread stopped watching: read on a timer from now on. */
+  private watchLost(): void {
+    this.nativeTimeoutMs = undefined;
+    this.nativeAllowed = false;
+    this.read();
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.nativeTimeoutMs !== undefined) unwatchHeartbeat(this);
+    this.nativeTimeoutMs = undefined;
   }
 }

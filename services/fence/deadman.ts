@@ -1,4 +1,4 @@
-// The fence's dead man's switch for one VIP group (native/deadman.sh): removes the group's
+// The fence's dead man's switch for one VIP group (native/deadman.c): removes the group's
 // addresses at a deadline the fence keeps pushing forward at every renewal, also after the
 // fence died. It fires a little before the kernel's address lifetime would (which ends
 // anywhere from 20 ms early to 250 ms late: the kernel rounds its check up to whole
@@ -38,7 +38,7 @@ export class DeadmanSwitch {
 
   private start(): void {
     // Not tied to our life (no pdeathsig): outliving a killed fence is its job.
-    const c = spawn('bash', [join(packageRoot(), 'native', 'deadman.sh')], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const c = spawn(join(packageRoot(), 'native', 'build', 'Release', 'vigil-deadman'), [], { stdio: ['pipe', 'ignore', 'pipe'] });
     hurry(c);
     this.child = c;
     c.stdin!.on('error', () => {});

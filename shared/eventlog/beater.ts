@@ -13,7 +13,14 @@ interface PulseBeatAddon {
   start(file: string, offset: number, pid: number, periodMs: number, probeFile: string, probeEveryMs: number): void;
   stop(): void;
   stats(): [number, number, number];
+  watch(offset: number, timeoutMs: number, onChange: () => void, alive: boolean): boolean;
+  unwatch(): void;
+  watchStats(): [number, number];
 }
+
+/** The addon while its thread beats (a watch needs that thread), and the slot watched with it. */
+let running: PulseBeatAddon | undefined;
+let watched: { owner: object; offset: number; timeoutMs: number; onChange: () => void; onLost: () => void; alive: () => boolean } | undefined;
 
 export interface Beater {
   /** Beats written since the start (undefined from a JavaScript timer). */
@@ -28,13 +35,53 @@ export interface Beater {
 /** Beats for `service` of the log at logPath every periodMs, from a thread; `jsBeat` every period when the addon is not there (reported through onFallback). */
 export function startBeater(logPath: string, service: string, periodMs: number, jsBeat: () => void, onFallback: (err: unknown) => void): Beater {
   try {
-    const addon = loadAddon<PulseBeatAddon>('pulse_beat', ['start', 'stop', 'stats']);
+    const addon = loadAddon<PulseBeatAddon>('pulse_beat', ['start', 'stop', 'stats', 'watch', 'unwatch', 'watchStats']);
     mkdirSync(dirname(heartbeatsPath(logPath)), { recursive: true });
     addon.start(heartbeatsPath(logPath), slotOffset(service), process.pid, periodMs, diskProbePath(logPath, service), DISK_PROBE_MS);
-    return { written: () => addon.stats()[0], missed: () => addon.stats()[1], idle: () => addon.stats()[2], stop: () => addon.stop() };
+    running = addon;
+    if (watched) addon.watch(watched.offset, watched.timeoutMs, watched.onChange, watched.alive()); // a beater started again (a new period)
+    return {
+      written: () => addon.stats()[0],
+      missed: () => addon.stats()[1],
+      idle: () => addon.stats()[2],
+      stop: () => {
+        addon.stop();
+        if (running === addon) running = undefined;
+      },
+    };
   } catch (err) {
+    if (watched) {
+      const lost = watched; // a beater that started again from JavaScript: the watcher reads on its own
+      watched = undefined;
+      lost.onLost();
+    }
     onFallback(err);
     const timer = setInterval(jsBeat, periodMs);
     return { written: () => undefined, missed: () => 0, idle: () => undefined, stop: () => clearInterval(timer) };
   }
+}
+
+/**
+ * Watches another service's heartbeat (of the same log as this process's beats) from the
+ * beater's thread (one watch per process, by its owner), from the state the caller last
+ * read (alive(): alive or not): onChange is called
+ * when it turns alive or not alive, and nothing runs
+ * in between. False when no native beater runs (the caller reads on a timer of its own);
+ * onLost if it then stops for good (the beats go on from a JavaScript timer).
+ */
+export function watchHeartbeat(owner: object, service: string, timeoutMs: number, alive: () => boolean, onChange: () => void, onLost: () => void): boolean {
+  if (!running || (watched && watched.owner !== owner)) return false; // one watch per process: any other reads on its own
+  watched = { owner, offset: slotOffset(service), timeoutMs, onChange, onLost, alive };
+  return running.watch(watched.offset, timeoutMs, onChange, alive());
+}
+
+export function unwatchHeartbeat(owner: object): void {
+  if (watched?.owner !== owner) return;
+  watched = undefined;
+  running?.unwatch();
+}
+
+/** [reads of the watched slot, onChange calls] by the native thread (undefined without one). */
+export function heartbeatWatchStats(): [number, number] | undefined {
+  return running?.watchStats();
 }

@@ -18,7 +18,9 @@
 //     server (its inbound cut): sent into a connection whose acknowledgements are lost, the
 //     odd ping still gets through (TCP's forward RTO recovery sends new data) and the peer
 //     waited up to a second longer for the lease (seen in the fence test of an asymmetric
-//     cut: 2.7 s instead of 1.5 s).
+//     cut: 2.7 s instead of 1.5 s). Nor is the socket's idle timer that would send them
+//     set: every read and write pushes it back, and Node re-arms a pushed-back timer only
+//     when it comes due, so it woke the fence at its old expiry after every heartbeat.
 import { createRequire } from 'node:module';
 
 interface Socket {
@@ -27,6 +29,8 @@ interface Socket {
 
 interface ConnectionManager {
   state: number;
+  /** The socket's idle timeout, set from the session timeout just before the state turns CONNECTED, then given to the socket. */
+  pingTimeout: number;
   socket: Socket | undefined;
   pendingBuffer: Buffer | null;
   /** Set by the guard between the socket's connect and the server's connect response. */
@@ -82,6 +86,7 @@ export function installZooKeeperGuard(): void {
   const CM = require('node-zookeeper-client/lib/ConnectionManager.js') as ConnectionManagerModule;
   const { CONNECTED, CONNECTED_READ_ONLY, CLOSING, SESSION_EXPIRED } = CM.STATES;
   const answered = new Set([CONNECTED, CONNECTED_READ_ONLY, SESSION_EXPIRED]);
+  const connectedStates = new Set([CONNECTED, CONNECTED_READ_ONLY]);
   const proto = CM.prototype;
   const connected = proto.onSocketConnected;
   const data = proto.onSocketData;
@@ -89,6 +94,7 @@ export function installZooKeeperGuard(): void {
   proto.setState = function (this: ConnectionManager, state: number) {
     // The connect response was read (these states follow only from it).
     if (answered.has(state)) this.vigilAwaitingConnectResponse = false;
+    if (connectedStates.has(state)) this.pingTimeout = 0; // the socket gets no idle timer
     setState.call(this, state);
   };
   proto.onSocketTimeout = function () {};

@@ -28,12 +28,12 @@ export function expectSafe(k: FencedCluster): void {
   expect(k.transitionUncertaintyMs(), 'observer sampling gap around a VIP change (ms)').toBeLessThan(100);
 }
 
-/** The PID of the fence's dead man's switch (a child of the fence: bash native/deadman.sh). */
+/** The PID of the fence's dead man's switch (a child of the fence: native/build/Release/vigil-deadman). */
 function deadmanPid(fencePid: number): number | undefined {
   const children = readFileSync(`/proc/${fencePid}/task/${fencePid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   return children.find((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('deadman.sh');
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('vigil-deadman');
     } catch {
       return false;
     }

@@ -448,6 +448,47 @@ describe('the pulse board', () => {
     }
   });
 
+  it('with the native beater, a watched heartbeat is read by its thread: the process wakes only when it turns alive or not alive', async () => {
+    const db = join(tmp.path, 'watch.db');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/beater.ts'), db, '50'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const send = async (line: string) => {
+      child.stdin.write(line + '\n');
+      return String((await answers.next()).value);
+    };
+    type Reads = { reads: { at: number; alive: boolean }[]; native: [number, number] | undefined };
+    const reads = async () => JSON.parse(await send('reads')) as Reads;
+    const writer = new HeartbeatFile(heartbeatsPath(db), false);
+    const beat = () => writer.write('vrrp', 4242, Date.now());
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    beat();
+    const beating = setInterval(beat, 50);
+    try {
+      expect(String((await answers.next()).value)).toBe('ready');
+      expect(await send('watch 400')).toBe('ok');
+      await sleep(1500);
+      const alive = await reads();
+      expect(alive.reads, 'reads in JavaScript while it beats: the first one only').toHaveLength(1);
+      expect(alive.reads[0]!.alive).toBe(true);
+      expect(alive.native![0], 'reads by the thread meanwhile').toBeGreaterThan(10);
+      clearInterval(beating);
+      const lastBeat = Date.now();
+      await expect.poll(async () => (await reads()).reads.at(-1)?.alive, { timeout: 3000, interval: 20 }).toBe(false);
+      const dead = await reads();
+      const seenDead = dead.reads.at(-1)!.at;
+      expect(seenDead - lastBeat).toBeGreaterThan(400 - 60); // (the last beat came up to a period before)
+      expect(seenDead - lastBeat).toBeLessThan(400 + 300); // the timeout, and a late thread on a busy machine
+      await sleep(300);
+      expect((await reads()).reads, 'no reads in JavaScript while it stays silent').toHaveLength(dead.reads.length);
+      beat();
+      await expect.poll(async () => (await reads()).reads.at(-1)?.alive, { timeout: 1000, interval: 20 }).toBe(true);
+    } finally {
+      clearInterval(beating);
+      child.kill();
+      writer.close();
+    }
+  });
+
   it('a watched heartbeat is read when it would turn stale, not polled; silence is seen within the timeout', async () => {
     const writer = EventLog.open({ path, node: 'lb1' });
     const reader = EventLog.open({ path, node: 'lb1' });

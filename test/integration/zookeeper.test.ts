@@ -50,6 +50,16 @@ describe('ZkClient', () => {
       c.close();
     }
   });
+
+  it("sets no idle timer on its socket (the library's pings are off: vigil's sessions send their own heartbeats)", async () => {
+    const c = await ZkClient.connect(options(zk.connectString));
+    try {
+      const socket = (c as unknown as { raw: { connectionManager: { socket: { timeout?: number } } } }).raw.connectionManager.socket;
+      expect(socket.timeout ?? 0, 'idle timeout of the connection (ms)').toBe(0);
+    } finally {
+      c.close();
+    }
+  });
 });
 
 /** A server that speaks just enough of ZooKeeper's protocol to answer a connect, then answers every request with this error code. */
