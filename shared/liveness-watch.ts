@@ -16,12 +16,11 @@ export class LivenessWatch {
   private stopped = false;
   /** The timeout the native thread watches with (undefined: read on a timer here). */
   private nativeTimeoutMs: number | undefined;
-  private nativeAllowed: boolean;
+  /** False once the native thread stopped watching for good. */
+  private nativeAllowed = true;
   private lastAlive = false;
 
-  constructor(private readonly o: { log: EventLog; service: ServiceName; timeoutMs: () => number; onRead(h: Liveness): void; native?: boolean }) {
-    this.nativeAllowed = o.native ?? true;
-  }
+  constructor(private readonly o: { log: EventLog; service: ServiceName; timeoutMs: () => number; onRead(h: Liveness): void }) {}
 
   start(): void {
     this.stopped = false;

@@ -63,10 +63,9 @@ export function startBeater(logPath: string, service: string, periodMs: number, 
 
 /**
  * Watches another service's heartbeat (of the same log as this process's beats) from the
- * beater's thread (one watch per process, by its owner), from the state the caller last
- * read (alive(): alive or not): onChange is called
- * when it turns alive or not alive, and nothing runs
- * in between. False when no native beater runs (the caller reads on a timer of its own);
+ * beater's thread, one watch per process (its owner's), from the state the caller last
+ * read (alive()): onChange is called when it turns alive or not alive, and nothing runs in
+ * between. False when no native beater runs (the caller reads on a timer of its own);
  * onLost if it then stops for good (the beats go on from a JavaScript timer).
  */
 export function watchHeartbeat(owner: object, service: string, timeoutMs: number, alive: () => boolean, onChange: () => void, onLost: () => void): boolean {

@@ -2,12 +2,14 @@
 // the database's folder reports it to every process within a fraction of a millisecond.
 // The write is reported before the commit is visible (the commit ends with an update of
 // the -shm index through mmap, which inotify does not see), so a reader that looks at
-// once can find nothing new; we look again shortly after every write. A slow poll backs
-// it all up (inotify can overflow, and some filesystems don't report).
+// once can find nothing new; we look again shortly after every write, and up to a second
+// later (a writer descheduled between its last frame and the index, on a busy machine,
+// is then found as soon as the old one-second poll found it). A slow poll backs it all up
+// (inotify can overflow, and some filesystems don't report).
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
-const TRAILING_CHECKS_MS = [1, 4, 15, 50];
+const TRAILING_CHECKS_MS = [1, 4, 15, 50, 250, 1000];
 
 export class LogChangeWatcher {
   private watcher: FSWatcher | undefined;

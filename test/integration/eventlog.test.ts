@@ -1,7 +1,7 @@
 // The event log on real SQLite files; tampering is done with Debian's sqlite3 tool, as an
 // intruder or a careless operator would.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { consume, EventLog, EventRefused, eventMatches, LogError, subscribe, verifyLog, type EventFilter, type NewEvent, type StoredEvent } from '../../shared/eventlog/index.js';
 import { BACKSTOP_PAGES, Checkpointer } from '../../shared/eventlog/checkpointer.js';
 import { loadMigrations, migrate } from '../../shared/eventlog/migrate.js';
+import { LogChangeWatcher } from '../../shared/eventlog/watch.js';
 import { tempDir, type TempDir } from '../harness/tmp.js';
 import { smallDisk } from '../../lab/disk.js';
 import { LivenessWatch } from '../../shared/liveness-watch.js';
@@ -268,6 +269,24 @@ describe('subject index (kept in bulk)', () => {
     expect(log.query({ subject: 'operator:ann' }).map((e) => e.seq)).toEqual([1, 3]);
     expect(log.db.prepare('SELECT COUNT(*) FROM subject_index').pluck().get()).toBe(3);
     log.close();
+  });
+});
+
+describe('the change watcher', () => {
+  it('after a write it reports, looks again up to a second later (a commit still completing on a busy machine), and then waits for the next', async () => {
+    writeFileSync(`${path}-wal`, '');
+    const watcher = new LogChangeWatcher(path, 600_000); // (no poll in the way)
+    const wakes: number[] = [];
+    const off = watcher.add(() => wakes.push(performance.now()));
+    await new Promise((r) => setTimeout(r, 200)); // the watcher's start
+    const at = performance.now();
+    utimesSync(`${path}-wal`, new Date(), new Date()); // as a commit's first write is reported
+    await new Promise((r) => setTimeout(r, 1600));
+    off();
+    const after = wakes.filter((t) => t >= at).map((t) => t - at);
+    expect(after.length, `wake-ups after one reported write (ms: ${after.map(Math.round).join(', ')})`).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...after), 'the last look (ms after the write)').toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...after)).toBeLessThan(1500);
   });
 });
 
