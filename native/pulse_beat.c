@@ -29,6 +29,7 @@
 #include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -368,30 +369,27 @@ static napi_value unwatch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A JavaScript array of these counts. */
+static napi_value counts(napi_env env, const uint32_t *values, uint32_t n) {
+  napi_value out, v;
+  napi_create_array_with_length(env, n, &out);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_create_uint32(env, values[i], &v);
+    napi_set_element(env, out, i, v);
+  }
+  return out;
+}
+
 /* watchStats(): [reads of the watched slot, onChange calls] since the process started */
 static napi_value watch_stats(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value out, v;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_uint32(env, atomic_load(&b.watch_reads), &v);
-  napi_set_element(env, out, 0, v);
-  napi_create_uint32(env, atomic_load(&b.watch_calls), &v);
-  napi_set_element(env, out, 1, v);
-  return out;
+  return counts(env, (uint32_t[]){atomic_load(&b.watch_reads), atomic_load(&b.watch_calls)}, 2);
 }
 
 /* stats(): [beats written, beats not written (disk or write failed), periods the loop was found waiting for I/O] since start */
 static napi_value stats(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value out, v;
-  napi_create_array_with_length(env, 3, &out);
-  napi_create_uint32(env, atomic_load(&b.beats), &v);
-  napi_set_element(env, out, 0, v);
-  napi_create_uint32(env, atomic_load(&b.failures), &v);
-  napi_set_element(env, out, 1, v);
-  napi_create_uint32(env, atomic_load(&b.idle_beats), &v);
-  napi_set_element(env, out, 2, v);
-  return out;
+  return counts(env, (uint32_t[]){atomic_load(&b.beats), atomic_load(&b.failures), atomic_load(&b.idle_beats)}, 3);
 }
 
 static napi_value stop(napi_env env, napi_callback_info info) {
@@ -416,6 +414,32 @@ static napi_value stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * limitArenas(n): glibc's malloc keeps at most n arenas. Each thread that allocates gets an
+ * arena of its own by default (up to 8 per core), and what a thread freed stays in its
+ * arena: the checkpoint thread and V8's compiler threads left 5-8 MiB resident in each
+ * service. Called before those threads allocate; threads already attached keep theirs.
+ */
+static napi_value limit_arenas(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_type_error(env, NULL, "limitArenas(n): n >= 1");
+    return NULL;
+  }
+  napi_get_boolean(env, mallopt(M_ARENA_MAX, n) == 1, &out);
+  return out;
+}
+
+/* trim(): what malloc's arenas hold free goes back to the system (malloc_trim). */
+static napi_value trim(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_get_boolean(env, malloc_trim(0) == 1, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
@@ -424,6 +448,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"watch", NULL, watch, NULL, NULL, NULL, napi_default, NULL},
     {"unwatch", NULL, unwatch, NULL, NULL, NULL, napi_default, NULL},
     {"watchStats", NULL, watch_stats, NULL, NULL, NULL, napi_default, NULL},
+    {"limitArenas", NULL, limit_arenas, NULL, NULL, NULL, napi_default, NULL},
+    {"trim", NULL, trim, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

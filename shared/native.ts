@@ -21,3 +21,15 @@ export function loadAddon<T extends object>(name: string, functions: readonly (k
   loaded.set(name, mod);
   return mod as T;
 }
+
+/**
+ * Gives what malloc holds free back to the system (glibc's malloc_trim), after a burst of
+ * allocation ended (a thread that ended: its arena keeps what it freed). False without the addon.
+ */
+export function releaseFreedMemory(): boolean {
+  try {
+    return loadAddon<{ trim(): boolean }>('pulse_beat', ['trim']).trim();
+  } catch {
+    return false;
+  }
+}

@@ -14,6 +14,7 @@
 // an idle service carries none. The few writes of a quiet log wait in the WAL meanwhile.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { releaseFreedMemory } from '../native.js';
 
 /** The appenders' wal_autocheckpoint while a checkpointer runs (pages of 4 KiB). */
 export const BACKSTOP_PAGES = 10_000;
@@ -125,6 +126,7 @@ export class Checkpointer {
     });
     worker.on('exit', () => {
       if (this.worker === worker) this.worker = undefined;
+      releaseFreedMemory(); // what the thread's isolate and SQLite freed, left in its malloc arena
       this.startIfDue(); // writes that came while it was ending
     });
   }

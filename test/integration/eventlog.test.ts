@@ -18,6 +18,17 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ROOT } from '../harness/node.js';
 
+/** test/fixtures/beater.ts for the log at db, beating every 50 ms: its answers, and send(line) for the next one. */
+function beaterFixture(db: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/beater.ts'), db, '50'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const send = async (line: string) => {
+    child.stdin.write(line + '\n');
+    return String((await answers.next()).value);
+  };
+  return { child, answers, send };
+}
+
 const note = (text: string, author = 'ann'): NewEvent => ({ type: 'operator.note', source: 'cli', subject: `operator:${author}`, data: { text, author } });
 const sqlite3 = (db: string, sql: string) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -402,12 +413,7 @@ describe('the pulse board', () => {
   it('the native beater: beats from a thread while the event loop waits for I/O or answers, and the disk takes a block; none while the loop is busy or blocked in a system call, or the disk refuses, nor once stopped', async () => {
     const disk = smallDisk(join(tmp.path, 'disk'), 1);
     const db = join(disk.path, 'events.db');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/beater.ts'), db, '50'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-    const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const send = async (line: string) => {
-      child.stdin.write(line + '\n');
-      return String((await answers.next()).value);
-    };
+    const { child, answers, send } = beaterFixture(db);
     const beats = new HeartbeatFile(heartbeatsPath(db), true);
     const age = () => Date.now() - (beats.read('fence')?.ts ?? 0);
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -469,12 +475,7 @@ describe('the pulse board', () => {
 
   it('with the native beater, a watched heartbeat is read by its thread: the process wakes only when it turns alive or not alive', async () => {
     const db = join(tmp.path, 'watch.db');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/beater.ts'), db, '50'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-    const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const send = async (line: string) => {
-      child.stdin.write(line + '\n');
-      return String((await answers.next()).value);
-    };
+    const { child, answers, send } = beaterFixture(db);
     type Reads = { reads: { at: number; alive: boolean }[]; native: [number, number] | undefined };
     const reads = async () => JSON.parse(await send('reads')) as Reads;
     const writer = new HeartbeatFile(heartbeatsPath(db), false);
