@@ -63,11 +63,13 @@ describe('a holder cut off from the other directors, ZooKeeper reachable', () =>
     const cutAt = now();
     const at = await waitFor('n2 to hold the VIP', () => k.presence().find((p) => p.node === 'n2' && p.from >= cutAt)?.from, 20_000, 10);
     expect(at - cutAt, `the VIP on n2 after the cut (ms); bound ${MASTER_DOWN_MS} + ${HANDOVER_MS}; what happened: ${timeline(k, cutAt)}`).toBeLessThan(MASTER_DOWN_MS + HANDOVER_MS);
-    // recorded by the holder that gave way, with why
+    // recorded by the holder that gave way, with why: to the director waiting in the lock
+    // then: n2, or on a busy machine n3, whose master-down timer fired first (n2, of higher
+    // priority, then preempts it: the VIP is on n2 within the bound, as checked above and below)
     const gave = k.events('n1', ['fence.gave_way']).filter((e) => e.ts >= cutAt);
-    expect(gave.map((e) => e.data)).toEqual([expect.objectContaining({ group: 'web', to: 'n2', heard_by: ['n2', 'n3'], directors: 3 })]);
+    expect(gave.map((e) => e.data)).toEqual([expect.objectContaining({ group: 'web', to: expect.stringMatching(/^n[23]$/), heard_by: ['n2', 'n3'], directors: 3 })]);
     const unbound = k.events('n1', ['vip.unbound']).find((e) => e.ts >= cutAt);
-    expect((unbound?.data as { reason?: string } | undefined)?.reason).toMatch(/n2, n3 \(2 of 3 directors\) hear n2's VRRP adverts and not this node's/);
+    expect((unbound?.data as { reason?: string } | undefined)?.reason).toMatch(/n2, n3 \(2 of 3 directors\) hear n[23]'s VRRP adverts and not this node's/);
     // the client, cut from n1, is answered by n2
     await waitFor('the client answered by n2', () => k.answers().find((a) => a.t >= at && a.answer === 'n2'), 10_000, 10);
     const settledAt = now();
