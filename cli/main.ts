@@ -3,11 +3,12 @@
 // modules are still loading (half a second), so it is made harmless before anything else.
 // A running service records it (shared/service.ts).
 import { ignoreHangup } from './hangup.js';
-import { keepMallocArenasFew, keepYoungGenerationSmall } from './young-generation.js';
+import { limitMallocArenas } from '../shared/native.js';
+import { keepYoungGenerationSmall } from './young-generation.js';
 
 process.on('SIGHUP', ignoreHangup);
 if (process.argv[2] === 'run') {
   keepYoungGenerationSmall();
-  keepMallocArenasFew();
+  limitMallocArenas();
 }
 await import('./app.js');

@@ -33,3 +33,17 @@ export function releaseFreedMemory(): boolean {
     return false;
   }
 }
+
+/**
+ * One malloc arena for the whole process (glibc's default is one per thread that
+ * allocates, each keeping what its thread freed: the checkpoint thread's and V8's compiler
+ * threads' left 5-8 MiB resident in each service). Called before those threads allocate;
+ * tcache keeps small allocations lock-free per thread. False without the addon.
+ */
+export function limitMallocArenas(): boolean {
+  try {
+    return loadAddon<{ limitArenas(n: number): boolean }>('pulse_beat', ['limitArenas']).limitArenas(1);
+  } catch {
+    return false;
+  }
+}
