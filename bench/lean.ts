@@ -148,7 +148,9 @@ async function vrrpAtScale(n: number): Promise<void> {
     });
     const more = (priority: number) => Array.from({ length: n - 1 }, (_, v) => ({ vrid: v + 2, priority, vip: kaVip(v + 2) }));
     const ka = ['k1', 'k2'].map((host, i) => startKeepalived(kt, { host, dir: tmp.path, version: 3, vrid: 1, priority: 150 - 50 * i, advertInt: 0.1, vip: kaVip(1), more: more(150 - 50 * i) }));
-    await new Promise((r) => setTimeout(r, Math.min(WARMUP_MS, 10_000))); // elections settle, JIT (busy from the start: no idle start-up to wait out)
+    // elections settle, the JIT, and the checkpoint thread's start-up look at the log (it ends
+    // 30 s after the start-up's burst of events: in a 10 s warm-up its end fell in the window)
+    await new Promise((r) => setTimeout(r, Math.min(WARMUP_MS, 40_000)));
     const procs: Measured[] = [
       { who: 'vigil vrrp', role: 'master', pid: vigil[0]!.pid },
       { who: 'vigil vrrp', role: 'backup', pid: vigil[1]!.pid },

@@ -3,6 +3,7 @@
 // modules are still loading (half a second), so it is made harmless before anything else.
 // A running service records it (shared/service.ts).
 import { ignoreHangup } from './hangup.js';
+import { useCompilerTier } from '../shared/compiler-tier.js';
 import { limitMallocArenas } from '../shared/native.js';
 import { keepYoungGenerationSmall } from './young-generation.js';
 
@@ -10,5 +11,6 @@ process.on('SIGHUP', ignoreHangup);
 if (process.argv[2] === 'run') {
   keepYoungGenerationSmall();
   limitMallocArenas();
+  useCompilerTier('baseline'); // until the service's configuration says it is busy
 }
 await import('./app.js');

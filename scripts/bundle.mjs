@@ -5,7 +5,7 @@
 // outside: better-sqlite3 (an addon), node-zookeeper-client (shared/zookeeper/guard.ts
 // patches its internals through require, which must reach the copy the bundle uses).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,3 +25,16 @@ await build({
   banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// Every process keeps the source of each chunk it loads as a string, one byte a character
+// unless a single character is beyond Latin-1: then two for every character (the zod
+// chunk, 0.75 MB, held 1.5 MB in each service for one dash in a comment). esbuild writes
+// code in ASCII (charset ascii) but leaves comments as they are: what is left is in
+// comments, and goes as escapes.
+for (const name of readdirSync(outdir)) {
+  if (!name.endsWith('.js')) continue;
+  const file = join(outdir, name);
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  if (ascii !== text) writeFileSync(file, ascii);
+}

@@ -2,6 +2,7 @@
 // node's log, record that it started and why it stopped, stop cleanly on SIGTERM, reload
 // its configuration on SIGHUP, store what it counts in memory for the node's /metrics.
 import { parseArgs } from 'node:util';
+import { compilerTierFor, useCompilerTier } from './compiler-tier.js';
 import { ConfigError, formatIssue, loadConfig, logPathForNode, nodeNames, type VigilConfig } from './config/index.js';
 import { configFile, NodeSelectionError, resolveNode } from './config/node.js';
 import { EventLog, serviceSubject, type NewEvent, type Source, type StoredEvent } from './eventlog/index.js';
@@ -182,6 +183,7 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const { config } = loadConfig(file);
   const node = resolveNode(nodeNames(config), values.node);
   const logger = createLogger({ service: name, node });
+  useCompilerTier(compilerTierFor(name, config, node));
   const profileDir = process.env.VIGIL_CPU_PROFILE;
   const endProfile = profileDir ? (await import('./cpu-profile.js')).startCpuProfile(profileDir, name) : undefined;
   const nice = name === 'vrrp' || name === 'fence' ? config.global_defs.vrrp_priority : name === 'health' ? config.global_defs.checker_priority : 0;
@@ -296,6 +298,7 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
       missedBefore = 0;
       beater = beatFrom(period);
     }
+    useCompilerTier(compilerTierFor(name, next, node));
     current = next;
     logger.info('configuration reloaded', { config: file, ...changes, restart_needed: restartNeeded });
     if (restartNeeded.length > 0) logger.warn('settings changed that take effect only when the service restarts', { restart_needed: restartNeeded });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDemoCluster, REAL_SERVER_NAMES, RS_PORT, type DemoCluster } from '../../lab/demo.js';
 import { COORDINATOR, type Presence } from '../../lab/cluster.js';
 import { isEvent } from '../../shared/eventlog/index.js';
@@ -75,6 +75,9 @@ beforeAll(async () => {
   await new Promise((r) => setTimeout(r, 1500));
   dbDirs = ['d1', 'd2', 'd3'].map((d) => join(k.dir, d));
 }, 240_000);
+
+// A failed test keeps the cluster's folder (service and event logs: a busy-core flake seen once can be read).
+beforeEach(({ onTestFailed }) => onTestFailed(() => c?.k.keepFolder()));
 
 let tmp: TempDir | undefined;
 let browser: Browser | undefined;
