@@ -20,7 +20,7 @@ export const BUSY_PER_SECOND = 20;
 /** A bound group's renewals a second (the fence's heartbeat is at most 500 ms). */
 const RENEWALS_PER_GROUP = 2;
 
-/** Steady work a second the configuration gives the service: adverts, renewals, checks. */
+/** Steady work a second the configuration gives the service: adverts, renewals, checks, scripts. */
 export function steadyWorkPerSecond(service: ServiceName, c: VigilConfig, node: string): number {
   switch (service) {
     case 'vrrp': // sent as master, heard as backup
@@ -34,9 +34,11 @@ export function steadyWorkPerSecond(service: ServiceName, c: VigilConfig, node: 
       }
       return n;
     }
+    // These act on what the others record (an idle cluster records nothing): as busy as what they follow.
     case 'ipvs':
-    case 'relay': // they act on changes, which an idle cluster has none of
-      return 0;
+      return steadyWorkPerSecond('health', c, node);
+    case 'relay':
+      return (['vrrp', 'fence', 'health'] as const).reduce((n, s) => n + steadyWorkPerSecond(s, c, node), 0);
   }
 }
 

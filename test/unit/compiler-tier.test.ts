@@ -19,8 +19,9 @@ describe('which compiler a service gets', () => {
     expect(steadyWorkPerSecond('vrrp', c, 'lb2')).toBe(6);
     expect(steadyWorkPerSecond('fence', c, 'lb1')).toBe(4);
     expect(steadyWorkPerSecond('health', c, 'lb1')).toBeCloseTo(0.5 + 2 * (1 / 6 + 1));
-    expect(steadyWorkPerSecond('ipvs', c, 'lb1')).toBe(0);
-    expect(steadyWorkPerSecond('relay', c, 'lb1')).toBe(0);
+    // the ipvs service follows the checks; the relay whatever the others record
+    expect(steadyWorkPerSecond('ipvs', c, 'lb1')).toBeCloseTo(0.5 + 2 * (1 / 6 + 1));
+    expect(steadyWorkPerSecond('relay', c, 'lb1')).toBeCloseTo(6 + 4 + 0.5 + 2 * (1 / 6 + 1));
   });
 
   it('an idle director runs on bytecode and baseline code; a busy service keeps the optimizing compiler', () => {
@@ -31,5 +32,7 @@ describe('which compiler a service gets', () => {
     expect(compilerTierFor('vrrp', config(20, 1, 1, 0), 'lb1')).toBe('optimizing');
     expect(compilerTierFor('fence', config(1, 1, 10, 0), 'lb1')).toBe('optimizing');
     expect(compilerTierFor('health', config(1, 1, 1, 20), 'lb1')).toBe('optimizing');
+    expect(compilerTierFor('ipvs', config(1, 1, 1, 20), 'lb1')).toBe('optimizing');
+    expect(compilerTierFor('relay', config(100, 0.1, 1, 0), 'lb1')).toBe('optimizing');
   });
 });
