@@ -10,6 +10,23 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * zod's `z.locales` and `z.core.locales` (its error messages in ~50 languages, ~0.5 MB of source) are empty
+ * namespaces here: vigil never calls z.config(z.locales.xx()), English is built in
+ * (zod/v4/classic/schemas.js imports it itself), and every service would otherwise load
+ * and keep the source of all of them.
+ */
+function withoutZodLocales() {
+  return {
+    name: 'without-zod-locales',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]zod[\\/]v4[\\/](classic[\\/]external|mini[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: 'zod-locales', namespace: 'without-zod-locales' } : undefined);
+      b.onLoad({ filter: /.*/, namespace: 'without-zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
+    },
+  };
+}
 const outdir = join(root, 'dist/bundle');
 rmSync(outdir, { recursive: true, force: true });
 await build({
@@ -24,6 +41,7 @@ await build({
   // CommonJS packages inside the bundle call require(): give each chunk one.
   banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [withoutZodLocales()],
 });
 
 // Every process keeps the source of each chunk it loads as a string, one byte a character
