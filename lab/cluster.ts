@@ -89,7 +89,7 @@ export interface LabCluster extends Omit<Observers, 'children'> {
   /** Lines of the services' logs that report a bug (an event the catalogue refused, say): none, ever. */
   bugs(): string[];
   destroy(): Promise<void>;
-  /** Keeps the cluster's folder (configuration, service logs, event logs) when it is destroyed. */
+  /** Keeps the cluster's folder (configuration, service logs, event logs) and ZooKeeper's (its servers' logs) when it is destroyed. */
   keepFolder(): void;
 }
 
@@ -229,7 +229,10 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
         return [];
       }
     }),
-    keepFolder: () => tmp.keep(),
+    keepFolder: () => {
+      tmp.keep();
+      zk?.keep();
+    },
     async destroy() {
       for (const c of services.values()) expectedEnd.add(c);
       await Promise.all([...services.values()].map((c) => c.stop(3000)));

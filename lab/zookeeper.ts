@@ -81,8 +81,10 @@ export interface ZooKeeper {
   leader(): Promise<ZkServer | undefined>;
   /** Runs zkCli.sh with these arguments against the first running server; resolves with its output. */
   cli(args: string[]): Promise<string>;
-  /** Stops every server and removes all files. */
+  /** Stops every server and removes all files (unless kept). */
   stop(): Promise<void>;
+  /** Keeps the servers' folders (their logs: when an election ended) when they stop. */
+  keep(): void;
 }
 
 export interface ZooKeeperOptions {
@@ -171,6 +173,7 @@ export async function startZooKeeper(o: ZooKeeperOptions = {}): Promise<ZooKeepe
       await Promise.all(servers.map((s) => s.stop()));
       tmp.remove();
     },
+    keep: () => tmp.keep(),
   };
   try {
     await Promise.all(servers.map((s) => s.start()));
