@@ -5,7 +5,7 @@
 // outside: better-sqlite3 (an addon), node-zookeeper-client (shared/zookeeper/guard.ts
 // patches its internals through require, which must reach the copy the bundle uses).
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +29,7 @@ function withoutZodLocales() {
 }
 const outdir = join(root, 'dist/bundle');
 rmSync(outdir, { recursive: true, force: true });
-await build({
+const { outputFiles } = await build({
   entryPoints: [join(root, 'dist/cli/main.js')],
   outdir,
   bundle: true,
@@ -42,6 +42,7 @@ await build({
   banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
   logLevel: 'warning',
   plugins: [withoutZodLocales()],
+  write: false, // written below, once made ASCII
 });
 
 // Every process keeps the source of each chunk it loads as a string, one byte a character
@@ -49,10 +50,7 @@ await build({
 // chunk, 0.75 MB, held 1.5 MB in each service for one dash in a comment). esbuild writes
 // code in ASCII (charset ascii) but leaves comments as they are: what is left is in
 // comments, and goes as escapes.
-for (const name of readdirSync(outdir)) {
-  if (!name.endsWith('.js')) continue;
-  const file = join(outdir, name);
-  const text = readFileSync(file, 'utf8');
-  const ascii = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-  if (ascii !== text) writeFileSync(file, ascii);
+mkdirSync(outdir, { recursive: true });
+for (const f of outputFiles) {
+  writeFileSync(f.path, f.path.endsWith('.js') ? f.text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`) : f.contents);
 }

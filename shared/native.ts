@@ -22,17 +22,26 @@ export function loadAddon<T extends object>(name: string, functions: readonly (k
   return mod as T;
 }
 
-/**
- * Gives what malloc holds free back to the system (glibc's malloc_trim), after a burst of
- * allocation ended (a thread that ended: its arena keeps what it freed). False without the addon.
- */
-export function releaseFreedMemory(): boolean {
+/** glibc's malloc, through the beater's addon (it is loaded by every service anyway). */
+interface MallocAddon {
+  trim(): boolean;
+  limitArenas(n: number): boolean;
+}
+
+/** Calls the addon; false where it cannot load (the call is an optimisation, never needed). */
+function withMalloc(call: (m: MallocAddon) => boolean): boolean {
   try {
-    return loadAddon<{ trim(): boolean }>('pulse_beat', ['trim']).trim();
+    return call(loadAddon<MallocAddon>('pulse_beat', ['trim', 'limitArenas']));
   } catch {
     return false;
   }
 }
+
+/**
+ * Gives what malloc holds free back to the system (glibc's malloc_trim), after a burst of
+ * allocation ended (a thread that ended: its arena keeps what it freed). False without the addon.
+ */
+export const releaseFreedMemory = (): boolean => withMalloc((m) => m.trim());
 
 /**
  * One malloc arena for the whole process (glibc's default is one per thread that
@@ -40,10 +49,4 @@ export function releaseFreedMemory(): boolean {
  * threads' left 5-8 MiB resident in each service). Called before those threads allocate;
  * tcache keeps small allocations lock-free per thread. False without the addon.
  */
-export function limitMallocArenas(): boolean {
-  try {
-    return loadAddon<{ limitArenas(n: number): boolean }>('pulse_beat', ['limitArenas']).limitArenas(1);
-  } catch {
-    return false;
-  }
-}
+export const limitMallocArenas = (): boolean => withMalloc((m) => m.limitArenas(1));

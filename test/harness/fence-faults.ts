@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAST_PROFILE } from '../../shared/config/profile.js';
 import { LATE_KEY, summarize } from '../../shared/eventlog/index.js';
-import { destroyAfterTest, startSettledCluster, timeline, type FencedCluster, type FencedClusterOptions, type ServiceName } from './fenced.js';
+import { startSettledCluster, timeline, type FencedCluster, type FencedClusterOptions, type ServiceName } from './fenced.js';
 import { longestOutage } from '../../lab/observers.js';
 import { waitFor } from './process.js';
 import { waitForQuorum } from './zookeeper.js';
@@ -44,8 +44,8 @@ export function faultSuite(profile: 'default' | 'fast'): void {
   const sessionS = profile === 'fast' ? FAST_PROFILE.session_timeout : DEFAULT_SESSION_S;
   const boundMs = sessionS * 1000 + 1000;
   let c: FencedCluster | undefined;
-  afterEach(async (ctx) => {
-    await destroyAfterTest(ctx, c);
+  afterEach(async () => {
+    await c?.destroy();
     c = undefined;
   });
 

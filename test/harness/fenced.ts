@@ -5,15 +5,23 @@ import { join } from 'node:path';
 import { startLab, type LabCluster, type LabContext, type ServiceName } from '../../lab/cluster.js';
 import { summarize } from '../../shared/eventlog/index.js';
 import { CLI, ROOT } from './node.js';
-import { afterEach, onTestFailed, type TestContext } from 'vitest';
+import { afterEach } from 'vitest';
+import { getCurrentTest } from 'vitest/suite';
 
-/** A failed test's cluster keeps its folder (service logs, event logs: a flake seen once can be read), if it outlives the test's afterEach hooks (else destroyAfterTest). Outside a test (a benchmark) nothing. */
+/**
+ * A cluster started in a test keeps its folder (service logs, event logs: a flake seen once
+ * can be read) if that test has failed by the time the cluster is destroyed: in the test,
+ * its afterEach or an afterAll. Read at the destroy, as onTestFailed's callbacks come only
+ * after the afterEach hooks, when the folder is gone. Outside a test (a benchmark) nothing.
+ */
 function keepWhenFailed(c: LabCluster): void {
-  try {
-    onTestFailed(() => c.keepFolder());
-  } catch {
-    // not inside a test
-  }
+  const test = getCurrentTest();
+  if (!test) return;
+  const destroy = c.destroy.bind(c);
+  c.destroy = async () => {
+    if (test.result?.state === 'fail') c.keepFolder();
+    await destroy();
+  };
 }
 
 export type { Answer, Presence, ServiceName } from '../../lab/cluster.js';
@@ -22,21 +30,11 @@ export type { Answer, Presence, ServiceName } from '../../lab/cluster.js';
 export const now = () => performance.timeOrigin + performance.now();
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * After a test: its cluster destroyed, its folder kept when the test failed. Decided here:
- * vitest runs afterEach hooks before the test's onTestFailed callbacks, by when the folder
- * of a cluster destroyed in afterEach is gone.
- */
-export async function destroyAfterTest(ctx: TestContext, k: FencedCluster | undefined): Promise<void> {
-  if (ctx.task.result?.state === 'fail') k?.keepFolder();
-  await k?.destroy();
-}
-
 /** For a test file: the cluster a test started (passed through this) is destroyed after it, also when it fails. */
 export function clusterPerTest(): (k: FencedCluster) => FencedCluster {
   let current: FencedCluster | undefined;
-  afterEach(async (ctx) => {
-    await destroyAfterTest(ctx, current);
+  afterEach(async () => {
+    await current?.destroy();
     current = undefined;
   });
   return (k) => (current = k);

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { destroyAfterTest, startFencedCluster, startSettledCluster, VIP, type FencedCluster } from '../harness/fenced.js';
+import { startFencedCluster, startSettledCluster, VIP, type FencedCluster } from '../harness/fenced.js';
 import { expectSafe, faultSuite } from '../harness/fence-faults.js';
 import { threadNices } from '../harness/nice.js';
 import { waitFor } from '../harness/process.js';
@@ -13,8 +13,8 @@ import { longestOutage } from '../../lab/observers.js';
 const SESSION_S = 1.5;
 
 let c: FencedCluster | undefined;
-afterEach(async (ctx) => {
-  await destroyAfterTest(ctx, c);
+afterEach(async () => {
+  await c?.destroy();
   c = undefined;
 });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../shared/eventlog/index.js';
 import { KERNEL_EXPIRY_LATE_MS } from '../../shared/postmortem/history.js';
-import { destroyAfterTest, startSettledCluster, type FencedCluster, type ServiceName } from '../harness/fenced.js';
+import { startSettledCluster, type FencedCluster, type ServiceName } from '../harness/fenced.js';
 import { waitFor } from '../harness/process.js';
 
 const ALL: ServiceName[] = ['fence', 'vrrp', 'relay'];
@@ -14,8 +14,8 @@ const ALL: ServiceName[] = ['fence', 'vrrp', 'relay'];
 const TOLERANCE_MS = 50;
 
 let c: FencedCluster | undefined;
-afterEach(async (ctx) => {
-  await destroyAfterTest(ctx, c);
+afterEach(async () => {
+  await c?.destroy();
   c = undefined;
 });
 
