@@ -6,23 +6,7 @@ import { startLab, type LabCluster, type LabContext, type ServiceName } from '..
 import { summarize } from '../../shared/eventlog/index.js';
 import { CLI, ROOT } from './node.js';
 import { afterEach } from 'vitest';
-import { getCurrentTest } from 'vitest/suite';
-
-/**
- * A cluster started in a test keeps its folder (service logs, event logs: a flake seen once
- * can be read) if that test has failed by the time the cluster is destroyed: in the test,
- * its afterEach or an afterAll. Read at the destroy, as onTestFailed's callbacks come only
- * after the afterEach hooks, when the folder is gone. Outside a test (a benchmark) nothing.
- */
-function keepWhenFailed(c: LabCluster): void {
-  const test = getCurrentTest();
-  if (!test) return;
-  const destroy = c.destroy.bind(c);
-  c.destroy = async () => {
-    if (test.result?.state === 'fail') c.keepFolder();
-    await destroy();
-  };
-}
+import { keepWhenFailed } from './keep.js';
 
 export type { Answer, Presence, ServiceName } from '../../lab/cluster.js';
 

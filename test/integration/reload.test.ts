@@ -5,7 +5,7 @@
 // changes nothing and says why.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLab, type LabCluster, type LabContext } from '../../lab/cluster.js';
 import type { Child } from '../../lab/process.js';
 import { isEvent, type StoredEvent } from '../../shared/eventlog/index.js';
@@ -77,6 +77,12 @@ beforeAll(async () => {
   });
   k.start('n1', ['fence', 'vrrp', 'relay']);
   await k.settled('n1');
+  // settled is VI_1's bind (the lease makes it MASTER at once); VI_2 and VI_4, with no VIP
+  // group, become MASTER only when their master-down timer (3.4 s) fires.
+  await waitFor('n1 to be MASTER of every instance', () => {
+    const states = k!.events('n1', ['vrrp.state_changed']).map((e) => e.data as { instance: string; to: string });
+    return Object.keys(FIRST).every((i) => states.filter((s) => s.instance === i).at(-1)?.to === 'MASTER') ? true : undefined;
+  }, 20_000);
   k.start('n2', ['fence', 'vrrp', 'relay']);
   await k.fenceReady('n2');
   // Gratuitous ARP for the VIP as the client's host hears it (sender and target address the VIP).
@@ -92,6 +98,9 @@ beforeAll(async () => {
   });
   await waitFor('tshark to capture', () => (started ? true : undefined), 20_000);
 }, 120_000);
+
+// A failed test keeps the lab's folder (event logs, service logs) to be read.
+beforeEach(({ onTestFailed }) => onTestFailed(() => k?.keepFolder()));
 
 afterAll(async () => {
   await tshark?.stop(2000);
