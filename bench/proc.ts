@@ -12,10 +12,17 @@ export function cpuSeconds(pid: number): { user: number; system: number; total: 
   return { user, system, total: user + system };
 }
 
-export function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+/** A line of /proc/<pid>/status in MiB (NaN: gone). */
+function statusMiB(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
 }
+
+export const rssMiB = (pid: number): number => statusMiB(pid, 'VmRSS');
 
 /** Proportional set size: shared pages counted once among the processes that share them. */
 export function pssMiB(pid: number): number {
@@ -55,9 +62,9 @@ export function treeCpuSeconds(pid: number): number {
   return [pid, ...descendantPids(pid)].reduce((a, p) => a + own(p), 0);
 }
 
-/** Summed over a process and its running descendants. */
-export function treeMemory(pid: number): { rss: number; pss: number } {
+/** Summed over a process and its running descendants; RSS also as its anonymous and file-backed parts. */
+export function treeMemory(pid: number): { rss: number; pss: number; anon: number; file: number } {
   const all = [pid, ...descendantPids(pid)];
   const sum = (f: (p: number) => number) => all.reduce((a, p) => a + (Number.isNaN(f(p)) ? 0 : f(p)), 0);
-  return { rss: sum(rssMiB), pss: sum(pssMiB) };
+  return { rss: sum(rssMiB), pss: sum(pssMiB), anon: sum((p) => statusMiB(p, 'RssAnon')), file: sum((p) => statusMiB(p, 'RssFile')) };
 }

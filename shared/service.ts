@@ -9,6 +9,7 @@ import { EventLog, serviceSubject, type NewEvent, type Source, type StoredEvent 
 import { startBeater } from './eventlog/beater.js';
 import { UsageError } from './errors.js';
 import { createLogger, throttledWarning, type Logger } from './logger.js';
+import { unmapStartUpPages } from './native.js';
 import { packageVersion } from './paths.js';
 import { setOwnPriority } from './priority.js';
 import { MetricsRegistry } from './metrics/registry.js';
@@ -35,6 +36,8 @@ const MISSED_CHECK_MS = 5000;
  * or received) would otherwise wake its service and write the pulse board every second.
  */
 export const METRICS_MS = 5000;
+/** When a service's start-up pages are unmapped (shared/native.ts unmapStartUpPages): its start-up over. */
+const START_UP_PAGES_MS = 45_000;
 
 export interface ServiceContext {
   config: VigilConfig;
@@ -355,10 +358,14 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     return 1;
   }
   if (hangupWhileStarting) onHangup();
+  // Once the start-up's work is done (elections, first checks, the checkpoint thread's first look).
+  const startUpPages = setTimeout(() => logger.debug('start-up pages unmapped', { mib: Math.round(unmapStartUpPages() / 2 ** 20) }), START_UP_PAGES_MS);
+  startUpPages.unref();
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
   const service = running;
   // (a reload under way finishes first: a stop in the middle of one would leave parts running)
+  clearTimeout(startUpPages);
   await within(async () => {
     await reloading;
     await service.stop();

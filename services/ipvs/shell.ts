@@ -17,6 +17,12 @@ import { Ipvsadm } from './ipvsadm.js';
 import type { Table } from './table.js';
 
 const RETRY_MS = 1000;
+/**
+ * While the table cannot be read at all (no IPVS in the kernel, ipvsadm missing), retries
+ * back off to this: each one runs ipvsadm (0.7 % of a core at one a second), and the module
+ * loaded is then seen within it.
+ */
+const UNAVAILABLE_RETRY_MAX_MS = 10_000;
 
 export interface IpvsServiceOptions {
   config: VigilConfig;
@@ -42,6 +48,8 @@ export class IpvsService {
   private stopped = false;
   /** Since when the table cannot be read or changed (undefined: it can). */
   private unavailable: number | undefined;
+  /** Failed attempts since the table was last read or changed (the retry's backoff). */
+  private failures = 0;
   private readonly stillUnavailable: (fields?: Record<string, unknown>) => void;
 
   constructor(private readonly o: IpvsServiceOptions) {
@@ -149,7 +157,7 @@ export class IpvsService {
     } catch (err) {
       this.known = undefined;
       this.reportUnavailable(err);
-      this.retryLater();
+      this.retryLater(Math.min(RETRY_MS * 2 ** this.failures++, UNAVAILABLE_RETRY_MAX_MS));
     }
   }
 
@@ -167,18 +175,19 @@ export class IpvsService {
   }
 
   private reportAvailable(): void {
+    this.failures = 0;
     if (this.unavailable === undefined) return;
     this.o.logger.info('the IPVS table can be read and changed again', { after_ms: Date.now() - this.unavailable });
     this.unavailable = undefined;
     this.recorder.record({ type: 'ipvs.availability', source: 'ipvs', subject: nodeSubject(this.o.node), data: { available: true } });
   }
 
-  private retryLater(): void {
+  private retryLater(ms = RETRY_MS): void {
     if (this.retryTimer || this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.request(null, true);
-    }, RETRY_MS);
+    }, ms);
   }
 
   private subjectOf(op: IpvsOp, desired: Desired): string {
