@@ -14,15 +14,21 @@ import { QuorumTracker } from '../../shared/health-record.js';
 import { desiredTable, type Desired } from './desired.js';
 import { diffTables, type IpvsOp } from './diff.js';
 import { Ipvsadm } from './ipvsadm.js';
+import { readProcView } from './proc-view.js';
 import type { Table } from './table.js';
 
 const RETRY_MS = 1000;
 /**
  * While the table cannot be read at all (no IPVS in the kernel, ipvsadm missing), retries
- * back off to this: each one runs ipvsadm (0.7 % of a core at one a second), and the module
- * loaded is then seen within it.
+ * back off to this, and drift checks leave it to them: each runs ipvsadm (0.7 % of a core at
+ * one a second), and the module loaded is then seen within it.
  */
-const UNAVAILABLE_RETRY_MAX_MS = 10_000;
+const UNAVAILABLE_RETRY_MAX_MS = 30_000;
+/**
+ * A drift check reads the table with ipvsadm (a process: ~0.15 % of a core at one each
+ * 10 s) only when /proc/net/ip_vs changed since the last full read, or this long after it.
+ */
+const FULL_READ_MS = 60_000;
 
 export interface IpvsServiceOptions {
   config: VigilConfig;
@@ -50,6 +56,10 @@ export class IpvsService {
   private unavailable: number | undefined;
   /** Failed attempts since the table was last read or changed (the retry's backoff). */
   private failures = 0;
+  /** /proc/net/ip_vs as it was before the last full read (undefined: read in full next time). */
+  private viewBeforeRead: string | undefined;
+  /** Drift checks answered by /proc/net/ip_vs alone since the last full read. */
+  private quickChecks = 0;
   private readonly stillUnavailable: (fields?: Record<string, unknown>) => void;
 
   constructor(private readonly o: IpvsServiceOptions) {
@@ -70,7 +80,7 @@ export class IpvsService {
       logger.info('following the log', { services: this.known?.size ?? null, ipvsadm_runs: this.ipvsadm.invocations });
     };
     this.subscription = await followLog(log, { logger, rebuild }, (batch) => this.onEvents(batch));
-    this.driftTimer = setInterval(() => this.request(null, true), config.global_defs.ipvs_drift_check * 1000);
+    this.driftTimer = setInterval(() => this.driftCheck(), config.global_defs.ipvs_drift_check * 1000);
   }
 
   /**
@@ -116,6 +126,21 @@ export class IpvsService {
     if (cause !== undefined) this.request(cause, false);
   }
 
+  /**
+   * Reads the table in full when /proc/net/ip_vs changed since the view taken before the last
+   * full read (taken before: a change made while ipvsadm reads is seen at the next check),
+   * when it cannot be read, and at least each FULL_READ_MS.
+   */
+  private driftCheck(): void {
+    if (this.unavailable !== undefined) return; // the retries read it
+    const view = readProcView();
+    const fullEvery = Math.max(1, Math.round(FULL_READ_MS / (this.config.global_defs.ipvs_drift_check * 1000)));
+    if (view !== undefined && view === this.viewBeforeRead && ++this.quickChecks < fullEvery) return;
+    this.quickChecks = 0;
+    this.viewBeforeRead = view;
+    this.request(null, true);
+  }
+
   /** Queues a reconcile; requests that arrive while one runs are merged into the next. */
   private request(cause: number | null, drift: boolean): void {
     if (this.stopped) return;
@@ -142,6 +167,7 @@ export class IpvsService {
       }
       this.known = current;
       if (ops.length === 0) return;
+      this.viewBeforeRead = undefined; // the table changes now: the next check reads it
       const complaints = await this.ipvsadm.restore(ops.map((op) => op.line));
       let after = desired.table;
       if (complaints) {
@@ -156,6 +182,7 @@ export class IpvsService {
       this.reportAvailable();
     } catch (err) {
       this.known = undefined;
+      this.viewBeforeRead = undefined;
       this.reportUnavailable(err);
       this.retryLater(Math.min(RETRY_MS * 2 ** this.failures++, UNAVAILABLE_RETRY_MAX_MS));
     }

@@ -54,8 +54,8 @@ virtual_servers:
   expect(alerts.map((a) => `${a.severity}/${a.kind}`)).toEqual(['critical/ipvs_unavailable']);
   expect(alerts[0]!.summary).toMatch(/cannot read or change the kernel's IPVS table: .*Protocol not available.*; this kernel has no IPVS: load the ip_vs module/);
 
-  // The module loaded (an ipvsadm that works now, with an empty table): the retries, backed
-  // off to one each 10 s, find it and the service programs its virtual server.
+  // The module loaded (an ipvsadm that works now, with an empty table): the retries (after
+  // 1, 2, 4 s... up to 30 s) find it and the service programs its virtual server.
   writeFileSync(join(bin, 'ipvsadm'), `#!/bin/sh
 [ "$1" = -R ] && cat > ${join(d.path, 'restored')}
 exit 0

@@ -29,6 +29,7 @@ describe('the IPVS service against a real kernel (in a VM)', () => {
       'vigil run ipvs on a real IPVS table a restart with a table that is already right changes nothing',
       'vigil run ipvs on a real IPVS table a line the kernel refuses is reported and retried; the other lines apply and only they are recorded',
       'vigil run ipvs on a real IPVS table one ipvsadm process per reconcile after the first read',
+      'vigil run ipvs on a real IPVS table a drift check runs ipvsadm only when /proc/net/ip_vs changed (or each minute); a change by hand is still repaired',
       'vigil run ipvs on a real IPVS table a reload applies only the difference: an unchanged virtual server is not touched, a new one is added, a removed one deleted, a changed one edited',
     ]);
     expect(r.code).toBe(0);

@@ -231,6 +231,29 @@ virtual_servers:
     await svc.stop();
   });
 
+  it('a drift check runs ipvsadm only when /proc/net/ip_vs changed (or each minute); a change by hand is still repaired', async () => {
+    ipvsadm('-C');
+    log.append(health('10.0.0.2', 'up')); // (down since the test before)
+    const config = parseConfig(CONFIG, file).config; // a drift check every 0.5 s
+    const counting = new Ipvsadm();
+    const svc = new IpvsService({ config, node: 'n1', log, logger: createLogger({ service: 'ipvs' }, { level: 'error' }), ipvsadm: counting });
+    try {
+      await svc.start();
+      await tableIs(EXPECTED);
+      await new Promise((r) => setTimeout(r, 1500)); // the first check after the batch reads in full
+      const runs = counting.invocations;
+      await new Promise((r) => setTimeout(r, 3000)); // six checks of an unchanged table
+      expect(counting.invocations).toBe(runs);
+      ipvsadm('-e', '-t', '10.0.0.31:80', '-r', '10.0.0.3:80', '-m', '-w', '99');
+      await waitFor('the weight by hand to be repaired', () => (saved().includes('-r 10.0.0.3:80 -m -w 3') ? true : undefined), 30_000, 100);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(counting.invocations).toBe(runs + 3); // the read that saw it, the repair, the read after the repair
+      await tableIs(EXPECTED);
+    } finally {
+      await svc.stop();
+    }
+  });
+
   it('a reload applies only the difference: an unchanged virtual server is not touched, a new one is added, a removed one deleted, a changed one edited', async () => {
     ipvsadm('-C');
     const head = `cluster: c
