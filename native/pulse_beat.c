@@ -447,8 +447,8 @@ static napi_value trim(napi_env env, napi_callback_info info) {
  * binary (the dynamic linker's relocations and symbols, V8's start-up) and the kernel's
  * fault-around maps 64 KiB around each fault: counted in every service's RSS, though an
  * idle service runs a few MiB of it. Only a mapping that is not writable and holds no
- * anonymous or dirty page (not a RELRO region the linker wrote) is touched: for it the
- * page cache has exactly what the mapping shows. Returns the bytes of the mappings advised.
+ * anonymous, swapped, dirty or locked page (not a RELRO region the linker wrote) is
+ * touched: for it the page cache has exactly what the mapping shows. Returns the bytes of the mappings advised.
  */
 #define MAX_CLEAN_MAPPINGS 256
 static napi_value unmap_clean_file_pages(napi_env env, napi_callback_info info) {
@@ -483,7 +483,8 @@ static napi_value unmap_clean_file_pages(napi_env env, napi_callback_info info) 
       continue;
     }
     unsigned long kb;
-    if ((sscanf(line, "Anonymous: %lu kB", &kb) == 1 || sscanf(line, "Private_Dirty: %lu kB", &kb) == 1 ||
+    /* (Swap: a written private page swapped out is anonymous too, though not resident) */
+    if ((sscanf(line, "Anonymous: %lu kB", &kb) == 1 || sscanf(line, "Swap: %lu kB", &kb) == 1 || sscanf(line, "Private_Dirty: %lu kB", &kb) == 1 ||
          sscanf(line, "Shared_Dirty: %lu kB", &kb) == 1 || sscanf(line, "Locked: %lu kB", &kb) == 1) && kb > 0)
       dirty = 1;
   }
