@@ -4,10 +4,11 @@
 // keepalived's checker needs IPVS in the kernel), in one topology of namespaces, in the
 // same run. CPU from /proc over LEAN_SECONDS (default 60) after a warm-up of LEAN_WARMUP
 // seconds (default 60: the services' start-up work done, elections, first checks, the
-// JIT's first compilations, the checkpoint thread's first look at the log); RSS and PSS
-// at the end, and their growth from the run's first minute to its last (medians of samples
-// every 10 s: LEAN_SECONDS=600 is the 10-minute idle run). Each vigil service is counted with its helpers (ip, the dead man's
-// switch, probes: running or reaped). ZooKeeper and NATS are not counted (keepalived has
+// JIT's first compilations, the checkpoint thread's first look at the log, the start-up
+// pages' unmapping); RSS and PSS at the end, and their growth from the run's first minute
+// to its last (medians of samples every 10 s: LEAN_SECONDS=600 is the 10-minute idle run).
+// Each vigil service is counted with its helpers (ip, the dead man's switch, probes:
+// running or reaped). ZooKeeper and NATS are not counted (keepalived has
 // no equivalent). Then VRRP at scale: 100 and 250 VRRPv3 instances at 100 ms, the vrrp
 // service against keepalived's VRRP process, master and backup, side by side.
 import { appendFileSync, writeFileSync } from 'node:fs';
@@ -50,7 +51,7 @@ const SAMPLE_MS = 10_000;
  * of the last minute's samples (one every 10 s) less that of the first minute's. A run
  * shorter than two minutes: the last sample less the first.
  */
-export function growth(samples: number[]): number {
+function growth(samples: number[]): number {
   const perMinute = Math.round(60_000 / SAMPLE_MS);
   if (samples.length < 2 * perMinute) return samples.at(-1)! - samples[0]!;
   return median(samples.slice(-perMinute)) - median(samples.slice(0, perMinute));
@@ -96,7 +97,8 @@ const line = (m: Measurement) => `${m.cpu.toFixed(2)} % CPU, RSS ${m.rss.toFixed
 
 async function idleDirector(): Promise<void> {
   // All five; where the kernel has no IPVS the ipvs service runs as it would on such a node
-  // (it said so once and waits for it): its memory is a whole service's, its CPU not.
+  // (it said so once and retries, one ipvsadm each 30 s): its memory is a whole service's,
+  // its CPU near one that looks at /proc/net/ip_vs each 10 s and runs ipvsadm each minute.
   const services: ServiceName[] = ['vrrp', 'fence', 'health', 'relay', 'ipvs'];
   const ipvsNote = kernelHasIpvs() ? '' : '; this kernel has no IPVS: the ipvs service waits for it';
   const k = await startLab({
