@@ -448,7 +448,8 @@ static napi_value trim(napi_env env, napi_callback_info info) {
  * fault-around maps 64 KiB around each fault: counted in every service's RSS, though an
  * idle service runs a few MiB of it. Only a mapping that is not writable and holds no
  * anonymous, swapped, dirty or locked page (not a RELRO region the linker wrote) is
- * touched: for it the page cache has exactly what the mapping shows. Returns the bytes of the mappings advised.
+ * touched: for it the page cache has exactly what the mapping shows. Returns the bytes of
+ * the mappings advised.
  */
 #define MAX_CLEAN_MAPPINGS 256
 static napi_value unmap_clean_file_pages(napi_env env, napi_callback_info info) {

@@ -8,7 +8,7 @@ import type { LabCluster } from '../../lab/cluster.js';
 
 /** Outside a test (a benchmark) nothing; returns the cluster. */
 export function keepWhenFailed<C extends LabCluster>(c: C): C {
-  const test = TestRunner.getCurrentTest() ?? undefined;
+  const test = TestRunner.getCurrentTest();
   if (!test) return c;
   const destroy = c.destroy.bind(c);
   c.destroy = async () => {
