@@ -12,17 +12,23 @@ export function cpuSeconds(pid: number): { user: number; system: number; total: 
   return { user, system, total: user + system };
 }
 
-/** A line of /proc/<pid>/status in MiB (NaN: gone). */
-function statusMiB(pid: number, field: string): number {
+/** Lines of /proc/<pid>/status in MiB, read once (NaN each: gone). */
+function statusMiB<F extends string>(pid: number, fields: readonly F[]): Record<F, number> {
+  let text = '';
   try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {
-    return NaN;
+    // gone: NaN below
   }
+  const out = {} as Record<F, number>;
+  for (const f of fields) {
+    const m = new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(text);
+    out[f] = m ? Number(m[1]) / 1024 : NaN;
+  }
+  return out;
 }
 
-export const rssMiB = (pid: number): number => statusMiB(pid, 'VmRSS');
+export const rssMiB = (pid: number): number => statusMiB(pid, ['VmRSS']).VmRSS;
 
 /** Proportional set size: shared pages counted once among the processes that share them. */
 export function pssMiB(pid: number): number {
@@ -65,6 +71,7 @@ export function treeCpuSeconds(pid: number): number {
 /** Summed over a process and its running descendants; RSS also as its anonymous and file-backed parts. */
 export function treeMemory(pid: number): { rss: number; pss: number; anon: number; file: number } {
   const all = [pid, ...descendantPids(pid)];
-  const sum = (f: (p: number) => number) => all.reduce((a, p) => a + (Number.isNaN(f(p)) ? 0 : f(p)), 0);
-  return { rss: sum(rssMiB), pss: sum(pssMiB), anon: sum((p) => statusMiB(p, 'RssAnon')), file: sum((p) => statusMiB(p, 'RssFile')) };
+  const each = all.map((p) => ({ ...statusMiB(p, ['VmRSS', 'RssAnon', 'RssFile']), pss: pssMiB(p) }));
+  const sum = (f: (m: (typeof each)[number]) => number) => each.reduce((a, m) => a + (Number.isNaN(f(m)) ? 0 : f(m)), 0);
+  return { rss: sum((m) => m.VmRSS), pss: sum((m) => m.pss), anon: sum((m) => m.RssAnon), file: sum((m) => m.RssFile) };
 }

@@ -81,13 +81,15 @@ export function faultSuite(profile: 'default' | 'fast'): void {
     await k.settled('n1', 20_000);
   }
 
+  const lockLeaves = (k: FencedCluster, node: string) => k.events(node, ['fence.lease_candidate']).filter((e) => (e.data as { action: string }).action === 'left');
+
   async function leftLock(k: FencedCluster, node: string, times: number): Promise<void> {
-    await waitFor(`${node} to leave the lock`, () => k.events(node, ['fence.lease_candidate']).filter((e) => (e.data as { action: string }).action === 'left').at(times - 1), 20_000);
+    await waitFor(`${node} to leave the lock`, () => lockLeaves(k, node).at(times - 1), 20_000);
   }
 
-  /** How often n2 was denied the lease so far: a round waits for one more (not for the round's index: a hand-over between rounds may add its own). */
+  /** How often n2 was denied the lease, or left the lock, so far: a round waits for one more (not for the round's index: a hand-over between rounds may add its own). */
   const deniedSoFar = (k: FencedCluster) => k.events('n2', ['fence.lease_denied']).length;
-  const leftSoFar = (k: FencedCluster) => k.events('n2', ['fence.lease_candidate']).filter((e) => (e.data as { action: string }).action === 'left').length;
+  const leftSoFar = (k: FencedCluster) => lockLeaves(k, 'n2').length;
 
   /** Rounds of: signal n1's services, see n2 take over in time (after `check`), restart them, n1 back. */
   async function signalRounds(k: FencedCluster, which: ServiceName[], signal: NodeJS.Signals, check?: (at: number) => Promise<void>): Promise<void> {
