@@ -80,6 +80,14 @@ export function ipBatch(lines: string[], timeoutMs = 5000): Promise<{ failed: { 
   });
 }
 
+/**
+ * Whether ip's complaint about deleting an address says it was not there: strerror of
+ * EADDRNOTAVAIL from older kernels, the kernel's own words (extack) from newer ones.
+ */
+export function addressWasAbsent(message: string): boolean {
+  return /Cannot assign requested address|Address not found/.test(message);
+}
+
 export interface AddressChange {
   change: 'added' | 'removed';
   ifname: string;

@@ -98,13 +98,21 @@ export const failsafeHolds = (failsafeLeftMs: number | undefined): boolean => (f
 /**
  * A group kept under failsafe: it stays bound while the peers' promises last; once
  * ZooKeeper is back, our candidate joins, and the lease is taken again (adopt) without
- * touching the addresses, or, if another holds it, the group is unbound.
+ * touching the addresses, or, if another holds it, the group is unbound once the promises
+ * run out (unless that holder leaves first).
  */
 function failsafeStep(f: GroupFacts, notMaster: string): FenceStep {
   if (!f.master) return { kind: 'unbind', reason: notMaster };
   const connected = f.session === 'connected';
   if (connected && f.candidate && f.lowest?.ours && f.leaseLeftMs >= MIN_LEASE_LEFT_MS) return { kind: 'adopt', epoch: f.candidate.epoch };
-  if (connected && f.lowest && !f.lowest.ours && f.candidate) return { kind: 'unbind', reason: `ZooKeeper back, the lease held by ${f.lowest.node} (epoch ${f.lowest.epoch})` };
+  if (connected && f.lowest && !f.lowest.ours && f.candidate) {
+    // The holder is one of the peers that promised to bind nothing while its promise runs:
+    // the VIP may stay until then. A holder that is not MASTER (it reconnected first and was
+    // named successor) leaves the lock at once, and the lease is taken again without a gap.
+    const held = `the lease held by ${f.lowest.node} (epoch ${f.lowest.epoch})`;
+    if (failsafeHolds(f.failsafeLeftMs)) return { kind: 'wait', why: `bound under failsafe, ${held}, which promised to bind nothing for now`, holder: f.lowest };
+    return { kind: 'unbind', reason: `ZooKeeper back, ${held}` };
+  }
   if (!failsafeHolds(f.failsafeLeftMs)) return { kind: 'unbind', reason: `failsafe ended: not every other node promised (${f.failsafeMissing ?? 'no promise'})` };
   if (connected && !f.candidate) return { kind: 'join' };
   return { kind: 'wait', why: connected ? 'bound under failsafe; taking the lease again' : 'bound under failsafe: no ZooKeeper, every other node promised' };

@@ -3,7 +3,7 @@
 // carries out one step at a time per VIP group, and records what it did and saw.
 import type { VigilConfig } from '../../shared/config/index.js';
 import { followLog, isEvent, nodeSubject, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import { allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
+import { addressWasAbsent, allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { packageVersion } from '../../shared/paths.js';
@@ -914,8 +914,8 @@ export class FenceService {
     for (const a of plan.addresses) this.expected.set(a.address, false);
     const removal = await this.timedChange(g, 'removed', () => ipBatch(addressLines('del', plan.addresses)));
     const { failed } = removal;
-    // "Cannot assign requested address": already gone (kernel lifetime, someone else); that is fine.
-    const real = failed.filter((f) => !/Cannot assign requested address/.test(f.message));
+    // Not there: already gone (kernel lifetime, someone else); that is fine.
+    const real = failed.filter((f) => !addressWasAbsent(f.message));
     // Gone already (the lifetime ran out first, as it does when the lease deadline passes): then, not now.
     // The monitor's time when it saw them go, else the end of their lifetime if that came first.
     const alreadyGone = failed.length > 0 && real.length === 0;
@@ -1015,7 +1015,7 @@ export class FenceService {
     for (const a of this.byAddress.keys()) this.expected.set(a, false);
     const present = (await allIpv4Addresses()).filter((a) => this.byAddress.has(a.address));
     const { failed } = present.length > 0 ? await ipBatch(addressLines('del', present)) : { failed: [] };
-    for (const f of failed) this.o.logger.error('cannot remove a VIP at start-up', { address: present[f.line]?.address, error: f.message });
+    for (const f of failed.filter((x) => !addressWasAbsent(x.message))) this.o.logger.error('cannot remove a VIP at start-up', { address: present[f.line]?.address, error: f.message });
     const goneAt = Date.now();
     for (const g of this.groups) {
       const list = present.filter((a) => this.byAddress.get(a.address)!.group === g);
@@ -1090,7 +1090,8 @@ export class FenceService {
     });
     if (verdict.kind === 'remove') {
       void ipBatch(addressLines('del', [{ ...c, label: undefined }])).then(({ failed }) => {
-        if (failed.length > 0) this.o.logger.error('cannot remove a foreign VIP', { address: c.address, error: failed[0]!.message });
+        const real = failed.filter((f) => !addressWasAbsent(f.message));
+        if (real.length > 0) this.o.logger.error('cannot remove a foreign VIP', { address: c.address, error: real[0]!.message });
       });
     } else if (verdict.kind === 'restore') {
       void ipBatch(addressLines('replace', [address])).then(({ failed }) => {

@@ -3,6 +3,7 @@
 // back with ip.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { addressWasAbsent } from '../../shared/iproute.js';
 import { withTopology, type Topology } from '../harness/netns.js';
 import { ROOT } from '../harness/node.js';
 
@@ -38,6 +39,11 @@ describe('address lifetimes renewed over rtnetlink', () => {
       expect(a!.valid_life_time).toBeLessThanOrEqual(1);
       await new Promise((r) => setTimeout(r, 2500));
       expect((await addresses(t)).map((x) => x.local), 'the kernel removed it at the end of its lifetime').not.toContain(vip.address);
+      // the fence's unbind then deletes an address that is not there: ip's complaint is read as "already gone"
+      const del = await t.exec('n1', ['ip', 'address', 'del', '10.77.0.100/32', 'dev', ifname], { allowFail: true });
+      expect(del.code).not.toBe(0);
+      expect(addressWasAbsent(del.stderr), del.stderr).toBe(true);
+      expect(addressWasAbsent('Error: either "local" is duplicate, or "dev" is garbage.')).toBe(false);
 
       expect(await renew(t, [vip], 30)).toEqual([]); // gone: put back, label and all
       a = (await addresses(t)).find((x) => x.local === vip.address);

@@ -93,9 +93,12 @@ describe('fence decider: a group kept under failsafe', () => {
     expect(nextStep({ ...back, candidate: { epoch: 9 }, lowest: { epoch: 9, node: 'n1', ours: true } })).toEqual({ kind: 'adopt', epoch: 9 });
     expect(nextStep({ ...back, candidate: { epoch: 9 }, lowest: { epoch: 9, node: 'n1', ours: true }, leaseLeftMs: 10 })).toMatchObject({ kind: 'wait' });
   });
-  it('ZooKeeper back with the lease held by another: unbinds', () => {
+  it('ZooKeeper back with the lease held by another: stays bound while the promises last (the holder binds nothing until then), then unbinds', () => {
     const back = { ...kept, session: 'connected' as const, leaseLeftMs: 1200, candidate: { epoch: 9 }, lowest: { epoch: 8, node: 'n2', ours: false } };
-    expect(nextStep(back)).toEqual({ kind: 'unbind', reason: 'ZooKeeper back, the lease held by n2 (epoch 8)' });
+    expect(nextStep(back)).toEqual({ kind: 'wait', why: 'bound under failsafe, the lease held by n2 (epoch 8), which promised to bind nothing for now', holder: back.lowest });
+    expect(nextStep({ ...back, failsafeLeftMs: MIN_LEASE_LEFT_MS - 1 })).toEqual({ kind: 'unbind', reason: 'ZooKeeper back, the lease held by n2 (epoch 8)' });
+    // the holder left (it was not MASTER): ours is the lowest, the lease is taken again
+    expect(nextStep({ ...back, lowest: { epoch: 9, node: 'n1', ours: true } })).toEqual({ kind: 'adopt', epoch: 9 });
   });
   it('a node that promised binds nothing until its promise runs out, and says when to look again', () => {
     const first: GroupFacts = { master: true, session: 'connected', leaseLeftMs: 1200, candidate: { epoch: 9 }, lowest: { epoch: 9, node: 'n2', ours: true }, bound: undefined, promisedMs: 300 };
