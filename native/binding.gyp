@@ -34,6 +34,17 @@
       ]
     },
     {
+      "target_name": "address_monitor",
+      "sources": [
+        "address_monitor.c"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ]
+    },
+    {
       "target_name": "pulse_beat",
       "sources": [
         "pulse_beat.c"

@@ -88,35 +88,10 @@ export function addressWasAbsent(message: string): boolean {
   return /Cannot assign requested address|Address not found/.test(message);
 }
 
-export interface AddressChange {
-  change: 'added' | 'removed';
-  ifname: string;
-  address: string;
-  prefix: number;
-  /**
-   * Unix ms at which the monitor read the kernel's notification (its -ts timestamp): when
-   * the change took effect, to a fraction of a ms, however late this process reads it.
-   * Also set for a lifetime renewal (`ip addr replace` of a present address is "added").
-   */
-  at: number;
-}
-
-/** One line of `ip -ts -o monitor address` (IPv4 only; anything else is undefined). */
-export function parseAddressMonitorLine(line: string, now = Date.now()): AddressChange | undefined {
-  // ip prints local time, without a zone: as JavaScript reads an ISO time without one.
-  const ts = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)\] /.exec(line);
-  const rest = ts ? line.slice(ts[0].length) : line;
-  const m = /^(Deleted )?\d+:\s+(\S+)\s+inet (\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})\s/.exec(rest);
-  if (!m) return undefined;
-  const at = ts ? new Date(ts[1]!.slice(0, 23)).getTime() : NaN;
-  return { change: m[1] ? 'removed' : 'added', ifname: m[2]!, address: m[3]!, prefix: Number(m[4]), at: Number.isFinite(at) ? at : now };
-}
-
 /** A running `ip monitor`. */
 export interface IpMonitor {
   close(): void;
 }
-export type AddressWatcher = IpMonitor;
 
 /** argv run so that the kernel ends it with this process, even a SIGKILLed one (setpriv, util-linux). */
 const endingWithUs = (argv: string[]) => ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
@@ -125,8 +100,7 @@ const HELPER_NICE = -10;
 
 /**
  * Runs a helper ahead of ordinary processes (nice -10) where we may (root with
- * CAP_SYS_NICE): the address monitor, whose timestamps are what the record says about when
- * a VIP came and went; the renewals; the dead man's switch. On a busy machine a helper at
+ * CAP_SYS_NICE): the link monitor, ip's address changes, the dead man's switch. On a busy machine a helper at
  * ordinary priority waits tens of ms for a CPU, and its times with it. Without the
  * privilege it keeps its ordinary priority.
  */
@@ -154,17 +128,6 @@ export function ipComplaints(stderr: NodeJS.ReadableStream, onError: (message: s
   onLines(stderr, (l) => {
     if (l.trim() !== '' && !/^Command failed -:\d+/.test(l)) onError(l.trim());
   });
-}
-
-/**
- * Follows every IPv4 address change in this namespace (netlink, through `ip monitor`);
- * restarts the monitor if it dies, and says so.
- */
-export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: (message: string) => void): Promise<AddressWatcher> {
-  return ipMonitor('address', (line) => {
-    const change = parseAddressMonitorLine(line);
-    if (change) onChange(change);
-  }, onTrouble);
 }
 
 /**

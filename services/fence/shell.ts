@@ -3,7 +3,8 @@
 // carries out one step at a time per VIP group, and records what it did and saw.
 import type { VigilConfig } from '../../shared/config/index.js';
 import { followLog, isEvent, nodeSubject, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import { addressWasAbsent, allIpv4Addresses, ipBatch, watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/iproute.js';
+import { watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/address-monitor.js';
+import { addressWasAbsent, allIpv4Addresses, ipBatch } from '../../shared/iproute.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
 import { packageVersion } from '../../shared/paths.js';
@@ -217,7 +218,7 @@ export class FenceService {
     this.append({ type: 'fence.zk_state', source: 'fence', subject: nodeSubject(this.o.node), data: { state: 'lost', detail: 'fence service starting: no ZooKeeper session yet', service: 'starting' } });
 
     this.installKernelFence();
-    this.watcher = await watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
+    this.watcher = watchAddresses((c) => this.observed(c), (m) => logger.warn(m));
     await this.removeUnheldAddresses();
 
     const rebuild = (upTo: number) => {
@@ -568,6 +569,7 @@ export class FenceService {
     g.lifetimeFrom = Date.now();
     this.armSwitch(g, g.bound!.tenure, switchDeadline(g.lifetimeFrom, until));
     const failed = renewLifetimes(g.plan.addresses);
+    this.watcher?.drain(); // the renewal's announcement, read now rather than in a wake-up of its own
     if (failed.length === 0) return true;
     this.renewalFailed({ group: g.plan.name, error: failed.join('; ') });
     g.lifetimeFrom = before;

@@ -7,7 +7,6 @@ import { lockView, parseCandidate, previousTenure, type Candidate } from '../../
 import { judgeAddressChange } from '../../services/fence/repair.js';
 import { addressLines, planGroups } from '../../services/fence/plan.js';
 import { parseConfig } from '../../shared/config/index.js';
-import { parseAddressMonitorLine } from '../../shared/iproute.js';
 
 const base: GroupFacts = { master: true, session: 'connected', leaseLeftMs: 1300, candidate: undefined, lowest: undefined, bound: undefined };
 const given = (f: Partial<GroupFacts>): GroupFacts => ({ ...base, ...f });
@@ -188,17 +187,6 @@ vip_groups:
       'address replace 10.0.0.32/32 dev eth9 label eth9:web valid_lft 1 preferred_lft 1',
     ]);
     expect(addressLines('del', web!.addresses, 1)[0]).toBe('address del 10.0.0.31/24 dev eth0');
-  });
-
-  it('parses `ip -o monitor address` lines (as iproute2 6.1 prints them)', () => {
-    expect(parseAddressMonitorLine('3: vgea    inet 10.9.0.100/32 scope global dynamic vgea:web\\       valid_lft 1sec preferred_lft 1sec', 5)).toEqual({ change: 'added', ifname: 'vgea', address: '10.9.0.100', prefix: 32, at: 5 });
-    expect(parseAddressMonitorLine('Deleted 3: vgea    inet 10.9.0.101/32 scope global dynamic vgea\\       valid_lft 0sec preferred_lft 0sec', 5)).toEqual({ change: 'removed', ifname: 'vgea', address: '10.9.0.101', prefix: 32, at: 5 });
-    // with -ts: when the monitor read the kernel's notification, in local time
-    expect(parseAddressMonitorLine('[2026-11-29T09:23:33.222211] 3: vga    inet 10.99.0.1/32 scope global dynamic vga\\       valid_lft 5sec preferred_lft 5sec')).toEqual({
-      change: 'added', ifname: 'vga', address: '10.99.0.1', prefix: 32, at: new Date(2026, 10, 29, 9, 23, 33, 222).getTime(),
-    });
-    expect(parseAddressMonitorLine('3: vgea    inet6 fe80::6c98:d7ff:fe40:afa4/64 scope link \\       valid_lft forever preferred_lft forever')).toBeUndefined();
-    expect(parseAddressMonitorLine('garbage')).toBeUndefined();
   });
 });
 
