@@ -1,6 +1,7 @@
-// The services' heartbeats (a flat file, heartbeats.ts) and in-memory counters, and until
-// when the kernel keeps each bound VIP group's addresses, in a small SQLite file of their
-// own in a folder beside the log (<log>-pulse/pulse.sqlite). Apart because of
+// The services' heartbeats (a flat file, heartbeats.ts), until when the kernel keeps each
+// bound VIP group's addresses (a flat file per group, renewed twice a second: one pwrite,
+// where a SQLite commit took a dozen system calls) and in-memory counters (a small SQLite
+// file, pulse.sqlite), in a folder beside the log (<log>-pulse). Apart because of
 // what a write costs the others: every commit to the log's file wakes every reader of the
 // log (inotify on its folder), and five services beating ten times a second kept each
 // process of the node at ~3 % of a core doing empty reads; writes in a subfolder wake
@@ -13,7 +14,7 @@
 // to an empty file of the service's own, which is then emptied again (in this order: the
 // block is given back only after a new one was taken), DISK_PROBE_MS apart while it
 // succeeds, at every beat once it failed.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HeartbeatFile, heartbeatsPath } from './heartbeats.js';
@@ -25,6 +26,20 @@ export const DISK_PROBE_MS = 1000;
 /** The file a service writes a byte to (and empties) to prove the disk takes a fresh block. */
 export const diskProbePath = (logPath: string, service: string) => join(`${logPath}-pulse`, `${service}.disk-probe`);
 const PROBE_BYTE = Buffer.from('x');
+
+/** A VIP group's lifetime file: its name in hex (any group name makes a file name). */
+export const lifetimePath = (logPath: string, group: string) => join(`${logPath}-pulse`, `lifetime-${Buffer.from(group).toString('hex')}`);
+const LIFETIME_BYTES = 24;
+const LIFETIME_WRITTEN = 0x31474956; // "VIG1", as heartbeats.ts marks a slot
+
+/** valid_until (unix ms) and epoch as float64, the mark as uint32, little-endian. */
+function encodeLifetime(epoch: number, validUntil: number): Buffer {
+  const b = Buffer.alloc(LIFETIME_BYTES);
+  b.writeDoubleLE(validUntil, 0);
+  b.writeDoubleLE(epoch, 8);
+  b.writeUInt32LE(LIFETIME_WRITTEN, 16);
+  return b;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS service_metrics (service TEXT PRIMARY KEY, ts INTEGER NOT NULL, data TEXT NOT NULL);
@@ -43,6 +58,8 @@ export class PulseBoard {
   private diskOkAt = -Infinity;
   /** The file of the disk probe (a writer's), open while the board is. */
   private probe: number | undefined;
+  /** The lifetime files written, open. */
+  private readonly lifetimes = new Map<string, number>();
 
   constructor(private readonly logPath: string, private readonly readOnly: boolean, busyTimeoutMs: number) {
     this.busyTimeoutMs = busyTimeoutMs;
@@ -111,11 +128,18 @@ export class PulseBoard {
   }
 
   setVipLifetime(group: string, epoch: number, validUntil: number): void {
-    this.open()!.putLifetime.run(group, epoch, validUntil);
+    let fd = this.lifetimes.get(group);
+    if (fd === undefined) {
+      mkdirSync(`${this.logPath}-pulse`, { recursive: true });
+      fd = openSync(lifetimePath(this.logPath, group), 'w');
+      this.lifetimes.set(group, fd);
+    }
+    writeSync(fd, encodeLifetime(epoch, validUntil), 0, LIFETIME_BYTES, 0);
   }
 
+  /** The last lifetime recorded for the group (in pulse.sqlite by versions before the files). */
   vipLifetime(group: string): { epoch: number; valid_until: number } | undefined {
-    return this.read(() => this.open()?.lifetime.get(group) as { epoch: number; valid_until: number } | undefined, undefined);
+    return this.read(() => readLifetime(lifetimePath(this.logPath, group)) ?? (this.open()?.lifetime.get(group) as { epoch: number; valid_until: number } | undefined), undefined);
   }
 
   /**
@@ -142,8 +166,25 @@ export class PulseBoard {
     this.beats.close();
     if (this.probe !== undefined) closeSync(this.probe);
     this.probe = undefined;
+    for (const fd of this.lifetimes.values()) closeSync(fd);
+    this.lifetimes.clear();
     this.db?.close();
     this.db = undefined;
     this.stmts = undefined;
+  }
+}
+
+/** A lifetime file's record; undefined if there is none (or it was never completely written). */
+function readLifetime(path: string): { epoch: number; valid_until: number } | undefined {
+  if (!existsSync(path)) return undefined;
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(LIFETIME_BYTES);
+    if (readSync(fd, b, 0, LIFETIME_BYTES, 0) < LIFETIME_BYTES || b.readUInt32LE(16) !== LIFETIME_WRITTEN) return undefined;
+    const validUntil = b.readDoubleLE(0);
+    const epoch = b.readDoubleLE(8);
+    return Number.isFinite(validUntil) && Number.isInteger(epoch) ? { epoch, valid_until: validUntil } : undefined;
+  } finally {
+    closeSync(fd);
   }
 }

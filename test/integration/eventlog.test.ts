@@ -361,6 +361,7 @@ describe('the pulse board', () => {
       for (let i = 0; i < 20; i++) {
         writer.beat('fence', 4242, Date.now());
         writer.putServiceMetrics('fence', '{"counters":[],"gauges":[],"histograms":[]}');
+        writer.setVipLifetime('web', 7, 5_000 + i);
         await new Promise((r) => setTimeout(r, 10));
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -385,6 +386,30 @@ describe('the pulse board', () => {
       expect(existsSync(`${fresh}-pulse`)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('VIP lifetimes: one small file per group, the last renewal read back by another process\'s reader, and a lifetime an older version kept in pulse.sqlite still read', () => {
+    const db = join(tmp.path, 'lifetimes.db');
+    const writer = EventLog.open({ path: db, node: 'lb1' });
+    const ro = () => EventLog.open({ path: db, readOnly: true });
+    try {
+      writer.putServiceMetrics('fence', '{}'); // the board's SQLite file, as a running node has it
+      for (let i = 0; i < 5; i++) writer.setVipLifetime('web', 3, 1_000 + i);
+      writer.setVipLifetime('db/main ü', 9, 2_500.5);
+      const r = ro();
+      expect(r.vipLifetime('web')).toEqual({ epoch: 3, valid_until: 1_004 });
+      expect(r.vipLifetime('db/main ü')).toEqual({ epoch: 9, valid_until: 2_500.5 });
+      expect(r.vipLifetime('none')).toBeUndefined();
+      r.close();
+      const board = new Database(join(`${db}-pulse`, 'pulse.sqlite'));
+      board.prepare('INSERT INTO vip_lifetimes (grp, epoch, valid_until) VALUES (?, ?, ?)').run('old', 4, 9_000);
+      board.close();
+      const r2 = ro();
+      expect(r2.vipLifetime('old')).toEqual({ epoch: 4, valid_until: 9_000 });
+      r2.close();
+    } finally {
+      writer.close();
     }
   });
 
