@@ -8,7 +8,8 @@
  * drains the socket right after a renewal (drain()): rtnetlink queues the announcement
  * within the renewal's own send, so the event loop never wakes up for it.
  *
- *   open(callback) -> handle    callback(error: string | null, changes: Change[] | null)
+ *   open(callback) -> handle    callback(error: string | null, changes: Change[] | null, ended: boolean)
+ *                               (ended: the socket failed and is closed; open another)
  *   drain(handle) -> [error: string | null, Change[]]   what is queued now, at once (not given to the callback)
  *   close(handle)
  *   Change = [added: boolean, ifname, address, prefix, at (unix ms, when read)]
@@ -179,23 +180,47 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   monitor_t *m = handle->data;
   if (m->fd < 0) return;
+  int ended = 0;
+  if (status < 0) {
+    /* libuv reports an error condition of the socket as EBADF and stops polling it; a
+       netlink socket's is an overflow (ENOBUFS), read (and cleared) here: polled again */
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(m->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && (err == ENOBUFS || err == 0)) {
+      if (err == ENOBUFS) {
+        m->overflowed = 1;
+        m->npresent = 0;
+      }
+      uv_poll_start(&m->poll, UV_READABLE, on_readable);
+    } else {
+      ended = 1;
+    }
+  }
   static change_t changes[MAX_CHANGES];
-  size_t n = status < 0 ? 0 : read_changes(m, changes, MAX_CHANGES);
-  const char *error = status < 0 ? uv_strerror(status) : m->overflowed ? LOST : NULL;
+  size_t n = ended ? 0 : read_changes(m, changes, MAX_CHANGES);
+  const char *error = ended ? uv_strerror(status) : m->overflowed ? LOST : NULL;
   m->overflowed = 0;
   if (n == 0 && !error) return;
   napi_env env = m->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, recv, args[2];
+  napi_value cb, recv, args[3];
   napi_get_reference_value(env, m->callback, &cb);
   napi_get_global(env, &recv);
   if (error) napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &args[0]);
   else napi_get_null(env, &args[0]);
   if (n > 0) args[1] = changes_array(env, changes, n);
   else napi_get_null(env, &args[1]);
+  napi_get_boolean(env, ended, &args[2]);
+  napi_async_context context = m->context;
+  if (ended) {
+    /* the socket failed: closed, polled no more (the callback opens another) */
+    uv_poll_stop(&m->poll);
+    close(m->fd);
+    m->fd = -1;
+  }
   /* make_callback, not call_function: promise reactions the callback starts run after it */
-  napi_make_callback(env, m->context, recv, cb, 2, args, NULL);
+  napi_make_callback(env, context, recv, cb, 3, args, NULL);
   napi_close_handle_scope(env, scope);
 }
 

@@ -17,7 +17,8 @@ export interface AddressChange {
 type Change = [added: boolean, ifname: string, address: string, prefix: number, at: number];
 
 interface AddressMonitorAddon {
-  open(callback: (error: string | null, changes: Change[] | null) => void): object;
+  /** ended: the socket failed and was closed. */
+  open(callback: (error: string | null, changes: Change[] | null, ended: boolean) => void): object;
   drain(handle: object): [error: string | null, changes: Change[]];
   close(handle: object): void;
 }
@@ -28,25 +29,48 @@ export interface AddressWatcher {
   close(): void;
 }
 
+/** How soon a monitor that could not be opened, or whose socket failed, is opened again. */
+export const REOPEN_MS = 1000;
+
 const toChange = ([added, ifname, address, prefix, at]: Change): AddressChange => ({ change: added ? 'added' : 'removed', ifname, address, prefix, at: Math.floor(at) });
 
-/** Follows every IPv4 address change in this namespace; trouble (announcements lost) is reported, and following goes on. */
+/** Follows every IPv4 address change in this namespace; trouble (announcements lost, the socket failed) is reported, and following goes on. */
 export function watchAddresses(onChange: (c: AddressChange) => void, onTrouble: (message: string) => void): AddressWatcher {
   const addon = loadAddon<AddressMonitorAddon>('address_monitor', ['open', 'drain', 'close']);
   let closed = false;
+  let handle: object | undefined;
+  let reopen: NodeJS.Timeout | undefined;
   const deliver = (error: string | null, changes: readonly Change[] | null) => {
     if (error !== null) onTrouble(`address monitor: ${error}`);
     for (const c of changes ?? []) onChange(toChange(c));
   };
-  const handle = addon.open(deliver);
+  const open = () => {
+    reopen = undefined;
+    if (closed) return;
+    try {
+      handle = addon.open((error, changes, ended) => {
+        deliver(ended ? `${error ?? 'failed'}; opened again in ${REOPEN_MS} ms` : error, changes);
+        if (ended) {
+          handle = undefined;
+          reopen ??= setTimeout(open, REOPEN_MS);
+        }
+      });
+    } catch (err) {
+      onTrouble(`address monitor: cannot open (${(err as Error).message}); trying again in ${REOPEN_MS} ms`);
+      reopen = setTimeout(open, REOPEN_MS);
+    }
+  };
+  open();
   return {
     drain() {
-      if (!closed) deliver(...addon.drain(handle));
+      if (!closed && handle) deliver(...addon.drain(handle));
     },
     close() {
       if (closed) return;
       closed = true;
-      addon.close(handle);
+      clearTimeout(reopen);
+      if (handle) addon.close(handle);
+      handle = undefined;
     },
   };
 }

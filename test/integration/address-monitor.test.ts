@@ -1,8 +1,10 @@
 // The fence's address monitor (native/address_monitor.c) in a namespace: additions and
 // removals reach it, with when they were read, whoever made them; an address announced
 // again while present (a lifetime renewal) does not; the fence's drain after its own
-// renewal hands over what the renewal changed at once.
-import { join } from 'node:path';
+// renewal hands over what the renewal changed at once; a socket that overflowed says so.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import type { AddressChange } from '../../shared/address-monitor.js';
@@ -73,6 +75,23 @@ describe('the fence\'s address monitor', () => {
         r = await m.send({ wait: 300 });
         expect(brief(r.changes)).toEqual([`added 10.77.0.101/24 ${ifname}`]);
         expect(r.troubles).toEqual([]);
+
+        // more announcements than the socket holds while the loop is busy: said so, and it goes on
+        // (the monitor asks for a 1 MiB buffer, the kernel doubles it: 12,000 announcements of several hundred bytes each are more)
+        const lines = Array.from({ length: 6000 }, (_, i) => `address add 10.78.${i >> 8}.${i & 255}/32 dev ${ifname}`);
+        const blocked = m.send({ block: 8000 });
+        await new Promise((res) => setTimeout(res, 500));
+        const batch = join(mkdtempSync(join(tmpdir(), 'vigil-monitor-')), 'batch');
+        writeFileSync(batch, lines.join('\n') + '\n');
+        await t.exec('n1', ['ip', '-batch', batch], { timeoutMs: 30_000 });
+        await t.exec('n1', ['ip', 'address', 'flush', 'dev', ifname, 'to', '10.78.0.0/16'], { timeoutMs: 30_000 });
+        rmSync(dirname(batch), { recursive: true });
+        await blocked;
+        r = await m.send({ wait: 500 });
+        expect(r.troubles, 'announcements lost').toEqual(['address monitor: address announcements were lost (the socket\'s buffer overflowed)']);
+        await ip('del', '10.77.0.101/24');
+        r = await m.send({ wait: 300 });
+        expect(brief(r.changes), 'and changes are delivered after it').toEqual([`removed 10.77.0.101/24 ${ifname}`]);
       } finally {
         await m.stop();
       }
