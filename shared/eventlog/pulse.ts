@@ -14,7 +14,7 @@
 // to an empty file of the service's own, which is then emptied again (in this order: the
 // block is given back only after a new one was taken), DISK_PROBE_MS apart while it
 // succeeds, at every beat once it failed.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HeartbeatFile, heartbeatsPath } from './heartbeats.js';
@@ -131,7 +131,8 @@ export class PulseBoard {
     let fd = this.lifetimes.get(group);
     if (fd === undefined) {
       mkdirSync(`${this.logPath}-pulse`, { recursive: true });
-      fd = openSync(lifetimePath(this.logPath, group), 'w');
+      // Not truncated: rewritten in place, a record needs no fresh block (a full disk takes it).
+      fd = openSync(lifetimePath(this.logPath, group), constants.O_RDWR | constants.O_CREAT, 0o644);
       this.lifetimes.set(group, fd);
     }
     writeSync(fd, encodeLifetime(epoch, validUntil), 0, LIFETIME_BYTES, 0);

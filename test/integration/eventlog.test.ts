@@ -402,6 +402,12 @@ describe('the pulse board', () => {
       expect(r.vipLifetime('db/main ü')).toEqual({ epoch: 9, valid_until: 2_500.5 });
       expect(r.vipLifetime('none')).toBeUndefined();
       r.close();
+      // a fence restarted keeps the file (rewritten in place: a full disk takes the next renewal)
+      const again = EventLog.open({ path: db, node: 'lb1' });
+      expect(again.vipLifetime('web')).toEqual({ epoch: 3, valid_until: 1_004 });
+      again.setVipLifetime('web', 4, 7_000);
+      expect(statSync(join(`${db}-pulse`, `lifetime-${Buffer.from('web').toString('hex')}`)).size).toBe(24);
+      again.close();
       const board = new Database(join(`${db}-pulse`, 'pulse.sqlite'));
       board.prepare('INSERT INTO vip_lifetimes (grp, epoch, valid_until) VALUES (?, ?, ?)').run('old', 4, 9_000);
       board.close();
