@@ -138,7 +138,9 @@ static size_t read_changes(monitor_t *m, change_t *out, size_t max) {
       break; /* EAGAIN: drained */
     }
     double at = now_ms();
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len) && n < max; h = NLMSG_NEXT(h, len)) {
+    /* an int: NLMSG_NEXT can take it below 0 past an unpadded last message, which NLMSG_OK then refuses */
+    int rest = (int)len;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, rest) && n < max; h = NLMSG_NEXT(h, rest)) {
       if (parse(h, at, &out[n]) && news(m, &out[n])) n++;
     }
   }

@@ -40,7 +40,9 @@ static inline int netlink_talk(int *fd, int protocol, const void *buf, size_t le
       if (errno == EAGAIN || errno == EWOULDBLOCK) return result ? result : EPROTO; /* no acknowledgement */
       return errno;
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)answers; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    /* an int: NLMSG_NEXT can take it below 0 past an unpadded last message, which NLMSG_OK then refuses */
+    int rest = (int)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)answers; NLMSG_OK(h, rest); h = NLMSG_NEXT(h, rest)) {
       if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first_seq || h->nlmsg_seq > ack_seq) continue; /* not this request's */
       struct nlmsgerr *e = NLMSG_DATA(h);
       if (e->error != 0 && result == 0) result = -e->error;
