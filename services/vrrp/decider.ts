@@ -44,8 +44,6 @@ export interface VrrpState {
   masterDownReason: 'master_down_timer' | 'priority_zero_advert' | 'preempted' | 'lease_free';
   /** When the master's last advert was heard (a BACKUP's view). */
   heardAt: number | undefined;
-  /** When this BACKUP began to listen for adverts (it became BACKUP): nothing heard before then says nothing. */
-  listeningSince: number | undefined;
   /** What the fence said when it found the lease free (masterDownReason lease_free). */
   leaseFree: string | undefined;
   advertAt: number | undefined;
@@ -96,7 +94,7 @@ export function initialState(spec: VrrpInstanceSpec): VrrpState {
   for (const [name, t] of Object.entries(spec.trackers)) trackerOk[name] = t.initiallyOk;
   return {
     spec, state: 'INIT', trackerOk, masterAdverIntervalMs: spec.advertIntervalMs, masterDownAt: undefined,
-    masterDownReason: 'master_down_timer', heardAt: undefined, listeningSince: undefined, leaseFree: undefined, advertAt: undefined, preemptAllowedAt: 0, master: undefined, wantsMaster: undefined,
+    masterDownReason: 'master_down_timer', heardAt: undefined, leaseFree: undefined, advertAt: undefined, preemptAllowedAt: 0, master: undefined, wantsMaster: undefined,
   };
 }
 
@@ -188,7 +186,7 @@ function masterDown(s: VrrpState, now: number): VrrpEvent[] {
   const own = effectivePriority(s);
   const detail = s.masterDownReason === 'priority_zero_advert' ? `master ${s.master ?? '?'} released (priority 0)`
     : s.masterDownReason === 'preempted' ? `preempting ${s.master ?? '?'} with priority ${own}`
-    : s.masterDownReason === 'lease_free' ? `${s.leaseFree ?? 'the lease holder left'}; ${s.heardAt === undefined ? `no advert heard${s.listeningSince === undefined ? '' : ` in ${Math.round(now - s.listeningSince)} ms`}` : `last advert ${Math.round(now - s.heardAt)} ms ago`}`
+    : s.masterDownReason === 'lease_free' ? `${s.leaseFree ?? 'the lease holder left'}; ${s.heardAt === undefined ? 'no advert heard' : `last advert ${Math.round(now - s.heardAt)} ms ago`}`
     : `no advert for ${Math.round(masterDownIntervalMs(s))} ms${s.master ? ` (last master ${s.master})` : ''}`;
   if (s.spec.synced) return [{ type: 'wants_master', at: now, reason: s.masterDownReason, detail }];
   return toMaster(s, now, s.masterDownReason, detail);
@@ -301,12 +299,11 @@ export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
     case 'started':
       return { ...s, preemptAllowedAt: e.at + s.spec.preemptDelayMs };
     case 'state_changed': {
-      const next: VrrpState = { ...s, state: e.to, advertAt: undefined, masterDownAt: undefined, masterDownReason: 'master_down_timer', wantsMaster: undefined, leaseFree: undefined, listeningSince: undefined };
+      const next: VrrpState = { ...s, state: e.to, advertAt: undefined, masterDownAt: undefined, masterDownReason: 'master_down_timer', wantsMaster: undefined, leaseFree: undefined };
       if (e.to === 'MASTER') next.master = s.spec.primaryAddress;
       if (e.to === 'BACKUP') {
         next.master = e.master;
         next.heardAt = e.master !== undefined ? e.at : undefined;
-        next.listeningSince = e.at;
         next.masterAdverIntervalMs = e.masterAdverIntervalMs ?? s.spec.advertIntervalMs;
         next.masterDownAt = e.at + masterDownIntervalMs(next);
       }
@@ -326,12 +323,9 @@ export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
     case 'lease_free_heard': {
       // A master that released (priority 0) is not waited for: the skew time only orders the
       // backups, and the fence has named this one. Adverts still coming (the old master's vrrp
-      // alive) cancel this: master_heard re-arms the whole interval. A BACKUP that has heard
-      // nothing yet waits as if it had heard an advert when it began to listen: one that came
-      // out of FAULT a moment ago cannot know yet whether a master advertises (one kept its
-      // VIPs under failsafe while ZooKeeper was away, say).
+      // alive) cancel this: master_heard re-arms the whole interval.
       const released = s.masterDownReason === 'priority_zero_advert';
-      const overdue = released ? e.at : Math.max(e.at, (s.heardAt ?? s.listeningSince ?? -Infinity) + advertOverdueMs(s));
+      const overdue = released ? e.at : Math.max(e.at, (s.heardAt ?? -Infinity) + advertOverdueMs(s));
       if (s.masterDownAt !== undefined && s.masterDownAt <= overdue) return s;
       return { ...s, masterDownAt: overdue, masterDownReason: 'lease_free', leaseFree: e.detail };
     }

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
-import { followLog, isEvent, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { followLog, isEvent, serviceSubject, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
 import { interfaceInfo, ipMonitor, type IpMonitor } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CounterName } from '../../shared/metrics/catalogue.js';
@@ -389,7 +389,24 @@ export class VrrpService {
   private fenceRead(h: Liveness): void {
     if (h.alive === this.fenceAlive) return;
     this.fenceAlive = h.alive;
+    // A fence that has just started beats before its word on ZooKeeper reaches this
+    // service's subscription, which may still hold what the fence before it (crashed) said
+    // last ("connected"): what the log says now.
+    if (h.alive) this.zkConnected = this.fenceSessionNow() ?? this.zkConnected;
     this.applyFence(h.detail);
+  }
+
+  /** Whether the fence's session counts as up by the log as it is now: not since its latest start until it says so. */
+  private fenceSessionNow(): boolean | undefined {
+    try {
+      const [state] = this.o.log.query({ types: ['fence.zk_state'], newest: true, limit: 1 });
+      const [started] = this.o.log.query({ types: ['service.started'], subject: serviceSubject('fence'), newest: true, limit: 1 });
+      if (started && (!state || started.seq > state.seq)) return false;
+      return state ? trackerUpdate(state)?.ok : undefined;
+    } catch (err) {
+      this.o.logger.warn('cannot read the fence\'s session state from the log; going by the events delivered so far', { err });
+      return undefined;
+    }
   }
 
   /** The fence tracker after one of its two inputs changed; detail says what changed, and what else is wrong. */
