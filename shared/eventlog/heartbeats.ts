@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { SERVICE_NAMES } from '../service-names.js';
 
 export const SLOT_BYTES = 16;
-const WRITTEN = 0x31474956; // "VIG1"
+/** The mark of a written record ("VIG1"): a reader takes nothing without it (also the lifetime files, pulse.ts). */
+export const WRITTEN = 0x31474956;
 
 export const heartbeatsPath = (logPath: string) => join(`${logPath}-pulse`, 'heartbeats');
 

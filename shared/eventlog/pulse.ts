@@ -17,7 +17,7 @@
 import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { HeartbeatFile, heartbeatsPath } from './heartbeats.js';
+import { HeartbeatFile, heartbeatsPath, WRITTEN } from './heartbeats.js';
 
 /** (Not *.db: vigil postmortem --db FOLDER takes every *.db below a folder for a log.) */
 export const pulsePath = (logPath: string) => join(`${logPath}-pulse`, 'pulse.sqlite');
@@ -30,14 +30,13 @@ const PROBE_BYTE = Buffer.from('x');
 /** A VIP group's lifetime file: its name in hex (any group name makes a file name). */
 export const lifetimePath = (logPath: string, group: string) => join(`${logPath}-pulse`, `lifetime-${Buffer.from(group).toString('hex')}`);
 const LIFETIME_BYTES = 24;
-const LIFETIME_WRITTEN = 0x31474956; // "VIG1", as heartbeats.ts marks a slot
 
 /** valid_until (unix ms) and epoch as float64, the mark as uint32, little-endian. */
 function encodeLifetime(epoch: number, validUntil: number): Buffer {
   const b = Buffer.alloc(LIFETIME_BYTES);
   b.writeDoubleLE(validUntil, 0);
   b.writeDoubleLE(epoch, 8);
-  b.writeUInt32LE(LIFETIME_WRITTEN, 16);
+  b.writeUInt32LE(WRITTEN, 16);
   return b;
 }
 
@@ -181,7 +180,7 @@ function readLifetime(path: string): { epoch: number; valid_until: number } | un
   const fd = openSync(path, 'r');
   try {
     const b = Buffer.alloc(LIFETIME_BYTES);
-    if (readSync(fd, b, 0, LIFETIME_BYTES, 0) < LIFETIME_BYTES || b.readUInt32LE(16) !== LIFETIME_WRITTEN) return undefined;
+    if (readSync(fd, b, 0, LIFETIME_BYTES, 0) < LIFETIME_BYTES || b.readUInt32LE(16) !== WRITTEN) return undefined;
     const validUntil = b.readDoubleLE(0);
     const epoch = b.readDoubleLE(8);
     return Number.isFinite(validUntil) && Number.isInteger(epoch) ? { epoch, valid_until: validUntil } : undefined;

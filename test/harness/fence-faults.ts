@@ -71,7 +71,6 @@ export function faultSuite(profile: 'default' | 'fast'): void {
     return { node, ms };
   }
 
-  /** Waits until `node` has left the lock `times` times (its VRRP instance heard the master again). */
   /**
    * A round of a cut between the peers starts with n1 holding the VIP: a stall of n1's fence
    * longer than its session (seen once on a busy CI machine: 1 s, with the fast profile's
@@ -83,6 +82,7 @@ export function faultSuite(profile: 'default' | 'fast'): void {
 
   const lockLeaves = (k: FencedCluster, node: string) => k.events(node, ['fence.lease_candidate']).filter((e) => (e.data as { action: string }).action === 'left');
 
+  /** Waits until `node` has left the lock `times` times (its VRRP instance heard the master again). */
   async function leftLock(k: FencedCluster, node: string, times: number): Promise<void> {
     await waitFor(`${node} to leave the lock`, () => lockLeaves(k, node).at(times - 1), 20_000);
   }
