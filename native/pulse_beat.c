@@ -16,12 +16,13 @@
  * beat); a file found shorter than the slot (cut by hand) is written with pwrite instead.
  * stop() ends the thread (the service then records its stop itself). One per process.
  *
- * The same thread watches one other slot (watch(offset, timeoutMs, onChange)): the
- * service this one depends on (the fence the vrrp service's, and the other way round).
- * It reads that slot at its beats and when it would turn stale (a beat older than the
- * timeout), every DEAD_POLL_MS while it is not alive, and calls onChange only when it
- * turns alive or not alive (or another pid beats there): JavaScript wakes for changes
- * only, not two or three times a second to find the same.
+ * The same thread watches other slots (watch(offset, timeoutMs, onChange, alive, deadPollMs),
+ * up to MAX_WATCHES): the service this one depends on (the fence the vrrp service's, and
+ * the other way round), the services the relay reports silent. It reads each at its beats
+ * and when it would turn stale (a beat older than the timeout), every deadPollMs while it
+ * is not alive, and calls its onChange only when it turns alive or not alive (or another
+ * pid beats there): JavaScript wakes for changes only, not two or three times a second to
+ * find the same.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -46,8 +47,17 @@
 #define WRITTEN 0x31474956u
 /* Free space beyond any filesystem's reserve for its own metadata (ext4 keeps up to 16 MiB). */
 #define PLENTY_BYTES (64ull << 20)
-/* How often a watched slot that is not alive is read (its return is seen this soon). */
-#define DEAD_POLL_MS 100.0
+#define MAX_WATCHES 8
+
+/* A watched slot (under lock); state: 0 not alive, 1 alive. */
+struct watch {
+  int used, fresh;
+  long offset;
+  double timeout_ms, dead_poll_ms;
+  int state;
+  int32_t pid; /* -1: learnt at the first read */
+  napi_threadsafe_function cb;
+};
 
 static struct {
   int running;
@@ -67,13 +77,7 @@ static struct {
   atomic_uint idle_beats;
   double disk_ok_at;
   atomic_uint beats, failures;
-  /* the watched slot (under lock); state: -1 unknown, 0 not alive, 1 alive */
-  int watching;
-  long watch_offset;
-  double watch_timeout_ms;
-  int watch_state, watch_new;
-  int32_t watch_pid;
-  napi_threadsafe_function watch_cb;
+  struct watch watches[MAX_WATCHES];
   atomic_uint watch_reads, watch_calls;
 } b = {.running = 0, .lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -162,28 +166,39 @@ static void beat(void) {
   }
 }
 
-/* Reads the watched slot (lock held) and calls onChange if it turned alive or not (or another pid beats there); ms until it must be read again. */
-static double watch_check(void) {
+/*
+ * Reads a watched slot (lock held) and calls its onChange if it turned alive or not, or
+ * another pid beats there (a service restarted, or one that started and died between two
+ * reads); ms until it must be read again.
+ */
+static double watch_check(struct watch *w) {
   unsigned char slot[16];
   double ts = 0, now = unix_ms();
   int32_t pid = 0;
   uint32_t mark = 0;
   atomic_fetch_add(&b.watch_reads, 1);
-  b.watch_new = 0;
-  if (pread(b.board, slot, sizeof slot, b.watch_offset) == (ssize_t)sizeof slot) {
+  w->fresh = 0;
+  if (pread(b.board, slot, sizeof slot, w->offset) == (ssize_t)sizeof slot) {
     memcpy(&ts, slot, 8);
     memcpy(&pid, slot + 8, 4);
     memcpy(&mark, slot + 12, 4);
   }
-  int alive = mark == WRITTEN && isfinite(ts) && ts != 0 && now - ts <= b.watch_timeout_ms;
-  if (alive == b.watch_state && b.watch_pid == -1) b.watch_pid = pid; /* as JavaScript last read it: its pid is learnt here */
-  if (alive != b.watch_state || (alive && pid != b.watch_pid)) {
-    b.watch_state = alive;
-    b.watch_pid = pid;
+  int alive = mark == WRITTEN && isfinite(ts) && ts != 0 && now - ts <= w->timeout_ms;
+  if (mark != WRITTEN) pid = 0;
+  if (alive == w->state && w->pid == -1) w->pid = pid; /* as JavaScript last read it: its pid is learnt here */
+  if (alive != w->state || pid != w->pid) {
+    w->state = alive;
+    w->pid = pid;
     atomic_fetch_add(&b.watch_calls, 1);
-    napi_call_threadsafe_function(b.watch_cb, NULL, napi_tsfn_nonblocking);
+    napi_call_threadsafe_function(w->cb, NULL, napi_tsfn_nonblocking);
   }
-  return alive ? ts + b.watch_timeout_ms - now + 1 : DEAD_POLL_MS;
+  return alive ? ts + w->timeout_ms - now + 1 : w->dead_poll_ms;
+}
+
+static int any_fresh(void) {
+  for (int i = 0; i < MAX_WATCHES; i++)
+    if (b.watches[i].used && b.watches[i].fresh) return 1;
+  return 0;
 }
 
 static void add_ms(struct timespec *t, double ms) {
@@ -219,14 +234,15 @@ static void *run(void *arg) {
       add_ms(&next, (double)b.period_ns / 1e6);
     }
     until = next;
-    if (b.watching) {
+    for (int i = 0; i < MAX_WATCHES; i++) {
+      if (!b.watches[i].used) continue;
       struct timespec check;
       clock_gettime(CLOCK_MONOTONIC, &check);
-      add_ms(&check, watch_check());
+      add_ms(&check, watch_check(&b.watches[i]));
       if (before(&check, &until)) until = check;
     }
     while (!b.stopping && pthread_cond_timedwait(&b.wake, &b.lock, &until) != ETIMEDOUT) {
-      if (b.watching && b.watch_new) break; /* a new watch: read it now */
+      if (any_fresh()) break; /* a new watch: read it now */
     }
   }
   pthread_mutex_unlock(&b.lock);
@@ -308,29 +324,45 @@ static void call_on_change(napi_env env, napi_value js_cb, void *context, void *
   napi_call_function(env, global, js_cb, 0, NULL, NULL);
 }
 
-static void release_watch(void) {
-  if (!b.watching) return;
-  b.watching = 0;
-  napi_release_threadsafe_function(b.watch_cb, napi_tsfn_release);
-  b.watch_cb = NULL;
+/* Ends a watch (lock held). */
+static void release_watch(struct watch *w) {
+  if (!w->used) return;
+  w->used = 0;
+  napi_release_threadsafe_function(w->cb, napi_tsfn_release);
+  w->cb = NULL;
+}
+
+static void release_watches(void) {
+  for (int i = 0; i < MAX_WATCHES; i++) release_watch(&b.watches[i]);
+}
+
+/* The watch of that slot, else a free one, else NULL (lock held). */
+static struct watch *watch_for(long offset) {
+  struct watch *free_one = NULL;
+  for (int i = 0; i < MAX_WATCHES; i++) {
+    if (b.watches[i].used && b.watches[i].offset == offset) return &b.watches[i];
+    if (!b.watches[i].used && free_one == NULL) free_one = &b.watches[i];
+  }
+  return free_one;
 }
 
 /*
- * watch(offset, timeoutMs, onChange, alive): watches that slot (in place of any other), with
- * the beats' thread, from the state JavaScript just read (alive or not); false if the thread
- * does not run.
+ * watch(offset, timeoutMs, onChange, alive, deadPollMs): watches that slot (in place of any
+ * watch of it), with the beats' thread, from the state JavaScript just read (alive or not),
+ * reading it every deadPollMs while it is not alive; false if the thread does not run.
  */
 static napi_value watch(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], out, name;
+  size_t argc = 5;
+  napi_value argv[5], out, name;
   int64_t offset;
-  double timeout_ms;
+  double timeout_ms, dead_poll_ms;
   bool alive;
   napi_valuetype type;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_int64(env, argv[0], &offset) != napi_ok ||
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || napi_get_value_int64(env, argv[0], &offset) != napi_ok ||
       offset < 0 || napi_get_value_double(env, argv[1], &timeout_ms) != napi_ok || !(timeout_ms > 0) ||
-      napi_typeof(env, argv[2], &type) != napi_ok || type != napi_function || napi_get_value_bool(env, argv[3], &alive) != napi_ok) {
-    napi_throw_type_error(env, NULL, "watch(offset, timeoutMs, onChange, alive): bad arguments");
+      napi_typeof(env, argv[2], &type) != napi_ok || type != napi_function || napi_get_value_bool(env, argv[3], &alive) != napi_ok ||
+      napi_get_value_double(env, argv[4], &dead_poll_ms) != napi_ok || !(dead_poll_ms >= 1)) {
+    napi_throw_type_error(env, NULL, "watch(offset, timeoutMs, onChange, alive, deadPollMs): bad arguments");
     return NULL;
   }
   if (!b.running) {
@@ -345,26 +377,44 @@ static napi_value watch(napi_env env, napi_callback_info info) {
   }
   napi_unref_threadsafe_function(env, cb); /* the watch never keeps the process alive */
   pthread_mutex_lock(&b.lock);
-  release_watch();
-  b.watch_cb = cb;
-  b.watch_offset = (long)offset;
-  b.watch_timeout_ms = timeout_ms;
-  b.watch_state = alive ? 1 : 0;
-  b.watch_pid = -1;
-  b.watching = 1;
-  b.watch_new = 1;
+  struct watch *w = watch_for((long)offset);
+  if (w == NULL) {
+    pthread_mutex_unlock(&b.lock);
+    napi_release_threadsafe_function(cb, napi_tsfn_release);
+    napi_throw_error(env, NULL, "watch: every watch is taken");
+    return NULL;
+  }
+  release_watch(w);
+  w->cb = cb;
+  w->offset = (long)offset;
+  w->timeout_ms = timeout_ms;
+  w->dead_poll_ms = dead_poll_ms;
+  w->state = alive ? 1 : 0;
+  w->pid = -1;
+  w->used = 1;
+  w->fresh = 1;
   pthread_cond_signal(&b.wake);
   pthread_mutex_unlock(&b.lock);
   napi_get_boolean(env, 1, &out);
   return out;
 }
 
-/* unwatch(): no slot watched any more. */
+/* unwatch(offset): that slot not watched any more; unwatch(): none. */
 static napi_value unwatch(napi_env env, napi_callback_info info) {
-  (void)env;
-  (void)info;
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t offset = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || (argc >= 1 && napi_get_value_int64(env, argv[0], &offset) != napi_ok)) {
+    napi_throw_type_error(env, NULL, "unwatch(offset?): bad arguments");
+    return NULL;
+  }
   pthread_mutex_lock(&b.lock);
-  release_watch();
+  if (argc >= 1) {
+    for (int i = 0; i < MAX_WATCHES; i++)
+      if (b.watches[i].used && b.watches[i].offset == (long)offset) release_watch(&b.watches[i]);
+  } else {
+    release_watches();
+  }
   pthread_mutex_unlock(&b.lock);
   return NULL;
 }
@@ -380,7 +430,7 @@ static napi_value counts(napi_env env, const uint32_t *values, uint32_t n) {
   return out;
 }
 
-/* watchStats(): [reads of the watched slot, onChange calls] since the process started */
+/* watchStats(): [reads of watched slots, onChange calls] since the process started */
 static napi_value watch_stats(napi_env env, napi_callback_info info) {
   (void)info;
   return counts(env, (uint32_t[]){atomic_load(&b.watch_reads), atomic_load(&b.watch_calls)}, 2);
@@ -402,7 +452,7 @@ static napi_value stop(napi_env env, napi_callback_info info) {
   pthread_mutex_unlock(&b.lock);
   pthread_join(b.thread, NULL);
   pthread_mutex_lock(&b.lock);
-  release_watch(); /* it read through this thread and file */
+  release_watches(); /* they read through this thread and file */
   pthread_mutex_unlock(&b.lock);
   unmap_slot();
   close(b.board);

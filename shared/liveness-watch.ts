@@ -35,7 +35,7 @@ export class LivenessWatch {
     const h = serviceLiveness(this.o.log, this.o.service, timeoutMs);
     this.lastAlive = h.alive;
     if (this.nativeTimeoutMs !== timeoutMs) {
-      this.nativeTimeoutMs = this.nativeAllowed && watchHeartbeat(this, this.o.service, timeoutMs, () => this.lastAlive, () => this.read(), () => this.watchLost()) ? timeoutMs : undefined;
+      this.nativeTimeoutMs = this.nativeAllowed && watchHeartbeat(this, this.o.service, timeoutMs, DEAD_POLL_MS, () => this.lastAlive, () => this.read(), () => this.watchLost()) ? timeoutMs : undefined;
     }
     if (this.nativeTimeoutMs === undefined) this.timer = setTimeout(() => this.read(), h.staleInMs !== undefined ? h.staleInMs + 1 : DEAD_POLL_MS);
     this.o.onRead(h);

@@ -16,6 +16,7 @@ import { MetricsRegistry } from './metrics/registry.js';
 import { Recorder } from './recorder.js';
 
 import type { ServiceName } from './service-names.js';
+import { atNext, every, type Chore } from './housekeeping.js';
 export { SERVICE_NAMES, type ServiceName } from './service-names.js';
 
 /**
@@ -228,17 +229,17 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   let beater = beatFrom(beatPeriodMs(name, config));
   let missedBefore = 0;
   // (This timer also keeps the process alive until its stop, whatever the service runs.)
-  const missedTimer = setInterval(() => {
+  const missedCheck = every(MISSED_CHECK_MS, () => {
     const missed = beater.missed();
     if (missed > missedBefore) pulseFailed({ missed: missed - missedBefore, detail: 'the disk refused a fresh block or the heartbeat file a write' });
     missedBefore = missed;
-  }, MISSED_CHECK_MS);
+  });
   const metrics = new MetricsRegistry();
   metrics.attach('vigil_eventlog_append_seconds', { service: name }, log.appendLatency);
   let storedMetrics = '';
-  let metricsTimer: NodeJS.Timeout | undefined;
+  let metricsStore: Chore | undefined;
   const storeMetrics = () => {
-    metricsTimer = undefined;
+    metricsStore = undefined;
     const json = JSON.stringify(metrics.snapshot());
     if (json === storedMetrics) return;
     try {
@@ -246,18 +247,18 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
       storedMetrics = json;
     } catch (err) {
       pulseFailed({ err });
-      metricsTimer ??= setTimeout(storeMetrics, METRICS_MS); // the change is still to be stored
+      metricsStore ??= atNext(METRICS_MS, storeMetrics); // the change is still to be stored
     }
   };
   storeMetrics();
   // Stored within METRICS_MS of a change, batched: an idle service stores nothing and wakes for nothing.
   metrics.onChange = () => {
-    metricsTimer ??= setTimeout(storeMetrics, METRICS_MS);
+    metricsStore ??= atNext(METRICS_MS, storeMetrics);
   };
   const stopped = (data: { reason: 'signal' | 'error' | 'exit'; signal?: string; error?: string }): number => {
     beater.stop();
-    clearInterval(missedTimer);
-    clearTimeout(metricsTimer);
+    missedCheck.stop();
+    metricsStore?.stop();
     metrics.onChange = undefined;
     try {
       log.setBusyTimeout(STOP_BUSY_MS);

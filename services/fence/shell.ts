@@ -79,6 +79,12 @@ export interface FenceServiceOptions {
 
 const now = () => performance.now();
 const RENEW_EVERY_MS = 200;
+/**
+ * The lease margin gauge moves when the margin moved this much (seconds): it differs at every
+ * answered heartbeat by the round trip's jitter, and each change is a store of the service's
+ * metrics (an idle fence would store them every METRICS_MS for that alone).
+ */
+const MARGIN_STEP_S = 0.01;
 
 /** Until when (performance.now() time) the kernel fence lets a VIP answer under a lease deadline. */
 const fenceUntil = (deadline: number) => deadline - KERNEL_SLACK_MS;
@@ -120,6 +126,7 @@ export class FenceService {
   private subscription: Subscription | undefined;
   private watcher: AddressWatcher | undefined;
   private lastRenew = 0;
+  private reportedMargin = -1;
   private stopping = false;
   private readonly kernel = new KernelFence();
   private kernelRetry: NodeJS.Timeout | undefined;
@@ -528,7 +535,11 @@ export class FenceService {
   private onAck(): void {
     const deadline = this.session?.deadline;
     if (deadline !== undefined) {
-      this.o.metrics?.set('vigil_lease_deadline_margin_seconds', {}, Math.max(0, deadline - now()) / 1000);
+      const margin = Math.max(0, deadline - now()) / 1000;
+      if (Math.abs(margin - this.reportedMargin) >= MARGIN_STEP_S) {
+        this.reportedMargin = margin;
+        this.o.metrics?.set('vigil_lease_deadline_margin_seconds', {}, margin);
+      }
       this.renewKernelFence(deadline);
     }
     for (const g of this.groups) if ((!g.bound || g.bound.failsafe) && g.lowest?.ours && this.isMaster(g)) void this.reconcile(g);

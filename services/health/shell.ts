@@ -20,6 +20,7 @@ import { httpProbe } from './probes/http.js';
 import { tcpProbe } from './probes/tcp.js';
 import type { Abort, ProbeDone } from './probes/types.js';
 import { lastChanges } from '../../shared/health-record.js';
+import { every, type Chore } from '../../shared/housekeeping.js';
 
 export interface HealthServiceOptions {
   config: VigilConfig;
@@ -125,7 +126,7 @@ export class HealthService {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
-  private summaryTimer: NodeJS.Timeout | undefined;
+  private summaryChore: Chore | undefined;
   private stopped = false;
   private window: Window;
   private readonly maxInFlight: number;
@@ -146,7 +147,7 @@ export class HealthService {
     this.record(initial);
     this.o.logger.info('checking', { checks: specs.length, resumed: specs.length - initial.length, max_in_flight: this.maxInFlight });
     this.arm();
-    this.summaryTimer = setInterval(() => this.summarize(), this.summaryMs);
+    this.summaryChore = every(this.summaryMs, () => this.summarize());
   }
 
   /** Slots for these checks, resumed from the record where it has their state; the events of those it has not. */
@@ -206,7 +207,7 @@ export class HealthService {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearInterval(this.summaryTimer);
+    this.summaryChore?.stop();
     for (const s of this.slots) {
       if (s.abort) {
         s.run++;

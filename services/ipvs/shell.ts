@@ -16,6 +16,7 @@ import { diffTables, type IpvsOp } from './diff.js';
 import { Ipvsadm } from './ipvsadm.js';
 import { readProcView } from './proc-view.js';
 import type { Table } from './table.js';
+import { every, type Chore } from '../../shared/housekeeping.js';
 
 const RETRY_MS = 1000;
 /**
@@ -47,7 +48,7 @@ export class IpvsService {
   /** The kernel's table as of our last read or successful batch; undefined: read it first. */
   private known: Table | undefined;
   private subscription: Subscription | undefined;
-  private driftTimer: NodeJS.Timeout | undefined;
+  private driftChore: Chore | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private pending: { cause: number | null; drift: boolean } | undefined;
@@ -80,7 +81,7 @@ export class IpvsService {
       logger.info('following the log', { services: this.known?.size ?? null, ipvsadm_runs: this.ipvsadm.invocations });
     };
     this.subscription = await followLog(log, { logger, rebuild }, (batch) => this.onEvents(batch));
-    this.driftTimer = setInterval(() => this.driftCheck(), config.global_defs.ipvs_drift_check * 1000);
+    this.driftChore = every(config.global_defs.ipvs_drift_check * 1000, () => this.driftCheck());
   }
 
   /**
@@ -103,7 +104,7 @@ export class IpvsService {
   async stop(): Promise<void> {
     this.stopped = true;
     this.subscription?.close();
-    clearInterval(this.driftTimer);
+    this.driftChore?.stop();
     clearTimeout(this.retryTimer);
     await this.running;
   }

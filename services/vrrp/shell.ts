@@ -21,6 +21,7 @@ import {
 } from './spec.js';
 import { groupState, stepGroup } from './sync.js';
 import { Hearing } from './hearing.js';
+import { every, type Chore } from '../../shared/housekeeping.js';
 
 interface Running {
   plan: InstancePlan;
@@ -139,9 +140,9 @@ export class VrrpService {
   private readonly instances: Running[] = [];
   private readonly links = new Map<string, Link>();
   private subscription: Subscription | undefined;
-  private summaryTimer: NodeJS.Timeout | undefined;
-  private routineCountTimer: NodeJS.Timeout | undefined;
-  private linkTimer: NodeJS.Timeout | undefined;
+  private summaryChore: Chore | undefined;
+  private routineCountChore: Chore | undefined;
+  private linkChore: Chore | undefined;
   private linkMonitor: IpMonitor | undefined;
   private linkRecheck: NodeJS.Timeout | undefined;
   private readonly linkState = new Map<string, boolean>();
@@ -347,8 +348,8 @@ export class VrrpService {
       }
     });
     const windowMs = this.o.badPacketWindowMs ?? 10_000;
-    this.summaryTimer = setInterval(() => this.summariseDrops(), windowMs);
-    this.routineCountTimer = setInterval(() => this.countRoutine(), METRICS_MS);
+    this.summaryChore = every(windowMs, () => this.summariseDrops());
+    this.routineCountChore = every(METRICS_MS, () => this.countRoutine());
     // Link changes as netlink reports them (ip monitor: nothing runs while nothing changes),
     // read again a moment later (a burst of changes settles), and a slow poll as a backstop.
     this.linkMonitor = await ipMonitor('link', () => {
@@ -356,7 +357,7 @@ export class VrrpService {
       clearTimeout(this.linkRecheck);
       this.linkRecheck = setTimeout(() => void this.pollLinks(true), LINK_RECHECK_MS);
     }, (message) => this.o.logger.warn('link monitor', { message }));
-    this.linkTimer = setInterval(() => void this.pollLinks(true), this.o.linkPollMs ?? LINK_BACKSTOP_MS);
+    this.linkChore = every(this.o.linkPollMs ?? LINK_BACKSTOP_MS, () => void this.pollLinks(true));
     if (this.config.fence.required) this.watchFence();
   }
 
@@ -432,9 +433,9 @@ export class VrrpService {
   /** Priority-0 adverts from every master, then silence. */
   stop(): void {
     this.subscription?.close();
-    clearInterval(this.summaryTimer);
-    clearInterval(this.routineCountTimer);
-    clearInterval(this.linkTimer);
+    this.summaryChore?.stop();
+    this.routineCountChore?.stop();
+    this.linkChore?.stop();
     clearTimeout(this.linkRecheck);
     this.linkMonitor?.close();
     this.fenceWatch?.stop();

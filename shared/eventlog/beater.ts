@@ -13,14 +13,18 @@ interface PulseBeatAddon {
   start(file: string, offset: number, pid: number, periodMs: number, probeFile: string, probeEveryMs: number): void;
   stop(): void;
   stats(): [number, number, number];
-  watch(offset: number, timeoutMs: number, onChange: () => void, alive: boolean): boolean;
-  unwatch(): void;
+  watch(offset: number, timeoutMs: number, onChange: () => void, alive: boolean, deadPollMs: number): boolean;
+  unwatch(offset?: number): void;
   watchStats(): [number, number];
 }
 
-/** The addon while its thread beats (a watch needs that thread), and the slot watched with it. */
+/** The addon while its thread beats (a watch needs that thread), and the slots watched with it (by offset). */
 let running: PulseBeatAddon | undefined;
-let watched: { owner: object; offset: number; timeoutMs: number; onChange: () => void; onLost: () => void; alive: () => boolean } | undefined;
+interface Watched { owner: object; offset: number; timeoutMs: number; deadPollMs: number; onChange: () => void; onLost: () => void; alive: () => boolean }
+const watched = new Map<number, Watched>();
+/** As many slots as the addon watches at once (MAX_WATCHES in pulse_beat.c). */
+const MAX_WATCHES = 8;
+const nativeWatch = (addon: PulseBeatAddon, w: Watched) => addon.watch(w.offset, w.timeoutMs, w.onChange, w.alive(), w.deadPollMs);
 
 export interface Beater {
   /** Beats written since the start (undefined from a JavaScript timer). */
@@ -39,7 +43,7 @@ export function startBeater(logPath: string, service: string, periodMs: number, 
     mkdirSync(dirname(heartbeatsPath(logPath)), { recursive: true });
     addon.start(heartbeatsPath(logPath), slotOffset(service), process.pid, periodMs, diskProbePath(logPath, service), DISK_PROBE_MS);
     running = addon;
-    if (watched) addon.watch(watched.offset, watched.timeoutMs, watched.onChange, watched.alive()); // a beater started again (a new period)
+    for (const w of watched.values()) nativeWatch(addon, w); // a beater started again (a new period)
     return {
       written: () => addon.stats()[0],
       missed: () => addon.stats()[1],
@@ -50,11 +54,9 @@ export function startBeater(logPath: string, service: string, periodMs: number, 
       },
     };
   } catch (err) {
-    if (watched) {
-      const lost = watched; // a beater that started again from JavaScript: the watcher reads on its own
-      watched = undefined;
-      lost.onLost();
-    }
+    const lost = [...watched.values()]; // a beater that started again from JavaScript: each watcher reads on its own
+    watched.clear();
+    for (const w of lost) w.onLost();
     onFallback(err);
     const timer = setInterval(jsBeat, periodMs);
     return { written: () => undefined, missed: () => 0, idle: () => undefined, stop: () => clearInterval(timer) };
@@ -63,24 +65,32 @@ export function startBeater(logPath: string, service: string, periodMs: number, 
 
 /**
  * Watches another service's heartbeat (of the same log as this process's beats) from the
- * beater's thread, one watch per process (its owner's), from the state the caller last
- * read (alive()): onChange is called when it turns alive or not alive, and nothing runs in
- * between. False when no native beater runs (the caller reads on a timer of its own);
- * onLost if it then stops for good (the beats go on from a JavaScript timer).
+ * beater's thread, one watch per slot (its owner's), from the state the caller last read
+ * (alive()): onChange is called when it turns alive or not alive (or another process beats
+ * there), and nothing runs in between; while it is not alive the thread reads it every
+ * deadPollMs. False when no native beater runs or the slot is another owner's (the caller
+ * reads on a timer of its own); onLost if it then stops for good (the beats go on from a
+ * JavaScript timer).
  */
-export function watchHeartbeat(owner: object, service: string, timeoutMs: number, alive: () => boolean, onChange: () => void, onLost: () => void): boolean {
-  if (!running || (watched && watched.owner !== owner)) return false; // one watch per process: any other reads on its own
-  watched = { owner, offset: slotOffset(service), timeoutMs, onChange, onLost, alive };
-  return running.watch(watched.offset, timeoutMs, onChange, alive());
+export function watchHeartbeat(owner: object, service: string, timeoutMs: number, deadPollMs: number, alive: () => boolean, onChange: () => void, onLost: () => void): boolean {
+  const offset = slotOffset(service);
+  const current = watched.get(offset);
+  if (!running || (current && current.owner !== owner) || (!current && watched.size >= MAX_WATCHES)) return false;
+  const w = { owner, offset, timeoutMs, deadPollMs, onChange, onLost, alive };
+  watched.set(offset, w);
+  return nativeWatch(running, w);
 }
 
-export function unwatchHeartbeat(owner: object): void {
-  if (watched?.owner !== owner) return;
-  watched = undefined;
-  running?.unwatch();
+/** Ends the owner's watch of that service's slot, or all its watches. */
+export function unwatchHeartbeat(owner: object, service?: string): void {
+  for (const w of [...watched.values()]) {
+    if (w.owner !== owner || (service !== undefined && w.offset !== slotOffset(service))) continue;
+    watched.delete(w.offset);
+    running?.unwatch(w.offset);
+  }
 }
 
-/** [reads of the watched slot, onChange calls] by the native thread (undefined without one). */
+/** [reads of watched slots, onChange calls] by the native thread (undefined without one). */
 export function heartbeatWatchStats(): [number, number] | undefined {
   return running?.watchStats();
 }

@@ -8,12 +8,13 @@
 // (inotify can overflow, and some filesystems don't report).
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { every, type Chore } from '../housekeeping.js';
 
 const TRAILING_CHECKS_MS = [1, 4, 15, 50, 250, 1000];
 
 export class LogChangeWatcher {
   private watcher: FSWatcher | undefined;
-  private poll: NodeJS.Timeout | undefined;
+  private poll: Chore | undefined;
   private readonly trailing: NodeJS.Timeout[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly names: Set<string>;
@@ -46,7 +47,7 @@ export class LogChangeWatcher {
     } catch {
       this.watcher = undefined; // polling alone still works
     }
-    this.poll = setInterval(() => this.notify(), this.pollIntervalMs);
+    this.poll = every(this.pollIntervalMs, () => this.notify());
   }
 
   /** Wakes listeners now, and again a little later for a commit that was still completing. */
@@ -64,7 +65,7 @@ export class LogChangeWatcher {
   stop(): void {
     this.stopWatcher();
     for (const t of this.trailing.splice(0)) clearTimeout(t);
-    if (this.poll) clearInterval(this.poll);
+    this.poll?.stop();
     this.poll = undefined;
   }
 }

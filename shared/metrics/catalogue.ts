@@ -40,7 +40,7 @@ export const METRICS = {
   vigil_failovers_total: def('counter', 'Lease of a VIP group passed from one node to another, as this node saw it', 'group'),
   vigil_vip_unowned_seconds_total: def('counter', 'Seconds a VIP group had no holder before this node took it (previous holder gone to this node bound)', 'group'),
   vigil_zookeeper_session: def('gauge', "This node's ZooKeeper session as its fence sees it: 1 for the current state", 'state'),
-  vigil_lease_deadline_margin_seconds: def('gauge', "Time left before the fence's lease deadline at its last answered ZooKeeper heartbeat"),
+  vigil_lease_deadline_margin_seconds: def('gauge', "Time left before the fence's lease deadline at its last answered ZooKeeper heartbeat (to 10 ms: smaller moves are jitter and leave it as it is)"),
   vigil_eventlog_append_seconds: def('histogram', 'Time to append a batch of events to the event log', 'service'),
   vigil_eventlog_events: def('gauge', 'Events in this node\'s log (its last sequence number)'),
   vigil_relay_backlog_events: def('gauge', 'Events not yet acknowledged by NATS JetStream'),

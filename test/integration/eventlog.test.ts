@@ -540,6 +540,53 @@ describe('the pulse board', () => {
     }
   });
 
+  it("the relay's watch of the services, by the native beater's thread: no wake-up while they beat; each silent process reported once, also one that beat once or died between two reads", async () => {
+    const db = join(tmp.path, 'services.db');
+    const { child, answers, send } = beaterFixture(db);
+    const writer = new HeartbeatFile(heartbeatsPath(db), false);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const beatVrrp = () => writer.write('vrrp', 4242, Date.now());
+    const beatHealth = () => writer.write('health', 4343, Date.now());
+    beatVrrp();
+    beatHealth();
+    const vrrp = setInterval(beatVrrp, 50);
+    const health = setInterval(beatHealth, 50);
+    const reader = EventLog.open({ path: db, node: 'n1' });
+    const lost = () => reader.query({ types: ['relay.service_lost'] }).map((e) => `${(e.data as { service: string }).service} ${(e.data as { pid: number }).pid}`);
+    const native = async () => (JSON.parse(await send('reads')) as { native: [number, number] }).native;
+    try {
+      expect(String((await answers.next()).value)).toBe('ready');
+      expect(await send('services 400')).toBe('ok'); // fence (the fixture's own beats), vrrp and health alive; ipvs never ran
+      await sleep(1500);
+      const [reads, calls] = await native();
+      expect(reads, 'reads by the thread while they beat').toBeGreaterThan(10);
+      expect(calls, 'no wake-up of JavaScript while nothing changes').toBe(0);
+      expect(lost()).toEqual([]);
+
+      clearInterval(vrrp);
+      const stopped = Date.now();
+      await expect.poll(lost, { timeout: 3000, interval: 20 }).toEqual(['vrrp 4242']);
+      expect(Date.now() - stopped).toBeLessThan(400 + 500); // the silence, and a late thread on a busy machine
+      expect((await native())[1]).toBe(1);
+
+      writer.write('ipvs', 5555, Date.now()); // beats once, then killed
+      await expect.poll(lost, { timeout: 3000, interval: 20 }).toEqual(['vrrp 4242', 'ipvs 5555']);
+
+      clearInterval(health);
+      await expect.poll(lost, { timeout: 3000, interval: 20 }).toContain('health 4343');
+      writer.write('health', 6666, Date.now() - 10_000); // started and died between two reads: never seen alive
+      await expect.poll(lost, { timeout: 3000, interval: 20 }).toContain('health 6666');
+      await sleep(1000);
+      expect(lost(), 'each once').toEqual(['vrrp 4242', 'ipvs 5555', 'health 4343', 'health 6666']);
+    } finally {
+      clearInterval(vrrp);
+      clearInterval(health);
+      child.kill();
+      reader.close();
+      writer.close();
+    }
+  });
+
   it('a watched heartbeat is read when it would turn stale, not polled; silence is seen within the timeout', async () => {
     const writer = EventLog.open({ path, node: 'lb1' });
     const reader = EventLog.open({ path, node: 'lb1' });
