@@ -8,7 +8,15 @@
  *
  * stdin, one command a line:
  *   arm <unix ms> <ip line>[;<ip line>...]   at that time, run these iproute2 lines
+ *   file <path>                               the group's lifetime file (below)
+ *   follow <unix ms> <epoch> <ip lines>       as arm, and the deadline moves with the file
  *   disarm                                    nothing to do
+ * Following, at the deadline the lifetime file is read (shared/eventlog/pulse.ts: valid
+ * until as unix ms float64, the epoch as float64, the mark 0x31474956, little-endian): if it
+ * holds a later time for the same epoch, that is the new deadline. The fence then renews by
+ * writing the file alone (which it does anyway, for a fence restarted after a crash): no
+ * command, and no wake-up of this process at every renewal. It still sends one for a
+ * deadline earlier than any it wrote, other lines or another epoch.
  * At the end of stdin (the fence stopped or died) an armed removal still happens on time,
  * then this exits. The lines go to one `ip -force -batch -`, started at the first arm (the
  * fence raises this process's priority right after starting it; ip inherits it only if
@@ -18,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +40,13 @@
 
 static long long deadline; /* unix ms; 0: disarmed */
 static char *lines;        /* what runs at the deadline, ';' between iproute2 lines */
+static int lifetime_fd = -1;
+static int following;      /* the deadline moves with the lifetime file */
+static double follow_epoch;
+
+#define WRITTEN 0x31474956u
+/* A lifetime further ahead than this is not believed (a file written by something else). */
+#define MAX_AHEAD_MS (3600LL * 1000)
 static int ip_in = -1;
 static pid_t ip_pid;
 
@@ -84,22 +100,62 @@ static void fire(void) {
     write_all(ip_in, lines, n + 1);
   }
   deadline = 0;
+  following = 0;
   free(lines);
   lines = NULL;
 }
 
+/* The lifetime file's valid-until for the epoch followed, or -1 (unreadable, not written, another epoch, torn). */
+static long long lifetime_until(void) {
+  unsigned char a[24], b[24];
+  if (lifetime_fd < 0 || pread(lifetime_fd, a, sizeof a, 0) != (ssize_t)sizeof a) return -1;
+  /* read twice: a record being rewritten meanwhile is not taken */
+  if (pread(lifetime_fd, b, sizeof b, 0) != (ssize_t)sizeof b || memcmp(a, b, sizeof a) != 0) return -1;
+  double until, epoch;
+  uint32_t mark;
+  memcpy(&until, a, 8); /* x86-64 and arm64 Linux: little-endian, as pulse.ts writes */
+  memcpy(&epoch, a + 8, 8);
+  memcpy(&mark, a + 16, 4);
+  if (mark != WRITTEN || epoch != follow_epoch || !(until > 0) || until > (double)(now_ms() + MAX_AHEAD_MS)) return -1;
+  long long ms = (long long)until;
+  return (double)ms < until ? ms + 1 : ms; /* (rounded up: never before the time written) */
+}
+
+/* "<unix ms> <ip lines>" after arm or follow; the rest of the line after the time, or NULL. */
+static int arm(const char *rest) {
+  const char *space = strchr(rest, ' ');
+  char *copy = malloc(strlen(space ? space + 1 : "") + 2); /* + the newline fire() adds */
+  if (!copy) return -1;
+  strcpy(copy, space ? space + 1 : "");
+  if (ip_in < 0) start_ip();
+  free(lines);
+  lines = copy;
+  deadline = strtoll(rest, NULL, 10);
+  return 0;
+}
+
 static void handle(const char *line) {
   if (strncmp(line, "arm ", 4) == 0) {
-    if (ip_in < 0) start_ip();
-    const char *rest = line + 4, *space = strchr(rest, ' ');
-    char *copy = malloc(strlen(space ? space + 1 : "") + 2); /* + the newline fire() adds */
-    if (!copy) return;
-    strcpy(copy, space ? space + 1 : "");
-    free(lines);
-    lines = copy;
-    deadline = strtoll(rest, NULL, 10);
+    following = 0;
+    arm(line + 4);
+  } else if (strncmp(line, "follow ", 7) == 0) {
+    /* follow <ms> <epoch> <lines>: the epoch goes, arm() reads "<ms> <lines>" */
+    char *end;
+    long long ms = strtoll(line + 7, &end, 10);
+    double epoch = strtod(end, &end);
+    char *rest = malloc(strlen(end) + 32);
+    if (!rest) return;
+    sprintf(rest, "%lld%s", ms, end);
+    following = arm(rest) == 0;
+    follow_epoch = epoch;
+    free(rest);
+  } else if (strncmp(line, "file ", 5) == 0) {
+    if (lifetime_fd >= 0) close(lifetime_fd);
+    lifetime_fd = open(line + 5, O_RDONLY | O_CLOEXEC);
+    if (lifetime_fd < 0) perror("dead man's switch: lifetime file");
   } else if (strcmp(line, "disarm") == 0) {
     deadline = 0;
+    following = 0;
     free(lines);
     lines = NULL;
   }
@@ -114,6 +170,13 @@ int main(void) {
     long long rem = -1;
     if (deadline > 0) {
       rem = deadline - now_ms();
+      if (rem <= 0 && following) {
+        long long until = lifetime_until();
+        if (until > deadline) {
+          deadline = until; /* renewed since: sleep on */
+          continue;
+        }
+      }
       if (rem <= 0) {
         fire();
         if (eof) break;

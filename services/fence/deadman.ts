@@ -11,18 +11,53 @@ import { packageRoot } from '../../shared/paths.js';
 /** How long before the kernel's earliest removal (lifetime - 20 ms) the switch fires. */
 export const DEADMAN_LEAD_MS = 50;
 
+/** A group's lifetime file and the epoch it is written for (the switch follows it). */
+export interface LifetimeRecord {
+  file: string;
+  epoch: number;
+}
+
 export class DeadmanSwitch {
   private child: ChildProcess | undefined;
+  /** What the running switch follows: its file, epoch and lines, and the latest deadline it may sleep until (sent or written). */
+  private following: { file: string; epoch: number; lines: string; horizon: number } | undefined;
+  private fileSent: string | undefined;
 
   constructor(private readonly onTrouble: (message: string) => void) {}
 
   /** At deadline (unix ms), these iproute2 lines run, unless armed again or disarmed first. */
   arm(deadline: number, lines: readonly string[]): void {
+    this.following = undefined;
     this.send(`arm ${Math.round(deadline)} ${lines.join(';')}`);
   }
 
+  /**
+   * As arm, with the deadline just written to the group's lifetime file: the switch reads the
+   * file when its deadline comes and sleeps on to a later one written there. So a later
+   * deadline for the same epoch and lines needs no command (nor wakes the switch); one
+   * earlier than any the switch may sleep until does.
+   */
+  follow(deadline: number, lines: readonly string[], record: LifetimeRecord): void {
+    const joined = lines.join(';');
+    const f = this.following;
+    if (f && this.running() && f.file === record.file && f.epoch === record.epoch && f.lines === joined && deadline >= f.horizon) {
+      f.horizon = deadline;
+      return;
+    }
+    const ms = Math.round(deadline);
+    if (this.fileSent !== record.file || !this.running()) this.send(`file ${record.file}`);
+    this.send(`follow ${ms} ${record.epoch} ${joined}`);
+    this.fileSent = record.file;
+    this.following = { file: record.file, epoch: record.epoch, lines: joined, horizon: ms };
+  }
+
   disarm(): void {
+    this.following = undefined;
     if (this.child) this.send('disarm');
+  }
+
+  private running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null;
   }
 
   /** Ends the switch (after disarm it exits at once; armed, it still fires on time). */
@@ -32,7 +67,7 @@ export class DeadmanSwitch {
   }
 
   private send(line: string): void {
-    if (!this.child || this.child.exitCode !== null) this.start();
+    if (!this.running()) this.start();
     this.child!.stdin!.write(line + '\n');
   }
 
@@ -41,6 +76,7 @@ export class DeadmanSwitch {
     const c = spawn(join(packageRoot(), 'native', 'build', 'Release', 'vigil-deadman'), [], { stdio: ['pipe', 'ignore', 'pipe'] });
     hurry(c);
     this.child = c;
+    this.fileSent = undefined; // a new switch knows no file yet
     c.stdin!.on('error', () => {});
     ipComplaints(c.stderr!, this.onTrouble);
     c.on('error', (err) => this.onTrouble(`dead man's switch: ${err.message}`));

@@ -3,6 +3,7 @@
 // carries out one step at a time per VIP group, and records what it did and saw.
 import type { VigilConfig } from '../../shared/config/index.js';
 import { followLog, isEvent, nodeSubject, vipGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
+import { lifetimePath } from '../../shared/eventlog/pulse.js';
 import { watchAddresses, type AddressChange, type AddressWatcher } from '../../shared/address-monitor.js';
 import { addressWasAbsent, allIpv4Addresses, ipBatch } from '../../shared/iproute.js';
 import { throttledWarning, type Logger } from '../../shared/logger.js';
@@ -652,20 +653,25 @@ export class FenceService {
     // differs by the jitter between the wall clock and the monotonic one: no need to wake
     // the switch and write the pulse for that.
     if (g.validUntil !== undefined && Math.abs(goneBy - g.validUntil) <= 1) return;
-    g.deadman.arm(goneBy, addressLines('del', g.plan.addresses));
-    this.keepLocally(g, epoch, goneBy);
+    // Recorded first: the switch follows the group's lifetime file, so a renewal is that write
+    // alone; where it could not be written, the switch is told the time itself.
+    const lines = addressLines('del', g.plan.addresses);
+    if (this.keepLocally(g, epoch, goneBy)) g.deadman.follow(goneBy, lines, { file: lifetimePath(this.o.log.path, g.plan.name), epoch });
+    else g.deadman.arm(goneBy, lines);
   }
 
   /**
    * Until when the group's addresses stay (or when they were removed), in the local log's
    * vip_lifetimes: a fence restarted after a crash reads it. Nothing that fences waits for it.
    */
-  private keepLocally(g: Group, epoch: number, validUntil: number): void {
+  private keepLocally(g: Group, epoch: number, validUntil: number): boolean {
     g.validUntil = validUntil;
     try {
       this.o.log.setVipLifetime(g.plan.name, epoch, validUntil);
+      return true;
     } catch (err) {
       this.lifetimeNotKept({ group: g.plan.name, err });
+      return false;
     }
   }
 
