@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { hurry, ipComplaints } from '../../shared/iproute.js';
 import { packageRoot } from '../../shared/paths.js';
 
+/** What the switch says when it cannot open a lifetime file (native/deadman.c): it is then told each deadline. */
+const CANNOT_FOLLOW = "dead man's switch: lifetime file";
+
 /** How long before the kernel's earliest removal (lifetime - 20 ms) the switch fires. */
 export const DEADMAN_LEAD_MS = 50;
 
@@ -22,6 +25,8 @@ export class DeadmanSwitch {
   /** What the running switch follows: its file, epoch and lines, and the latest deadline it may sleep until (sent or written). */
   private following: { file: string; epoch: number; lines: string; horizon: number } | undefined;
   private fileSent: string | undefined;
+  /** The switch could not open the lifetime file: every renewal is a command again. */
+  private cannotFollow = false;
 
   constructor(private readonly onTrouble: (message: string) => void) {}
 
@@ -38,6 +43,7 @@ export class DeadmanSwitch {
    * earlier than any the switch may sleep until does.
    */
   follow(deadline: number, lines: readonly string[], record: LifetimeRecord): void {
+    if (this.cannotFollow) return this.arm(deadline, lines);
     const joined = lines.join(';');
     const f = this.following;
     if (f && this.running() && f.file === record.file && f.epoch === record.epoch && f.lines === joined && deadline >= f.horizon) {
@@ -78,7 +84,11 @@ export class DeadmanSwitch {
     this.child = c;
     this.fileSent = undefined; // a new switch knows no file yet
     c.stdin!.on('error', () => {});
-    ipComplaints(c.stderr!, this.onTrouble);
+    ipComplaints(c.stderr!, (message) => {
+      // (read within a turn of the loop: long before the deadline it was sent with, the next renewal arms it)
+      if (message.startsWith(CANNOT_FOLLOW)) this.cannotFollow = true;
+      this.onTrouble(message);
+    });
     c.on('error', (err) => this.onTrouble(`dead man's switch: ${err.message}`));
     c.on('exit', (code, signal) => {
       if (this.child === c) {

@@ -3,6 +3,7 @@
 // writes there (no command at each renewal), and only for the epoch followed.
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeadmanSwitch } from '../../services/fence/deadman.js';
 import { EventLog } from '../../shared/eventlog/index.js';
 import { lifetimePath } from '../../shared/eventlog/pulse.js';
 import { withTopology, type Topology } from '../harness/netns.js';
@@ -91,4 +92,43 @@ describe("the dead man's switch", () => {
       }
     });
   }, 60_000);
+
+  // The fence's side: when a renewal is only the file's write, when it is a command. The
+  // lines name a device that does not exist (the switch runs in this test's namespace): ip's
+  // complaint says when they ran.
+  it("the fence's switch: later deadlines written to the file need no command; an earlier one does; a file the switch cannot open makes every renewal a command", async () => {
+    const log = EventLog.open({ path: join(tmp.path, 'events.db'), node: 'n1' });
+    const fired: number[] = [];
+    const other: string[] = [];
+    const sw = new DeadmanSwitch((m) => (/Cannot find device/.test(m) ? fired.push(Date.now()) : other.push(m)));
+    const lines = ['address del 10.77.0.100/32 dev vgnosuchdev0'];
+    try {
+      const record = { file: lifetimePath(log.path, 'web'), epoch: 7 };
+      const renew = (until: number) => {
+        log.setVipLifetime('web', 7, until);
+        sw.follow(until, lines, record);
+      };
+      for (const end = Date.now() + 1200; Date.now() < end; await sleep(100)) renew(Date.now() + 300);
+      expect(fired, 'renewed through the file').toEqual([]);
+      const earlier = Date.now() + 100; // (the file said +300 a moment ago)
+      renew(earlier);
+      await expect.poll(() => fired.length, { timeout: 2000, interval: 10 }).toBe(1);
+      expect(fired[0]! - earlier).toBeGreaterThanOrEqual(0);
+      expect(fired[0]! - earlier).toBeLessThan(150); // not at the +300 it slept to
+
+      const lost = { file: join(tmp.path, 'no-such-folder', 'lifetime'), epoch: 7 };
+      const started = Date.now();
+      for (const end = Date.now() + 1200; Date.now() < end; await sleep(100)) sw.follow(Date.now() + 300, lines, lost);
+      expect(other.join('\n')).toMatch(/lifetime file: No such file or directory/);
+      expect(fired.filter((t) => t > started), 'armed with each deadline instead').toEqual([]);
+      const last = Date.now() + 300;
+      sw.follow(last, lines, lost);
+      await expect.poll(() => fired.length, { timeout: 2000, interval: 10 }).toBe(2);
+      expect(fired[1]! - last).toBeGreaterThanOrEqual(0);
+    } finally {
+      sw.disarm();
+      sw.close();
+      log.close();
+    }
+  }, 30_000);
 });
