@@ -12,11 +12,11 @@ import { createLogger, throttledWarning, type Logger } from './logger.js';
 import { unmapStartUpPages } from './native.js';
 import { packageVersion } from './paths.js';
 import { setOwnPriority } from './priority.js';
+import { atNext, every, type Chore } from './housekeeping.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { Recorder } from './recorder.js';
 
 import type { ServiceName } from './service-names.js';
-import { atNext, every, type Chore } from './housekeeping.js';
 export { SERVICE_NAMES, type ServiceName } from './service-names.js';
 
 /**
@@ -228,7 +228,7 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   const beatFrom = (period: number) => startBeater(log.path, name, period, pulse, (err) => logger.warn('heartbeats from a JavaScript timer: the native beater cannot start', { err }));
   let beater = beatFrom(beatPeriodMs(name, config));
   let missedBefore = 0;
-  // (This timer also keeps the process alive until its stop, whatever the service runs.)
+  // (This chore's timer also keeps the process alive until its stop, whatever the service runs.)
   const missedCheck = every(MISSED_CHECK_MS, () => {
     const missed = beater.missed();
     if (missed > missedBefore) pulseFailed({ missed: missed - missedBefore, detail: 'the disk refused a fresh block or the heartbeat file a write' });
