@@ -183,7 +183,13 @@ static double watch_check(struct watch *w) {
     memcpy(&pid, slot + 8, 4);
     memcpy(&mark, slot + 12, 4);
   }
-  int alive = mark == WRITTEN && isfinite(ts) && ts != 0 && now - ts <= w->timeout_ms;
+  /* Alive a millisecond longer than the timeout: JavaScript reads the slot after this call
+   * with Date.now(), whole milliseconds behind this clock, and must find what this found
+   * (the beats of the watched service fall on the same instants as these reads, one timeout
+   * apart: at exactly the timeout, JavaScript read alive what this had called not alive,
+   * and neither looked again). */
+  double stale_after = w->timeout_ms + 1;
+  int alive = mark == WRITTEN && isfinite(ts) && ts != 0 && now - ts <= stale_after;
   if (mark != WRITTEN) pid = 0;
   if (alive == w->state && w->pid == -1) w->pid = pid; /* as JavaScript last read it: its pid is learnt here */
   if (alive != w->state || pid != w->pid) {
@@ -192,7 +198,7 @@ static double watch_check(struct watch *w) {
     atomic_fetch_add(&b.watch_calls, 1);
     napi_call_threadsafe_function(w->cb, NULL, napi_tsfn_nonblocking);
   }
-  return alive ? ts + w->timeout_ms - now + 1 : w->dead_poll_ms;
+  return alive ? ts + stale_after - now + 1 : w->dead_poll_ms;
 }
 
 static int any_fresh(void) {
