@@ -13,6 +13,7 @@ import { unmapStartUpPages } from './native.js';
 import { packageVersion } from './paths.js';
 import { setOwnPriority } from './priority.js';
 import { atNext, every, type Chore } from './housekeeping.js';
+import { collectPeriodically } from './idle-collection.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { Recorder } from './recorder.js';
 
@@ -39,6 +40,8 @@ const MISSED_CHECK_MS = 5000;
 export const METRICS_MS = 5000;
 /** When a service's start-up pages are unmapped (shared/native.ts unmapStartUpPages): its start-up over. */
 const START_UP_PAGES_MS = 45_000;
+/** The services given a full collection every few minutes (shared/idle-collection.ts). */
+const COLLECTED: readonly string[] = ['health', 'relay', 'ipvs'];
 
 export interface ServiceContext {
   config: VigilConfig;
@@ -362,11 +365,15 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   // Once the start-up's work is done (elections, first checks, the checkpoint thread's first look).
   const startUpPages = setTimeout(() => logger.debug('start-up pages unmapped', { mib: Math.round(unmapStartUpPages() / 2 ** 20) }), START_UP_PAGES_MS);
   startUpPages.unref();
+  // The services whose idle work leaves garbage (the vrrp and fence services' heaps stay
+  // flat, and a collection's pause is best kept out of them).
+  const collection = COLLECTED.includes(name) ? collectPeriodically() : undefined;
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
   const service = running;
   // (a reload under way finishes first: a stop in the middle of one would leave parts running)
   clearTimeout(startUpPages);
+  collection?.stop();
   await within(async () => {
     await reloading;
     await service.stop();
