@@ -7,7 +7,7 @@
 // collection of a heap this small costs a few ms of CPU; then malloc gives back what it freed.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { every, type Chore } from './housekeeping.js';
+import { every } from './housekeeping.js';
 import { releaseFreedMemory } from './native.js';
 
 export const COLLECTION_MS = 5 * 60_000;
@@ -23,12 +23,20 @@ export function fullCollection(): (() => void) | undefined {
   }
 }
 
-/** Collects every COLLECTION_MS (with the process's other chores); undefined where it cannot. */
-export function collectPeriodically(): Chore | undefined {
+export interface Collection {
+  /** A full collection now (the first, at the end of the start-up: the collector's code is mapped from then on). */
+  collectNow(): void;
+  stop(): void;
+}
+
+/** Collects every COLLECTION_MS (with the process's other chores), and when asked; undefined where it cannot. */
+export function periodicCollection(): Collection | undefined {
   const gc = fullCollection();
   if (!gc) return undefined;
-  return every(COLLECTION_MS, () => {
+  const collect = () => {
     gc();
     releaseFreedMemory();
-  });
+  };
+  const chore = every(COLLECTION_MS, collect);
+  return { collectNow: collect, stop: () => chore.stop() };
 }

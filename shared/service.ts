@@ -13,7 +13,7 @@ import { unmapStartUpPages } from './native.js';
 import { packageVersion } from './paths.js';
 import { setOwnPriority } from './priority.js';
 import { atNext, every, type Chore } from './housekeeping.js';
-import { collectPeriodically } from './idle-collection.js';
+import { periodicCollection } from './idle-collection.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { Recorder } from './recorder.js';
 
@@ -363,11 +363,15 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
   }
   if (hangupWhileStarting) onHangup();
   // Once the start-up's work is done (elections, first checks, the checkpoint thread's first look).
-  const startUpPages = setTimeout(() => logger.debug('start-up pages unmapped', { mib: Math.round(unmapStartUpPages() / 2 ** 20) }), START_UP_PAGES_MS);
+  // The services whose idle work leaves garbage get a full collection every few minutes (the
+  // vrrp and fence services' heaps stay flat, and a collection's pause is best kept out of
+  // them); the first right after the unmapping (the collector's code is mapped back once).
+  const collection = COLLECTED.includes(name) ? periodicCollection() : undefined;
+  const startUpPages = setTimeout(() => {
+    logger.debug('start-up pages unmapped', { mib: Math.round(unmapStartUpPages() / 2 ** 20) });
+    collection?.collectNow();
+  }, START_UP_PAGES_MS);
   startUpPages.unref();
-  // The services whose idle work leaves garbage (the vrrp and fence services' heaps stay
-  // flat, and a collection's pause is best kept out of them).
-  const collection = COLLECTED.includes(name) ? collectPeriodically() : undefined;
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   const signal = typeof stop.reason === 'string' ? stop.reason : undefined;
   const service = running;
