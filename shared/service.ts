@@ -362,11 +362,11 @@ export async function runService(name: Exclude<Source, 'cli'>, argv: string[], s
     return 1;
   }
   if (hangupWhileStarting) onHangup();
-  // Once the start-up's work is done (elections, first checks, the checkpoint thread's first look).
   // The services whose idle work leaves garbage get a full collection every few minutes (the
   // vrrp and fence services' heaps stay flat, and a collection's pause is best kept out of
   // them); the first right after the unmapping (the collector's code is mapped back once).
   const collection = COLLECTED.includes(name) ? periodicCollection() : undefined;
+  // Once the start-up's work is done (elections, first checks, the checkpoint thread's first look).
   const startUpPages = setTimeout(() => {
     logger.debug('start-up pages unmapped', { mib: Math.round(unmapStartUpPages() / 2 ** 20) });
     collection?.collectNow();
