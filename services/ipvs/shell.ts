@@ -52,6 +52,8 @@ export class IpvsService {
   private retryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private pending: { cause: number | null; drift: boolean } | undefined;
+  /** A reconcile runs now (the table is ours to change: a drift check waits for the read after it). */
+  private reconciling = false;
   private stopped = false;
   /** Since when the table cannot be read or changed (undefined: it can). */
   private unavailable: number | undefined;
@@ -134,6 +136,9 @@ export class IpvsService {
    */
   private driftCheck(): void {
     if (this.unavailable !== undefined) return; // the retries read it
+    // While our own change is under way the table moves by our hand: a look now would take a
+    // half-done table as drift (one read too many); the reconcile leaves the next check to read.
+    if (this.reconciling || this.pending) return;
     const view = readProcView();
     const fullEvery = Math.max(1, Math.round(FULL_READ_MS / (this.config.global_defs.ipvs_drift_check * 1000)));
     if (view !== undefined && view === this.viewBeforeRead && ++this.quickChecks < fullEvery) return;
@@ -151,7 +156,12 @@ export class IpvsService {
     this.running = this.running.then(async () => {
       const next = this.pending!;
       this.pending = undefined;
-      if (!this.stopped) await this.reconcile(next.cause, next.drift);
+      this.reconciling = true;
+      try {
+        if (!this.stopped) await this.reconcile(next.cause, next.drift);
+      } finally {
+        this.reconciling = false;
+      }
     });
   }
 
