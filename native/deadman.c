@@ -24,6 +24,7 @@
  * byte at a time, and the fence arms twice a second.
  */
 #define _GNU_SOURCE
+#include "pulse_record.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -44,7 +45,6 @@ static int lifetime_fd = -1;
 static int following;      /* the deadline moves with the lifetime file */
 static double follow_epoch;
 
-#define WRITTEN 0x31474956u
 /* A lifetime further ahead than this is not believed (a file written by something else). */
 #define MAX_AHEAD_MS (3600LL * 1000)
 static int ip_in = -1;
@@ -121,34 +121,29 @@ static long long lifetime_until(void) {
   return (double)ms < until ? ms + 1 : ms; /* (rounded up: never before the time written) */
 }
 
-/* "<unix ms> <ip lines>" after arm or follow; the rest of the line after the time, or NULL. */
-static int arm(const char *rest) {
-  const char *space = strchr(rest, ' ');
-  char *copy = malloc(strlen(space ? space + 1 : "") + 2); /* + the newline fire() adds */
+/* Armed for ms with the ip lines that follow the number at *rest (after a space); -1 if out of memory. */
+static int arm(long long ms, const char *rest) {
+  const char *text = *rest == ' ' ? rest + 1 : rest;
+  char *copy = malloc(strlen(text) + 2); /* + the newline fire() adds */
   if (!copy) return -1;
-  strcpy(copy, space ? space + 1 : "");
+  strcpy(copy, text);
   if (ip_in < 0) start_ip();
   free(lines);
   lines = copy;
-  deadline = strtoll(rest, NULL, 10);
+  deadline = ms;
   return 0;
 }
 
 static void handle(const char *line) {
+  char *end;
   if (strncmp(line, "arm ", 4) == 0) {
+    long long ms = strtoll(line + 4, &end, 10);
     following = 0;
-    arm(line + 4);
+    arm(ms, end);
   } else if (strncmp(line, "follow ", 7) == 0) {
-    /* follow <ms> <epoch> <lines>: the epoch goes, arm() reads "<ms> <lines>" */
-    char *end;
     long long ms = strtoll(line + 7, &end, 10);
-    double epoch = strtod(end, &end);
-    char *rest = malloc(strlen(end) + 32);
-    if (!rest) return;
-    sprintf(rest, "%lld%s", ms, end);
-    following = arm(rest) == 0;
-    follow_epoch = epoch;
-    free(rest);
+    follow_epoch = strtod(end, &end);
+    following = arm(ms, end) == 0;
   } else if (strncmp(line, "file ", 5) == 0) {
     if (lifetime_fd >= 0) close(lifetime_fd);
     lifetime_fd = open(line + 5, O_RDONLY | O_CLOEXEC);

@@ -27,6 +27,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include "napi_errno.h"
+#include "pulse_record.h"
 #include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +45,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define WRITTEN 0x31474956u
 /* Free space beyond any filesystem's reserve for its own metadata (ext4 keeps up to 16 MiB). */
 #define PLENTY_BYTES (64ull << 20)
 #define MAX_WATCHES 8

@@ -41,7 +41,7 @@ export const METRICS_MS = 5000;
 /** When a service's start-up pages are unmapped (shared/native.ts unmapStartUpPages): its start-up over. */
 const START_UP_PAGES_MS = 45_000;
 /** The services given a full collection every few minutes (shared/idle-collection.ts). */
-const COLLECTED: readonly string[] = ['health', 'relay', 'ipvs'];
+const COLLECTED: readonly ServiceName[] = ['health', 'relay', 'ipvs'];
 
 export interface ServiceContext {
   config: VigilConfig;

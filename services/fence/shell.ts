@@ -58,6 +58,8 @@ interface Group {
   /** When the monitor saw the bound addresses vanish without us (lifetime ran out, dead man's switch), until they are back. */
   goneSeen: number | undefined;
   deadman: DeadmanSwitch;
+  /** Where the group's lifetime is kept (the switch follows it). */
+  lifetimeFile: string;
   /** Last holder reported in fence.lease_denied (reported once per holder). */
   deniedBy: LockHolder | undefined;
   correlation: string | undefined;
@@ -157,6 +159,7 @@ export class FenceService {
     return {
       plan, subject: vipGroupSubject(plan.name), cause: undefined, candidate: undefined, lowest: undefined, waiting: [], held: undefined, bound: undefined, validUntil: undefined, lifetimeFrom: 0, goneSeen: undefined,
       deadman: new DeadmanSwitch((m) => this.o.logger.warn("dead man's switch", { group: plan.name, message: m })),
+      lifetimeFile: lifetimePath(this.o.log.path, plan.name),
       deniedBy: undefined, correlation: undefined, garp: undefined, running: undefined, again: false, retry: undefined, retiring: false,
     };
   }
@@ -656,7 +659,7 @@ export class FenceService {
     // Recorded first: the switch follows the group's lifetime file, so a renewal is that write
     // alone; where it could not be written, the switch is told the time itself.
     const lines = addressLines('del', g.plan.addresses);
-    if (this.keepLocally(g, epoch, goneBy)) g.deadman.follow(goneBy, lines, { file: lifetimePath(this.o.log.path, g.plan.name), epoch });
+    if (this.keepLocally(g, epoch, goneBy)) g.deadman.follow(goneBy, lines, { file: g.lifetimeFile, epoch });
     else g.deadman.arm(goneBy, lines);
   }
 
