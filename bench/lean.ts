@@ -12,7 +12,7 @@
 // running or reaped). ZooKeeper and NATS are not counted (keepalived has
 // no equivalent). Then VRRP at scale: 100 and 250 VRRPv3 instances at 100 ms, the vrrp
 // service against keepalived's VRRP process, master and backup, side by side.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type ServiceName } from '../lab/cluster.js';
 import { kernelHasIpvs } from '../lab/demo.js';
@@ -66,6 +66,7 @@ function growth(samples: number[]): number {
  * LEAN_SERIES=file: every sample, as JSON lines, to draw the curves.
  */
 async function measure(procs: Measured[]): Promise<Measurement[]> {
+  expectRunning(procs, 'before');
   const cpu0 = procs.map((p) => treeCpuSeconds(p.pid));
   const samples: ReturnType<typeof treeMemory>[][] = procs.map(() => []);
   const series = process.env.LEAN_SERIES;
@@ -83,10 +84,17 @@ async function measure(procs: Measured[]): Promise<Measurement[]> {
     if (t === end) break;
   }
   const elapsed = (Date.now() - start) / 1000;
+  expectRunning(procs, 'during');
   return procs.map((p, i) => {
     const s = samples[i]!;
     return { cpu: ((treeCpuSeconds(p.pid) - cpu0[i]!) / elapsed) * 100, ...s.at(-1)!, rssGrowth: growth(s.map((x) => x.rss)), anonGrowth: growth(s.map((x) => x.anon)), pssGrowth: growth(s.map((x) => x.pss)) };
   });
+}
+
+/** A process that ended would read as 0 % and 0 MiB: an error, not a figure. */
+function expectRunning(procs: Measured[], when: 'before' | 'during'): void {
+  const gone = procs.filter((p) => !existsSync(`/proc/${p.pid}`));
+  if (gone.length > 0) throw new Error(`${gone.map((p) => `${p.role} ${p.who} (pid ${p.pid})`).join(', ')} ended ${when} the measurement (its log is kept)`);
 }
 
 const keepalivedProcs = (pids: number[]): Measured[] =>
@@ -158,6 +166,9 @@ virtual_servers:
     }
     printTable(`Idle director over ${SECONDS} s: vigil (${services.join(', ')}) and keepalived (VRRP), one VRRPv2 instance at 1 s${ipvsNote}`, rows);
     for (const x of ka) await x.stop();
+  } catch (err) {
+    k.keepFolder();
+    throw err;
   } finally {
     await k.destroy();
   }
@@ -199,6 +210,9 @@ async function vrrpAtScale(n: number): Promise<void> {
     printTable(`VRRP at scale over ${SECONDS} s: ${n} VRRPv3 instances at 100 ms (${n * 10} adverts/s), vigil's vrrp service and keepalived's VRRP process`, procs.map((p, i) => ({ metric: `${p.role} ${p.who}`, value: line(m[i]!) })));
     for (const x of ka) await x.stop();
     for (const c of vigil) await c.stop();
+  } catch (err) {
+    tmp.keep();
+    throw err;
   } finally {
     await vg.destroy();
     await kt.destroy();

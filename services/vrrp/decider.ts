@@ -102,7 +102,9 @@ export function initialState(spec: VrrpInstanceSpec): VrrpState {
 export function effectivePriority(s: Pick<VrrpState, 'spec' | 'trackerOk'>): number {
   if (s.spec.priority === 255) return 255;
   let p = s.spec.priority;
-  for (const [name, t] of Object.entries(s.spec.trackers)) {
+  // for-in rather than Object.entries: no arrays made at every advert
+  for (const name in s.spec.trackers) {
+    const t = s.spec.trackers[name]!;
     const ok = s.trackerOk[name];
     if (t.weight > 0 && ok) p += t.weight;
     if (t.weight < 0 && !ok) p += t.weight;
@@ -147,6 +149,26 @@ export function advertOverdueMs(s: VrrpState): number {
 export function absorbsAdvert(s: VrrpState, heard: { at: number; from: string; priority: number }): boolean {
   return s.state === 'BACKUP' && !s.spec.synced && s.heardAt === heard.at && s.master === heard.from && heard.priority > 0 &&
     s.masterDownReason === 'master_down_timer' && (heard.priority >= effectivePriority(s) || !s.spec.preempt);
+}
+
+/** How far apart the slots of a master's adverts are (see nextAdvertAt). */
+export const ADVERT_SLOT_MS = 10;
+
+/**
+ * When a master sends its next advert after one sent at `at`: on a fixed schedule, the
+ * multiples of its interval shifted by one of interval / ADVERT_SLOT_MS slots (its VRID
+ * picks which), the first after `at`. So a process's masters with one interval send in at
+ * most that many wake-ups per interval, each a burst of a few (at their own phases, 100
+ * instances at 100 ms woke the process ~250 times a second), and the schedule does not
+ * drift with the timer's lateness. Two adverts are exactly one interval apart, or less
+ * after one out of turn (becoming MASTER, answering a lower priority) or a late timer:
+ * never more, so a backup's view of the master (three intervals) is as the RFC's timer's.
+ */
+export function nextAdvertAt(at: number, intervalMs: number, vrid: number): number {
+  const slots = Math.max(1, Math.floor(intervalMs / ADVERT_SLOT_MS));
+  const offset = (vrid % slots) * (intervalMs / slots);
+  const next = (Math.floor((at - offset) / intervalMs) + 1) * intervalMs + offset;
+  return next > at ? next : next + intervalMs; // (`at` a hair before a slot by rounding)
 }
 
 /** When the shell must call back with a tick (undefined: no timer). */
@@ -311,7 +333,7 @@ export function evolve(s: VrrpState, e: VrrpEvent): VrrpState {
       return next;
     }
     case 'advert_sent':
-      return s.state === 'MASTER' ? { ...s, advertAt: e.at + s.spec.advertIntervalMs } : s;
+      return s.state === 'MASTER' ? { ...s, advertAt: nextAdvertAt(e.at, s.spec.advertIntervalMs, s.spec.vrid) } : s;
     case 'wants_master':
       // keepalived re-arms the timer while the group waits for its other members.
       return { ...s, wantsMaster: { reason: e.reason, detail: e.detail }, masterDownAt: e.at + masterDownIntervalMs(s) };

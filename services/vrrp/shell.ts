@@ -32,8 +32,8 @@ interface Running {
   group: SyncGroup | undefined;
   /** What its received adverts must be (made once). */
   want: InstanceExpectations;
-  /** Its advert datagrams as sent, by priority and destination (an advert changes with nothing else). */
-  datagrams: Map<string, Buffer>;
+  /** Its advert datagrams as sent, by priority, one per destination (an advert changes with nothing else). */
+  datagrams: Map<number, Buffer[]>;
   counters: ReturnType<typeof instanceCounters>;
   /** The advert its socket absorbs (socket.routine), while it does: the last of them is applied before anything else. */
   routine: { from: string; priority: number; intervalMs: number } | undefined;
@@ -679,21 +679,18 @@ export class VrrpService {
   private send(r: Running, priority: number): void {
     const { plan } = r;
     const link = this.links.get(plan.interface)!;
-    const src = plan.spec.primaryAddress;
     const targets = plan.peers.length > 0 ? plan.peers : [VRRP_MULTICAST];
-    for (const dst of targets) {
-      const key = `${priority} ${dst}`;
-      let datagram = r.datagrams.get(key);
-      if (!datagram) {
-        const payload = encodeAdvert(
-          { version: plan.spec.version, vrid: plan.spec.vrid, priority, addresses: plan.addresses, interval: plan.wireInterval, authType: plan.authPass ? 'pass' : 'none', ...(plan.authPass ? { authPass: plan.authPass } : {}) },
-          { src, dst },
-        );
-        datagram = encodeIpPacket(payload, { src, dst });
-        r.datagrams.set(key, datagram);
-      }
+    let datagrams = r.datagrams.get(priority);
+    if (!datagrams) {
+      const src = plan.spec.primaryAddress;
+      const advert = { version: plan.spec.version, vrid: plan.spec.vrid, priority, addresses: plan.addresses, interval: plan.wireInterval, authType: plan.authPass ? 'pass' as const : 'none' as const, ...(plan.authPass ? { authPass: plan.authPass } : {}) };
+      datagrams = targets.map((dst) => encodeIpPacket(encodeAdvert(advert, { src, dst }), { src, dst }));
+      r.datagrams.set(priority, datagrams);
+    }
+    for (let i = 0; i < targets.length; i++) {
+      const dst = targets[i]!;
       try {
-        link.socket.send(datagram, dst);
+        link.socket.send(datagrams[i]!, dst);
         r.counters.sent?.inc();
         if (priority === 0) r.counters.zeroSent?.inc();
       } catch (err) {

@@ -89,6 +89,26 @@ describe("a service's in-memory metrics", () => {
     r.forget({ iname: 'VI_1' });
     expect(r.snapshot().counters.map((c) => c.labels.iname)).toEqual(['VI_2']);
   });
+  it("a hot path's counter handle counts with inc(), says each change, and starts again from 0 after a forget", () => {
+    const r = new MetricsRegistry();
+    let changes = 0;
+    r.onChange = () => changes++;
+    const labels = { iname: 'VI_1', intf: 'eth0', vrid: '51' };
+    const sent = r.counter('keepalived_advertisements_sent_total', labels);
+    sent.inc();
+    sent.inc(2);
+    r.inc('keepalived_advertisements_sent_total', labels);
+    sent.inc();
+    const value = () => r.snapshot().counters.find((c) => c.labels.iname === 'VI_1')?.value;
+    expect(value()).toBe(5);
+    expect(changes).toBe(4);
+    r.forget({ iname: 'VI_1' });
+    expect(value()).toBeUndefined();
+    sent.inc();
+    expect(value(), 'a new entry, not the forgotten one').toBe(1);
+    sent.inc();
+    expect(value()).toBe(2);
+  });
 });
 
 describe('the metrics read model', () => {
