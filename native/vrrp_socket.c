@@ -15,7 +15,14 @@
  * from the same master again: counted and timed here, see routine()), and, once told
  * which VRIDs this interface's instances have (known()), adverts of other VRIDs (other
  * routers on the segment, which keepalived ignores too): only counted (unknown()).
+ *
+ * And a master's routine adverts are sent from here (repeat()): the same datagrams every
+ * interval on a fixed schedule, with no JavaScript at each one (counted, failures too, for
+ * repeated()). JavaScript still decides everything: it names them, changes them when the
+ * priority changes, and stops them when the instance leaves MASTER; they run on the
+ * process's event loop, so a process that hangs or stops sends none, as before.
  */
+#define _GNU_SOURCE /* recvmmsg */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include "napi_errno.h"
@@ -32,13 +39,15 @@
 #include <unistd.h>
 
 #define VRRP_PROTO 112
-#define MAX_DATAGRAM 65536
 /* How long a dense stream of datagrams is gathered before it is read. */
 #define BATCH_MS 4
 /* Datagrams count as dense when the socket was read less than this before. */
 #define DENSE_MS 10
 /* At most this many datagrams per call (a flood is still read in bounded steps). */
 #define MAX_BATCH 256
+/* Datagrams read per recvmmsg, and the room for each: an IPv4 VRRP packet is at most ~1.1 kB. */
+#define RECV_BATCH 32
+#define RECV_BYTES 4096
 
 /* An IPv4 VRRP packet is at most 8 + 255 * 4 + 8 (v2 authentication) bytes. */
 #define ROUTINE_MAX 1040
@@ -54,12 +63,34 @@ typedef struct {
   uint32_t total;   /* absorbed since routine() named it */
 } routine_t;
 
+/* Adverts due within this of the earliest are sent with it (one wake-up for a slot's burst). */
+#define REPEAT_SLACK_NS 1000000
+
+typedef struct {
+  struct sockaddr_in to;
+  uint16_t len;
+  unsigned char datagram[ROUTINE_MAX + 60]; /* with its IP header */
+} repeat_target_t;
+
+typedef struct {
+  int active;
+  uint32_t n;
+  repeat_target_t *targets;
+  uint64_t interval_ns;
+  uint64_t next_ns;  /* uv_hrtime() of the next send */
+  uint32_t sent;     /* since the last repeated() */
+  uint32_t failed;   /* likewise */
+  int last_errno;    /* of the last failure since the last repeated() */
+} repeat_t;
+
 typedef struct {
   int fd;
   uv_poll_t poll;
   uv_timer_t batch;
   uv_timer_t overdue;
+  uv_timer_t adverts;
   routine_t *routine[256];
+  repeat_t *repeat[256];
   uint8_t known[256];  /* VRIDs of this interface's instances, once filtering */
   int filter_unknown;  /* whether adverts of other VRIDs are only counted */
   uint32_t unknown;    /* counted since the last unknown() */
@@ -91,8 +122,16 @@ static vrrp_sock *socket_args(napi_env env, napi_callback_info info, size_t n, n
   return unwrap(env, argv[0]);
 }
 
+static void free_repeat(repeat_t *r) {
+  if (r) free(r->targets);
+  free(r);
+}
+
 static void free_sock(vrrp_sock *s) {
-  for (int i = 0; i < 256; i++) free(s->routine[i]);
+  for (int i = 0; i < 256; i++) {
+    free(s->routine[i]);
+    free_repeat(s->repeat[i]);
+  }
   free(s);
 }
 
@@ -107,10 +146,11 @@ static void finalize(napi_env env, void *data, void *hint) {
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
   if (s->polling) {
-    s->handles = 3;
+    s->handles = 4;
     uv_close((uv_handle_t *)&s->poll, on_closed);
     uv_close((uv_handle_t *)&s->batch, on_closed);
     uv_close((uv_handle_t *)&s->overdue, on_closed);
+    uv_close((uv_handle_t *)&s->adverts, on_closed);
   } else {
     free_sock(s);
   }
@@ -157,21 +197,36 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
     napi_get_null(env, &args[1]);
     napi_call_function(env, global, cb, 3, args, NULL);
   } else {
-    static unsigned char buf[MAX_DATAGRAM];
+    /* a burst in one recvmmsg (a slot's adverts from a vigil master come together) */
+    static unsigned char bufs[RECV_BATCH][RECV_BYTES];
+    static struct iovec iov[RECV_BATCH];
+    static struct mmsghdr msgs[RECV_BATCH];
     napi_value list;
     napi_create_array(env, &list);
     while (n < MAX_BATCH) {
-      ssize_t len = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
-      if (len < 0) break; /* EAGAIN: drained */
-      if (absorb(s, buf, (size_t)len)) continue;
-      if (unknown_vrid(s, buf, (size_t)len)) {
-        s->unknown++;
-        continue;
+      for (int i = 0; i < RECV_BATCH; i++) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = RECV_BYTES;
+        memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
       }
-      napi_value data;
-      void *copy;
-      napi_create_buffer_copy(env, (size_t)len, buf, &copy, &data);
-      napi_set_element(env, list, n++, data);
+      int got = recvmmsg(s->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+      if (got <= 0) break; /* EAGAIN: drained */
+      for (int i = 0; i < got; i++) {
+        const unsigned char *buf = bufs[i];
+        size_t len = msgs[i].msg_len; /* a longer datagram (never a VRRP packet) arrives cut: malformed all the same */
+        if (absorb(s, buf, len)) continue;
+        if (unknown_vrid(s, buf, len)) {
+          s->unknown++;
+          continue;
+        }
+        napi_value data;
+        void *copy;
+        napi_create_buffer_copy(env, len, buf, &copy, &data);
+        napi_set_element(env, list, n++, data);
+      }
+      if (got < RECV_BATCH) break; /* fewer than asked: drained (no read just to hear EAGAIN) */
     }
     if (n > 0) {
       napi_get_null(env, &args[0]);
@@ -237,6 +292,50 @@ static void schedule_overdue(vrrp_sock *s) {
   /* whole ms, rounded up: never before the end */
   uint64_t wait_ms = earliest > now ? (earliest - now + 999999) / 1000000 : 0;
   uv_timer_start(&s->overdue, on_overdue, wait_ms, 0);
+}
+
+static void schedule_adverts(vrrp_sock *s);
+
+/* Sends every repeated advert due now (or within REPEAT_SLACK_NS), each on its fixed schedule. */
+static void on_adverts(uv_timer_t *t) {
+  vrrp_sock *s = t->data;
+  if (s->fd < 0) return;
+  uint64_t now = uv_hrtime();
+  for (int i = 0; i < 256; i++) {
+    repeat_t *r = s->repeat[i];
+    if (!r || !r->active || r->next_ns > now + REPEAT_SLACK_NS) continue;
+    for (uint32_t k = 0; k < r->n; k++) {
+      repeat_target_t *d = &r->targets[k];
+      if (sendto(s->fd, d->datagram, d->len, 0, (struct sockaddr *)&d->to, sizeof d->to) < 0) {
+        r->failed++;
+        r->last_errno = errno;
+      } else {
+        r->sent++;
+      }
+    }
+    r->next_ns += r->interval_ns;
+    /* late by one interval or more (a stalled process): the next on the schedule, no catching up */
+    if (r->next_ns <= now) r->next_ns += ((now - r->next_ns) / r->interval_ns + 1) * r->interval_ns;
+  }
+  schedule_adverts(s);
+}
+
+/* The adverts timer at the earliest next send (stopped when nothing repeats). */
+static void schedule_adverts(vrrp_sock *s) {
+  uint64_t earliest = UINT64_MAX;
+  for (int i = 0; i < 256; i++) {
+    repeat_t *r = s->repeat[i];
+    if (r && r->active && r->next_ns < earliest) earliest = r->next_ns;
+  }
+  if (earliest == UINT64_MAX) {
+    uv_timer_stop(&s->adverts);
+    return;
+  }
+  uv_update_time(s->adverts.loop);
+  uint64_t now = uv_hrtime();
+  /* whole ms, rounded to the nearest: a send is at most half a ms early (the slack takes it) or late */
+  uint64_t wait_ms = earliest > now ? (earliest - now + 500000) / 1000000 : 0;
+  uv_timer_start(&s->adverts, on_adverts, wait_ms, 0);
 }
 
 static uint32_t read_now(vrrp_sock *s) {
@@ -310,6 +409,8 @@ static napi_value sock_open(napi_env env, napi_callback_info info) {
   s->batch.data = s;
   uv_timer_init(loop, &s->overdue);
   s->overdue.data = s;
+  uv_timer_init(loop, &s->adverts);
+  s->adverts.data = s;
   s->polling = 1;
   uv_poll_start(&s->poll, UV_READABLE, on_readable);
   napi_value handle;
@@ -476,6 +577,107 @@ static napi_value sock_unknown(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * repeat(handle, vrid, datagrams: Buffer[], dsts: string[], intervalMs, firstInMs) sends
+ * each datagram (IP header included) to its destination every intervalMs, the first time in
+ * firstInMs; it replaces what the VRID repeated (its counts go on). repeat(handle, vrid) stops.
+ */
+static napi_value sock_repeat(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  size_t argc = 6;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  vrrp_sock *s = unwrap(env, argv[0]);
+  uint32_t vrid;
+  if (!s || vrid_arg(env, argv[1], &vrid) < 0) return NULL;
+  if (argc < 6) {
+    if (s->repeat[vrid]) s->repeat[vrid]->active = 0;
+    schedule_adverts(s);
+    return NULL;
+  }
+  uint32_t n = 0, n_dsts = 0;
+  bool is_array = false, dsts_array = false;
+  double interval_ms, first_ms;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[2], &n) != napi_ok ||
+      napi_is_array(env, argv[3], &dsts_array) != napi_ok || !dsts_array || napi_get_array_length(env, argv[3], &n_dsts) != napi_ok ||
+      n == 0 || n != n_dsts || napi_get_value_double(env, argv[4], &interval_ms) != napi_ok || !(interval_ms >= 1) ||
+      napi_get_value_double(env, argv[5], &first_ms) != napi_ok || !(first_ms >= 0)) {
+    napi_throw_type_error(env, NULL, "repeat(handle, vrid, datagrams, dsts, intervalMs, firstInMs): bad arguments");
+    return NULL;
+  }
+  repeat_target_t *targets = calloc(n, sizeof *targets);
+  if (!targets) {
+    napi_throw_error(env, NULL, "repeat: out of memory");
+    return NULL;
+  }
+  for (uint32_t k = 0; k < n; k++) {
+    napi_value d, dst;
+    void *data;
+    size_t len;
+    if (napi_get_element(env, argv[2], k, &d) != napi_ok || napi_get_buffer_info(env, d, &data, &len) != napi_ok ||
+        len < 28 || len > sizeof targets[k].datagram || napi_get_element(env, argv[3], k, &dst) != napi_ok) {
+      free(targets);
+      napi_throw_type_error(env, NULL, "repeat: each datagram must be a Buffer of an IPv4 VRRP packet");
+      return NULL;
+    }
+    targets[k].to.sin_family = AF_INET;
+    if (parse_ipv4(env, dst, &targets[k].to.sin_addr) < 0) {
+      free(targets);
+      return NULL;
+    }
+    targets[k].len = (uint16_t)len;
+    memcpy(targets[k].datagram, data, len);
+  }
+  repeat_t *r = s->repeat[vrid];
+  if (!r) r = s->repeat[vrid] = calloc(1, sizeof *r);
+  if (!r) {
+    free(targets);
+    napi_throw_error(env, NULL, "repeat: out of memory");
+    return NULL;
+  }
+  free(r->targets);
+  r->targets = targets;
+  r->n = n;
+  r->interval_ns = (uint64_t)(interval_ms * 1e6);
+  r->next_ns = uv_hrtime() + (uint64_t)(first_ms * 1e6);
+  r->active = 1;
+  schedule_adverts(s);
+  return NULL;
+}
+
+/*
+ * repeated(handle, vrid): [sent, failed, the last failure's message or null (both since the
+ * last call), ms until the next send or null if it does not repeat]; null if it never did.
+ */
+static napi_value sock_repeated(napi_env env, napi_callback_info info) {
+  napi_value argv[2], out, v;
+  vrrp_sock *s = socket_args(env, info, 2, argv);
+  uint32_t vrid;
+  if (!s || vrid_arg(env, argv[1], &vrid) < 0) return NULL;
+  repeat_t *r = s->repeat[vrid];
+  if (!r) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  napi_create_array_with_length(env, 4, &out);
+  napi_create_uint32(env, r->sent, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_uint32(env, r->failed, &v);
+  napi_set_element(env, out, 1, v);
+  if (r->failed > 0) napi_create_string_utf8(env, strerror(r->last_errno), NAPI_AUTO_LENGTH, &v);
+  else napi_get_null(env, &v);
+  napi_set_element(env, out, 2, v);
+  if (r->active) {
+    uint64_t now = uv_hrtime();
+    napi_create_double(env, r->next_ns > now ? (double)(r->next_ns - now) / 1e6 : 0, &v);
+  } else {
+    napi_get_null(env, &v);
+  }
+  napi_set_element(env, out, 3, v);
+  r->sent = 0;
+  r->failed = 0;
+  return out;
+}
+
 static napi_value sock_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -486,6 +688,7 @@ static napi_value sock_close(napi_env env, napi_callback_info info) {
     uv_poll_stop(&s->poll);
     uv_timer_stop(&s->batch);
     uv_timer_stop(&s->overdue);
+    uv_timer_stop(&s->adverts);
   }
   close(s->fd);
   s->fd = -1;
@@ -504,6 +707,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"collect", NULL, sock_collect, NULL, NULL, NULL, napi_default, NULL},
     {"known", NULL, sock_known, NULL, NULL, NULL, napi_default, NULL},
     {"unknown", NULL, sock_unknown, NULL, NULL, NULL, napi_default, NULL},
+    {"repeat", NULL, sock_repeat, NULL, NULL, NULL, napi_default, NULL},
+    {"repeated", NULL, sock_repeated, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -19,11 +19,21 @@ async function addrShow(args: string[], what: string): Promise<z.infer<typeof ad
   try {
     ({ stdout } = await run('ip', ['-j', 'addr', 'show', ...args], { timeout: 5000, maxBuffer: 16 << 20 }));
   } catch (err) {
-    throw new Error(`cannot read ${what}: ${((err as { stderr?: string }).stderr ?? String(err)).trim()}`);
+    throw new Error(`cannot read ${what}: ${commandFailure(err, 'ip', 5000)}`);
   }
   const parsed = addrJson.safeParse(JSON.parse(stdout));
   if (!parsed.success) throw new Error(`unexpected output of ip -j addr show ${args.join(' ')}`);
   return parsed.data;
+}
+
+/** Why a command run with execFile failed, in words: its stderr, else how it ended (a timeout says nothing on stderr). */
+export function commandFailure(err: unknown, command: string, timeoutMs: number): string {
+  const e = err as { stderr?: string; killed?: boolean; signal?: string | null; code?: number | string; message?: string };
+  const stderr = e.stderr?.trim();
+  if (stderr) return stderr;
+  if (e.killed) return `${command} did not finish within ${timeoutMs} ms`;
+  if (e.signal) return `${command} ended by ${e.signal}`;
+  return e.message?.trim() || String(err);
 }
 
 export interface InterfaceInfo {

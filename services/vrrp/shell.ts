@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { VigilConfig } from '../../shared/config/index.js';
 import { instancesForNode } from '../../shared/config/index.js';
 import { followLog, isEvent, serviceSubject, trackSubject, vrrpGroupSubject, vrrpSubject, type EventLog, type NewEvent, type StoredEvent, type Subscription } from '../../shared/eventlog/index.js';
-import { interfaceInfo, ipMonitor, type IpMonitor } from '../../shared/iproute.js';
+import { interfaceInfo, ipMonitor, type InterfaceInfo, type IpMonitor } from '../../shared/iproute.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CounterName } from '../../shared/metrics/catalogue.js';
 import type { MetricsRegistry } from '../../shared/metrics/registry.js';
@@ -13,7 +13,7 @@ import { METRICS_MS, recorder, serviceLiveness, type Liveness, type ReloadChange
 import { diffByName, sameJson } from '../../shared/config/diff.js';
 import { QuorumTracker } from '../../shared/health-record.js';
 import { checkAdvert, decodeIpPacket, encodeAdvert, encodeIpPacket, VRRP_MULTICAST, type DropReason, type InstanceExpectations } from './codec.js';
-import { absorbsAdvert, evolve, initialState, masterDownIntervalMs, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
+import { absorbsAdvert, effectivePriority, evolve, initialState, masterDownIntervalMs, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpState, type VrrpStateName } from './decider.js';
 import { openVrrpSocket, type VrrpSocket } from './socket.js';
 import {
   expectations, FENCE_TRACKER, interfaceTracker, intervalMs, isInterfaceTracker, planInstance, scriptTracker, trackedInterface, trackedVirtualServer, virtualServerTracker,
@@ -37,6 +37,8 @@ interface Running {
   counters: ReturnType<typeof instanceCounters>;
   /** The advert its socket absorbs (socket.routine), while it does: the last of them is applied before anything else. */
   routine: { from: string; priority: number; intervalMs: number } | undefined;
+  /** A master whose routine adverts its socket sends (socket.repeat): their schedule is read back before anything else. */
+  repeating: boolean;
   /** Whose adverts it hears (vrrp.hearing). */
   hearing: Hearing;
 }
@@ -98,6 +100,9 @@ const instanceCounters = (metrics: MetricsRegistry | undefined, plan: InstancePl
 };
 
 const now = () => performance.now();
+const MULTICAST_ONLY = [VRRP_MULTICAST];
+/** Where an instance's adverts go: its unicast peers, or the VRRP group. */
+const targetsOf = (plan: InstancePlan): string[] => (plan.peers.length > 0 ? plan.peers : MULTICAST_ONLY);
 const disarm = (r: Running) => {
   clearTimeout(r.timer);
   r.timer = undefined;
@@ -171,8 +176,11 @@ export class VrrpService {
   /** The plan of every instance of this node under a configuration (each primary address read from its interface). */
   private async plans(config: VigilConfig): Promise<InstancePlan[]> {
     const out: InstancePlan[] = [];
+    // each interface read once (250 instances on one link were 250 runs of ip at start-up, one of which could time out on a loaded machine)
+    const interfaces = new Map<string, Promise<InterfaceInfo>>();
     for (const vi of instancesForNode(config, this.o.node)) {
-      const info = await interfaceInfo(vi.interface);
+      if (!interfaces.has(vi.interface)) interfaces.set(vi.interface, interfaceInfo(vi.interface));
+      const info = await interfaces.get(vi.interface)!;
       const primary = vi.unicast_src_ip ?? info.ipv4[0]?.address;
       if (!primary) throw new Error(`instance ${vi.name}: interface ${vi.interface} has no IPv4 address and no unicast_src_ip is set`);
       out.push(planInstance(config, vi, primary));
@@ -191,7 +199,7 @@ export class VrrpService {
       { now, windowMs: () => masterDownIntervalMs(r.state), routine: () => r.routine?.from, changed: (hears) => this.recordHearing(r, hears) },
       this.recordedHearing(plan),
     );
-    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan), routine: undefined, hearing };
+    const r: Running = { plan, state: initialState(plan.spec), timer: undefined, timerAt: undefined, group, want: expectations(plan), datagrams: new Map(), counters: instanceCounters(this.o.metrics, plan), routine: undefined, repeating: false, hearing };
     group?.members.push(r);
     this.instances.push(r);
     const link = this.linkFor(plan);
@@ -422,6 +430,7 @@ export class VrrpService {
       if (!(name in r.plan.spec.trackers)) continue;
       this.catchUp(r); // (its priority may change: what was routine may not be)
       r.state = evolve(r.state, { type: 'tracker_changed', name, ok });
+      if (r.repeating) this.armTimer(r); // a master's repeated adverts at its new priority
     }
   }
 
@@ -504,6 +513,11 @@ export class VrrpService {
    * next may change what is routine).
    */
   private catchUp(r: Running): void {
+    if (r.repeating) {
+      // the socket's schedule is the state's: the decider sees when the next advert is due
+      const nextInMs = this.countRepeated(r);
+      if (nextInMs !== undefined) r.state = { ...r.state, advertAt: now() + nextInMs };
+    }
     const heard = r.routine;
     if (!heard) return;
     r.routine = undefined;
@@ -528,7 +542,10 @@ export class VrrpService {
 
   /** Counts the absorbed adverts of every instance (for /metrics), a second at most after they came. */
   private countRoutine(): void {
-    for (const r of this.instances) if (r.routine) this.countAbsorbed(r);
+    for (const r of this.instances) {
+      if (r.routine) this.countAbsorbed(r);
+      if (r.repeating) this.countRepeated(r);
+    }
     for (const link of this.links.values()) {
       const unknown = link.socket.unknownDropped();
       if (unknown > 0) this.o.metrics?.inc('vigil_vrrp_dropped_packets_total', { intf: link.ifname, reason: 'wrong_vrid' }, unknown);
@@ -540,6 +557,15 @@ export class VrrpService {
     const got = this.links.get(r.plan.interface)?.socket.collect(r.plan.spec.vrid);
     if (got && got.count > 0) r.counters.received?.inc(got.count);
     return got;
+  }
+
+  /** The adverts the socket sent for a master since the last look, counted (failures logged, once a look); ms until its next (undefined: none). */
+  private countRepeated(r: Running): number | undefined {
+    const got = this.links.get(r.plan.interface)?.socket.repeated(r.plan.spec.vrid);
+    if (!got) return undefined;
+    if (got.sent > 0) r.counters.sent?.inc(got.sent);
+    if (got.failed > 0) this.o.logger.warn('VRRP adverts not sent', { instance: r.plan.spec.name, failed: got.failed, error: got.error });
+    return got.nextInMs;
   }
 
   private countDrop(link: Link, reason: DropReason, source: string | undefined, plan?: InstancePlan): void {
@@ -632,10 +658,34 @@ export class VrrpService {
    */
   private armTimer(r: Running): void {
     const deadline = nextDeadline(r.state);
+    if (r.state.state === 'MASTER' && deadline !== undefined) return this.repeatAdverts(r, deadline);
+    if (r.repeating) this.stopRepeating(r);
     if (deadline !== undefined && r.timer !== undefined && r.timerAt! <= deadline) return;
     disarm(r);
     r.timerAt = deadline;
     if (deadline !== undefined) r.timer = setTimeout(() => this.timerFired(r), Math.max(0, deadline - now()));
+  }
+
+  /**
+   * A master's routine adverts are sent by its socket, from its next one on, every interval:
+   * no timer here, no JavaScript per advert (100 instances at 100 ms cost as much as
+   * keepalived's C with a timer and a decision per advert). All else is still decided here:
+   * anything that changes the priority, the schedule or the state comes through apply and
+   * back here, which hands the socket the new adverts or stops them.
+   */
+  private repeatAdverts(r: Running, deadline: number): void {
+    disarm(r);
+    r.timerAt = undefined;
+    const { plan } = r;
+    const link = this.links.get(plan.interface)!;
+    link.socket.repeat(plan.spec.vrid, { datagrams: this.datagramsFor(r, effectivePriority(r.state)), dsts: targetsOf(plan), intervalMs: plan.spec.advertIntervalMs, firstInMs: Math.max(0, deadline - now()) });
+    r.repeating = true;
+  }
+
+  private stopRepeating(r: Running): void {
+    this.links.get(r.plan.interface)?.socket.repeat(r.plan.spec.vrid, null);
+    this.countRepeated(r);
+    r.repeating = false;
   }
 
   private timerFired(r: Running): void {
@@ -676,17 +726,25 @@ export class VrrpService {
     }
   }
 
+  /** The instance's adverts at this priority, one per destination (made once). */
+  private datagramsFor(r: Running, priority: number): Buffer[] {
+    let datagrams = r.datagrams.get(priority);
+    if (!datagrams) {
+      const { plan } = r;
+      const src = plan.spec.primaryAddress;
+      const advert = { version: plan.spec.version, vrid: plan.spec.vrid, priority, addresses: plan.addresses, interval: plan.wireInterval, authType: plan.authPass ? 'pass' as const : 'none' as const, ...(plan.authPass ? { authPass: plan.authPass } : {}) };
+      datagrams = targetsOf(plan).map((dst) => encodeIpPacket(encodeAdvert(advert, { src, dst }), { src, dst }));
+      r.datagrams.set(priority, datagrams);
+    }
+    return datagrams;
+  }
+
+  /** An advert out of turn (becoming MASTER, answering, priority 0 on leaving), sent now. */
   private send(r: Running, priority: number): void {
     const { plan } = r;
     const link = this.links.get(plan.interface)!;
-    const targets = plan.peers.length > 0 ? plan.peers : [VRRP_MULTICAST];
-    let datagrams = r.datagrams.get(priority);
-    if (!datagrams) {
-      const src = plan.spec.primaryAddress;
-      const advert = { version: plan.spec.version, vrid: plan.spec.vrid, priority, addresses: plan.addresses, interval: plan.wireInterval, authType: plan.authPass ? 'pass' as const : 'none' as const, ...(plan.authPass ? { authPass: plan.authPass } : {}) };
-      datagrams = targets.map((dst) => encodeIpPacket(encodeAdvert(advert, { src, dst }), { src, dst }));
-      r.datagrams.set(priority, datagrams);
-    }
+    const targets = targetsOf(plan);
+    const datagrams = this.datagramsFor(r, priority);
     for (let i = 0; i < targets.length; i++) {
       const dst = targets[i]!;
       try {
@@ -698,4 +756,5 @@ export class VrrpService {
       }
     }
   }
+
 }

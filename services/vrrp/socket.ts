@@ -9,12 +9,14 @@ interface Addon {
   collect(handle: object, vrid: number): [number, number, number] | null;
   known(handle: object, vrids: number[] | null): void;
   unknown(handle: object): number;
+  repeat(handle: object, vrid: number, datagrams?: Buffer[], dsts?: string[], intervalMs?: number, firstInMs?: number): void;
+  repeated(handle: object, vrid: number): [number, number, string | null, number | null] | null;
   membership(handle: object, group: string, ifname: string, join: boolean): void;
   send(handle: object, datagram: Buffer, dst: string): void;
   close(handle: object): void;
 }
 
-const load = () => loadAddon<Addon>('vrrp_socket', ['open', 'membership', 'send', 'close', 'routine', 'collect', 'known', 'unknown']);
+const load = () => loadAddon<Addon>('vrrp_socket', ['open', 'membership', 'send', 'close', 'routine', 'collect', 'known', 'unknown', 'repeat', 'repeated']);
 
 export interface VrrpSocket {
   readonly ifname: string;
@@ -33,6 +35,14 @@ export interface VrrpSocket {
   knownVrids(vrids: number[] | null): void;
   /** Adverts of unknown VRIDs dropped since the last call. */
   unknownDropped(): number;
+  /**
+   * Has the socket send a master's routine adverts (one datagram per destination, IP header
+   * included) every intervalMs, the first in firstInMs, with no JavaScript at each; another
+   * call replaces them, null stops them.
+   */
+  repeat(vrid: number, adverts: RepeatedAdverts | null): void;
+  /** A VRID's repeated adverts since the last call: sent, failed (and why), ms until the next (undefined: not repeating). */
+  repeated(vrid: number): { sent: number; failed: number; error: string | undefined; nextInMs: number | undefined } | undefined;
   close(): void;
 }
 
@@ -41,6 +51,14 @@ export interface RoutineAdvert {
   dst: string;
   vrrp: Buffer;
   masterDownMs: number;
+}
+
+export interface RepeatedAdverts {
+  datagrams: Buffer[];
+  /** Where each datagram goes (as many as datagrams). */
+  dsts: string[];
+  intervalMs: number;
+  firstInMs: number;
 }
 
 export interface VrrpSocketHandlers {
@@ -77,6 +95,15 @@ export function openVrrpSocket(ifname: string, on: VrrpSocketHandlers): VrrpSock
       if (open) a.known(handle, vrids);
     },
     unknownDropped: () => (open ? a.unknown(handle) : 0),
+    repeat(vrid, adverts) {
+      if (!open) return;
+      if (adverts) a.repeat(handle, vrid, adverts.datagrams, adverts.dsts, adverts.intervalMs, adverts.firstInMs);
+      else a.repeat(handle, vrid);
+    },
+    repeated(vrid) {
+      const got = open ? a.repeated(handle, vrid) : null;
+      return got ? { sent: got[0], failed: got[1], error: got[2] ?? undefined, nextInMs: got[3] ?? undefined } : undefined;
+    },
     close() {
       if (open) a.close(handle);
       open = false;

@@ -97,4 +97,63 @@ describe('raw VRRP socket (native addon)', () => {
       await rx.stop();
     });
   });
+
+  it("a master's repeated adverts: the same datagram every interval from the socket, each counted; a failure counted with its reason, not thrown; stopped, none more", async () => {
+    await withTopology({ hosts: ['n1', 'n2'] }, async (t) => {
+      const [h1, h2] = [t.hosts.n1!, t.hosts.n2!];
+      const rx = t.spawn('n2', node('recv', h2.ifname), { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+      const received: string[] = [];
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : received.push(l)));
+      await isReady;
+      const advert = { version: 3 as const, vrid: 51, priority: 150, addresses: ['10.77.0.100'], interval: 5, authType: 'none' as const };
+      const payload = encodeAdvert(advert, { src: h1.address, dst: '224.0.0.18' }).toString('hex');
+      const startedAt = Date.now();
+      const tx = t.spawn('n1', node('repeat', h1.ifname, h1.address, '224.0.0.18', payload, '50'), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+      type Repeated = { sent: number; failed: number; error?: string; nextInMs?: number };
+      const replies: (Repeated | null)[] = [];
+      createInterface({ input: tx.proc.stdout! }).on('line', (l) => {
+        const m = JSON.parse(l) as { ready?: true; repeated?: Repeated | null };
+        if (!m.ready) replies.push(m.repeated ?? null);
+      });
+      const ask = async (line = 'repeated'): Promise<Repeated> => {
+        const before = replies.length;
+        tx.proc.stdin!.write(line + '\n');
+        await expect.poll(() => replies.length, { timeout: 5000 }).toBe(before + 1);
+        return replies.at(-1)!;
+      };
+      let sent = 0;
+
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
+      for (const hex of received) expect(acceptAdvert(Buffer.from(hex, 'hex'), { version: 3, vrid: 51, interval: 5 })).toMatchObject({ ok: true, value: { ip: { ttl: 255, src: h1.address }, advert } });
+      const first = await ask();
+      sent += first.sent;
+      expect(first).toMatchObject({ failed: 0 });
+      expect(first.nextInMs).toBeLessThanOrEqual(50);
+      // never more often than the interval (load can only make them later)
+      expect(sent).toBeLessThanOrEqual((Date.now() - startedAt) / 50 + 2);
+
+      // the link down: each send fails, counted with its reason; the process goes on
+      await t.exec('n1', ['ip', 'link', 'set', 'dev', h1.ifname, 'down']);
+      const downAt = received.length;
+      await new Promise((r) => setTimeout(r, 400));
+      const down = await ask();
+      sent += down.sent;
+      expect(down.failed, 'failed sends while the link was down').toBeGreaterThan(0);
+      expect(down.error).toMatch(/network is (down|unreachable)/i);
+      await t.exec('n1', ['ip', 'link', 'set', 'dev', h1.ifname, 'up']);
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(downAt + 3);
+
+      const stopped = await ask('stop');
+      sent += stopped.sent;
+      expect(stopped.nextInMs, 'stopped').toBeUndefined();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(received.length, 'every advert the socket counted as sent arrived, and no other').toBe(sent);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(received.length, 'none after the stop').toBe(sent);
+      await tx.stop();
+      await rx.stop();
+    });
+  });
 });
