@@ -189,10 +189,10 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
   napi_open_handle_scope(env, &scope);
   napi_value cb, global, args[3];
   uint32_t n = 0;
-  napi_get_reference_value(env, s->callback, &cb);
-  napi_get_global(env, &global);
-  napi_get_null(env, &args[2]);
   if (error) {
+    napi_get_reference_value(env, s->callback, &cb);
+    napi_get_global(env, &global);
+    napi_get_null(env, &args[2]);
     napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &args[0]);
     napi_get_null(env, &args[1]);
     napi_call_function(env, global, cb, 3, args, NULL);
@@ -201,8 +201,7 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
     static unsigned char bufs[RECV_BATCH][RECV_BYTES];
     static struct iovec iov[RECV_BATCH];
     static struct mmsghdr msgs[RECV_BATCH];
-    napi_value list;
-    napi_create_array(env, &list);
+    napi_value list = NULL; /* made for the first datagram delivered: a read that is all routine makes nothing */
     while (n < MAX_BATCH) {
       for (int i = 0; i < RECV_BATCH; i++) {
         iov[i].iov_base = bufs[i];
@@ -223,14 +222,18 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
         }
         napi_value data;
         void *copy;
+        if (!list) napi_create_array(env, &list);
         napi_create_buffer_copy(env, len, buf, &copy, &data);
         napi_set_element(env, list, n++, data);
       }
       if (got < RECV_BATCH) break; /* fewer than asked: drained (no read just to hear EAGAIN) */
     }
     if (n > 0) {
+      napi_get_reference_value(env, s->callback, &cb);
+      napi_get_global(env, &global);
       napi_get_null(env, &args[0]);
       args[1] = list;
+      napi_get_null(env, &args[2]);
       napi_call_function(env, global, cb, 3, args, NULL);
     }
   }
