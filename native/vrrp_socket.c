@@ -9,7 +9,8 @@
  * the socket is read every BATCH_MS and everything waiting goes to JavaScript in one call:
  * one wake-up of the process per period instead of one per datagram (a backup receiving
  * 2,500 adverts a second spent most of its time waking up). An advert is then handled at
- * most BATCH_MS late, against master-down intervals of hundreds of ms.
+ * most BATCH_MS late, against master-down intervals of hundreds of ms. Datagrams that come
+ * in bursts (a vigil master's slot) are read a burst at a time, as they wake the process.
  *
  * Two kinds of datagram never reach JavaScript: a VRID's routine advert (the same bytes
  * from the same master again: counted and timed here, see routine()), and, once told
@@ -43,6 +44,8 @@
 #define BATCH_MS 4
 /* Datagrams count as dense when the socket was read less than this before. */
 #define DENSE_MS 10
+/* A read that finds this many datagrams or more found a burst. */
+#define BURST 3
 /* At most this many datagrams per call (a flood is still read in bounded steps). */
 #define MAX_BATCH 256
 /* Datagrams read per recvmmsg, and the room for each: an IPv4 VRRP packet is at most ~1.1 kB. */
@@ -95,6 +98,7 @@ typedef struct {
   int filter_unknown;  /* whether adverts of other VRIDs are only counted */
   uint32_t unknown;    /* counted since the last unknown() */
   uint64_t last_read;
+  uint32_t last_got;   /* datagrams the last read found (delivered, absorbed or dropped) */
   napi_env env;
   napi_ref callback;
   int polling;
@@ -202,6 +206,7 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
     static struct iovec iov[RECV_BATCH];
     static struct mmsghdr msgs[RECV_BATCH];
     napi_value list = NULL; /* made for the first datagram delivered: a read that is all routine makes nothing */
+    s->last_got = 0;
     while (n < MAX_BATCH) {
       for (int i = 0; i < RECV_BATCH; i++) {
         iov[i].iov_base = bufs[i];
@@ -212,6 +217,7 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
       }
       int got = recvmmsg(s->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
       if (got <= 0) break; /* EAGAIN: drained */
+      s->last_got += (uint32_t)got;
       for (int i = 0; i < got; i++) {
         const unsigned char *buf = bufs[i];
         size_t len = msgs[i].msg_len; /* a longer datagram (never a VRRP packet) arrives cut: malformed all the same */
@@ -351,9 +357,9 @@ static uint32_t read_now(vrrp_sock *s) {
 static void on_batch(uv_timer_t *t) {
   vrrp_sock *s = t->data;
   if (s->fd < 0) return;
-  uint32_t n = read_now(s);
+  read_now(s);
   if (s->fd < 0) return;
-  if (n > 0) uv_timer_start(&s->batch, on_batch, BATCH_MS, 0);
+  if (s->last_got > 0) uv_timer_start(&s->batch, on_batch, BATCH_MS, 0);
   else uv_poll_start(&s->poll, UV_READABLE, on_readable);
 }
 
@@ -366,7 +372,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
   int dense = uv_now(handle->loop) - s->last_read < DENSE_MS;
   read_now(s);
-  if (dense && s->fd >= 0) {
+  /* datagrams one by one, densely: batched; a burst read at once (a vigil master's slot,
+     see services/vrrp/decider.ts nextAdvertAt) is one wake-up already, the next comes later */
+  if (dense && s->last_got < BURST && s->fd >= 0) {
     uv_poll_stop(&s->poll); /* what comes next is read in BATCH_MS, with what follows it */
     uv_timer_start(&s->batch, on_batch, BATCH_MS, 0);
   }
