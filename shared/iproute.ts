@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { setChildPriority } from './priority.js';
 
 const run = promisify(execFile);
+const IP_TIMEOUT_MS = 5000;
 
 const addrJson = z.array(
   z.object({
@@ -17,9 +18,9 @@ const addrJson = z.array(
 async function addrShow(args: string[], what: string): Promise<z.infer<typeof addrJson>> {
   let stdout: string;
   try {
-    ({ stdout } = await run('ip', ['-j', 'addr', 'show', ...args], { timeout: 5000, maxBuffer: 16 << 20 }));
+    ({ stdout } = await run('ip', ['-j', 'addr', 'show', ...args], { timeout: IP_TIMEOUT_MS, maxBuffer: 16 << 20 }));
   } catch (err) {
-    throw new Error(`cannot read ${what}: ${commandFailure(err, 'ip', 5000)}`);
+    throw new Error(`cannot read ${what}: ${commandFailure(err, 'ip', IP_TIMEOUT_MS)}`);
   }
   const parsed = addrJson.safeParse(JSON.parse(stdout));
   if (!parsed.success) throw new Error(`unexpected output of ip -j addr show ${args.join(' ')}`);
