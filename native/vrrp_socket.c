@@ -186,40 +186,58 @@ static int unknown_vrid(const vrrp_sock *s, const unsigned char *buf, size_t len
   return !s->known[buf[ihl + 1]];
 }
 
+/* Calls the callback with (err, datagrams, overdueVrids), each one given or null. */
+static void call_back(vrrp_sock *s, napi_value err, napi_value datagrams, napi_value overdue) {
+  napi_env env = s->env;
+  napi_value cb, global, null, args[3];
+  napi_get_reference_value(env, s->callback, &cb);
+  napi_get_global(env, &global);
+  napi_get_null(env, &null);
+  args[0] = err ? err : null;
+  args[1] = datagrams ? datagrams : null;
+  args[2] = overdue ? overdue : null;
+  napi_call_function(env, global, cb, 3, args, NULL);
+}
+
+/* recvmmsg's vectors over the read buffers, set once (the kernel writes only msg_len and msg_flags). */
+static unsigned char recv_bufs[RECV_BATCH][RECV_BYTES];
+static struct mmsghdr *recv_vectors(void) {
+  static struct iovec iov[RECV_BATCH];
+  static struct mmsghdr msgs[RECV_BATCH];
+  static int ready;
+  if (!ready) {
+    for (int i = 0; i < RECV_BATCH; i++) {
+      iov[i].iov_base = recv_bufs[i];
+      iov[i].iov_len = RECV_BYTES;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    ready = 1;
+  }
+  return msgs;
+}
+
 /* Calls the callback with (err, null, null) or (null, [datagram, ...], null); the number of datagrams. */
 static uint32_t deliver(vrrp_sock *s, const char *error) {
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, global, args[3];
   uint32_t n = 0;
   if (error) {
-    napi_get_reference_value(env, s->callback, &cb);
-    napi_get_global(env, &global);
-    napi_get_null(env, &args[2]);
-    napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &args[0]);
-    napi_get_null(env, &args[1]);
-    napi_call_function(env, global, cb, 3, args, NULL);
+    napi_value e;
+    napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &e);
+    call_back(s, e, NULL, NULL);
   } else {
     /* a burst in one recvmmsg (a slot's adverts from a vigil master come together) */
-    static unsigned char bufs[RECV_BATCH][RECV_BYTES];
-    static struct iovec iov[RECV_BATCH];
-    static struct mmsghdr msgs[RECV_BATCH];
+    struct mmsghdr *msgs = recv_vectors();
     napi_value list = NULL; /* made for the first datagram delivered: a read that is all routine makes nothing */
     s->last_got = 0;
     while (n < MAX_BATCH) {
-      for (int i = 0; i < RECV_BATCH; i++) {
-        iov[i].iov_base = bufs[i];
-        iov[i].iov_len = RECV_BYTES;
-        memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-      }
       int got = recvmmsg(s->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
       if (got <= 0) break; /* EAGAIN: drained */
       s->last_got += (uint32_t)got;
       for (int i = 0; i < got; i++) {
-        const unsigned char *buf = bufs[i];
+        const unsigned char *buf = recv_bufs[i];
         size_t len = msgs[i].msg_len; /* a longer datagram (never a VRRP packet) arrives cut: malformed all the same */
         if (absorb(s, buf, len)) continue;
         if (unknown_vrid(s, buf, len)) {
@@ -234,14 +252,7 @@ static uint32_t deliver(vrrp_sock *s, const char *error) {
       }
       if (got < RECV_BATCH) break; /* fewer than asked: drained (no read just to hear EAGAIN) */
     }
-    if (n > 0) {
-      napi_get_reference_value(env, s->callback, &cb);
-      napi_get_global(env, &global);
-      napi_get_null(env, &args[0]);
-      args[1] = list;
-      napi_get_null(env, &args[2]);
-      napi_call_function(env, global, cb, 3, args, NULL);
-    }
+    if (n > 0) call_back(s, NULL, list, NULL);
   }
   napi_close_handle_scope(env, scope);
   return n;
@@ -252,18 +263,13 @@ static void deliver_overdue(vrrp_sock *s, const uint8_t *vrids, uint32_t count) 
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, global, args[3], list, v;
-  napi_get_reference_value(env, s->callback, &cb);
-  napi_get_global(env, &global);
-  napi_get_null(env, &args[0]);
-  napi_get_null(env, &args[1]);
+  napi_value list, v;
   napi_create_array_with_length(env, count, &list);
   for (uint32_t i = 0; i < count; i++) {
     napi_create_uint32(env, vrids[i], &v);
     napi_set_element(env, list, i, v);
   }
-  args[2] = list;
-  napi_call_function(env, global, cb, 3, args, NULL);
+  call_back(s, NULL, NULL, list);
   napi_close_handle_scope(env, scope);
 }
 

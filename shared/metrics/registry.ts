@@ -43,34 +43,16 @@ export class MetricsRegistry {
   private readonly histograms = new Map<string, { name: MetricName; labels: Labels; h: Histogram }>();
   /** Called at every change of what snapshot() returns (a store is then due: nothing polls an unchanged registry). */
   onChange: (() => void) | undefined;
-  /** How many forget() calls there were: a counter() handle's entry may be gone after one. */
-  private forgets = 0;
 
   inc(name: CounterName, labels: Labels = {}, n = 1): void {
     this.incKey(key(name, labels), name, labels, n);
   }
 
-  /**
-   * A counter of one label set, for a hot path (a master's every advert): its key is made
-   * once and its entry looked up again only after a forget() (inc() does both at every call).
-   */
+  /** A counter of one label set, for a hot path: its key is made once (inc() makes it at every call). */
   counter(name: CounterName, labels: Labels): { inc(n?: number): void } {
     const k = key(name, labels);
     const l = { ...labels };
-    let entry: { value: number } | undefined;
-    let seen = -1;
-    return {
-      inc: (n = 1) => {
-        if (entry === undefined || seen !== this.forgets) {
-          this.incKey(k, name, l, n);
-          entry = this.counters.get(k);
-          seen = this.forgets;
-          return;
-        }
-        entry.value += n;
-        this.onChange?.();
-      },
-    };
+    return { inc: (n = 1) => this.incKey(k, name, l, n) };
   }
 
   private incKey(k: string, name: CounterName, labels: Labels, n: number): void {
@@ -89,7 +71,6 @@ export class MetricsRegistry {
 
   /** Drops every counter and gauge whose labels include these (an instance a reload removed). */
   forget(match: Labels): void {
-    this.forgets++;
     const matches = (l: Labels) => Object.entries(match).every(([k, v]) => l[k] === v);
     for (const m of [this.counters, this.gauges] as Map<string, { labels: Labels }>[]) for (const [k, v] of m) if (matches(v.labels)) m.delete(k);
     this.onChange?.();
