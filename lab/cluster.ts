@@ -210,6 +210,7 @@ export async function startLab(o: LabOptions): Promise<LabCluster> {
     overlaps: seen.overlaps,
     possibleOverlaps: seen.possibleOverlaps,
     answers: seen.answers,
+    clientStalls: seen.clientStalls,
     answering: seen.answering,
     answeringOverlaps: seen.answeringOverlaps,
     maxSampleGapMs: seen.maxSampleGapMs,

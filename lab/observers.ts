@@ -28,6 +28,19 @@ export interface Answer {
   prevEnd?: number | null;
 }
 
+/** The client began an attempt `ms` late that was due at `at` (unix ms). */
+export interface ClientStall {
+  at: number;
+  ms: number;
+}
+
+/** A time (unix ms) during which the client got no answer at all: from the first attempt that got none to the next that got one. */
+export interface Outage {
+  from: number;
+  to: number;
+  ms: number;
+}
+
 export interface ObserverOptions {
   nodes: string[];
   /** Starts a program on a director (by node name) or on the client (by clientHost). */
@@ -65,6 +78,8 @@ export interface Observers {
    */
   possibleOverlaps(): { a: Presence; b: Presence; ms: number }[];
   answers(): Answer[];
+  /** Times the client itself did not run (an attempt began this late): a timeout that ran out then says nothing of the VIP. */
+  clientStalls(): ClientStall[];
   /** When each director certainly answered for the VIP, per its pinned client (empty without pinned clients). */
   answering(): Presence[];
   /** Times at which two directors both answered for the VIP (pinned clients). */
@@ -90,6 +105,7 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
   let maxGap = 0;
   let maxTransitionGap = 0;
   const answers: Answer[] = [];
+  const stalls: ClientStall[] = [];
   const readyPromises: Promise<void>[] = [];
   const children: Child[] = [];
   const lines = (child: Child, onLine: (m: Record<string, unknown>) => void) =>
@@ -101,11 +117,12 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
       });
     });
   const options: StartOptions = { stdio: ['ignore', 'pipe', 'inherit'], ...(o.cwd ? { cwd: o.cwd } : {}) };
+  // At the highest priority short of real-time (which starves the kernel's own work here),
+  // so that samples stay a few ms apart and the client's timeouts run out on time while
+  // other work loads both cores.
+  const niced = (argv: string[]) => (o.nice === false ? argv : ['nice', '-n', '-20', ...argv]);
   for (const node of o.nodes) {
-    // At the highest priority short of real-time (which starves the kernel's own work here),
-    // so that its samples stay a few ms apart while other work loads both cores.
-    const argv = [process.execPath, join(o.labDist, 'vip-watch.js'), node, String(o.vipPort), String(o.sampleMs ?? 2), o.vip];
-    const w = o.spawn(node, o.nice === false ? argv : ['nice', '-n', '-20', ...argv], options);
+    const w = o.spawn(node, niced([process.execPath, join(o.labDist, 'vip-watch.js'), node, String(o.vipPort), String(o.sampleMs ?? 2), o.vip]), options);
     children.push(w);
     readyPromises.push(lines(w, (m) => {
       if (m.stats) {
@@ -130,17 +147,19 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
     }));
   }
   const asAnswer = (m: Record<string, unknown>): Answer => ({ t: Number(m.t), answer: (m.answer as string | null) ?? null, end: Number(m.end ?? m.t), prevEnd: m.prevEnd === null || m.prevEnd === undefined ? null : Number(m.prevEnd) });
-  const clientArgv = [process.execPath, join(o.labDist, 'vip-client.js'), o.vip, String(o.vipPort), '5', '40'];
+  const clientArgv = niced([process.execPath, join(o.labDist, 'vip-client.js'), o.vip, String(o.vipPort), '5', '40']);
   const client = o.spawn(o.clientHost, clientArgv, options);
   children.push(client);
-  readyPromises.push(lines(client, (m) => answers.push(asAnswer(m))));
+  readyPromises.push(lines(client, (m) => (m.stall ? stalls.push(m.stall as ClientStall) : answers.push(asAnswer(m)))));
   const pinnedAnswers = new Map<string, Answer[]>();
   for (const [node, host] of Object.entries(o.pinned ?? {})) {
     const list: Answer[] = [];
     pinnedAnswers.set(node, list);
     const c = o.spawn(host, clientArgv, options);
     children.push(c);
-    readyPromises.push(lines(c, (m) => list.push(asAnswer(m))));
+    readyPromises.push(lines(c, (m) => {
+      if (!m.stall) list.push(asAnswer(m));
+    }));
   }
   await Promise.all(readyPromises);
   // A director certainly answered from the arrival of the first answer of a run of its
@@ -159,6 +178,7 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
     overlaps: () => pairs(presence, (p) => [p.from, p.to], true),
     possibleOverlaps: () => pairs(presence, (p) => [p.after, p.gone], false),
     answers: () => [...answers],
+    clientStalls: () => [...stalls],
     answering,
     answeringOverlaps: () => pairs(answering(), (p) => [p.from, p.to], true),
     maxSampleGapMs: () => maxGap,
@@ -173,19 +193,22 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
   };
 }
 
-/** The longest time (ms) since `from` during which the client got no answer at all. */
-export function longestOutage(answers: readonly Answer[], from: number): number {
-  let longest = 0;
+/** The times since `from` during which the client got no answer at all (one still going is left out). */
+export function outages(answers: readonly Answer[], from: number): Outage[] {
+  const out: Outage[] = [];
   let downSince: number | undefined;
   for (const a of answers) {
     if (a.answer === null && downSince === undefined) downSince = Math.max(a.t, from);
     if (a.answer !== null && downSince !== undefined) {
-      if (a.t >= from) longest = Math.max(longest, a.t - downSince);
+      if (a.t >= from) out.push({ from: downSince, to: a.t, ms: a.t - downSince });
       downSince = undefined;
     }
   }
-  return longest;
+  return out;
 }
+
+/** The longest time (ms) since `from` during which the client got no answer at all. */
+export const longestOutage = (answers: readonly Answer[], from: number): number => Math.max(0, ...outages(answers, from).map((o) => o.ms));
 
 /** Pairs of presences of two nodes whose spans, as `span` gives them, meet (touching counts when `touch`). */
 export function pairs(presence: Presence[], span: (p: Presence) => [number, number], touch: boolean): { a: Presence; b: Presence; ms: number }[] {

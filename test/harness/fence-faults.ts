@@ -256,7 +256,7 @@ export function faultSuite(profile: 'default' | 'fast'): void {
         await leader.start();
         await k.settled(undefined, 30_000);
       }
-      expect(longestOutage(k.answers(), from), 'longest time without an answer (ms)').toBeLessThan(boundMs);
+      expect(longestOutage(k.answers(), from), `longest time without an answer (ms): ${timeline(k, from)}`).toBeLessThan(boundMs);
       expectSafe(k);
     }, 150_000);
 

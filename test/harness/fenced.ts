@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { startLab, type LabCluster, type LabContext, type ServiceName } from '../../lab/cluster.js';
 import { summarize } from '../../shared/eventlog/index.js';
+import { outages } from '../../lab/observers.js';
 import { CLI, ROOT } from './node.js';
 import { afterEach } from 'vitest';
 import { keepWhenFailed } from './keep.js';
@@ -113,5 +114,8 @@ export function timeline(k: FencedCluster, at: number): string {
     .filter((e) => e.ts >= at)
     .map((e) => `${n} @${rel(e.ts)} ${e.type}: ${summarize(e)}`);
   const presence = k.presence().filter((p) => p.to >= at).map((p) => `${p.node} holds ${p.from < at ? 'before' : `@${rel(p.from)}`}..${Number.isFinite(p.to) ? `@${rel(p.to)}` : 'now'}`);
-  return [...k.nodes.flatMap(steps), ...presence].join('; ');
+  // a miss or two (5 ms apart) is noise; longer is worth placing among the steps
+  const unanswered = outages(k.answers(), at).filter((o) => o.ms >= 20).map((o) => `client unanswered @${rel(o.from)}..@${rel(o.to)}`);
+  const stalls = k.clientStalls().filter((s) => s.at >= at).map((s) => `client itself stalled @${rel(s.at)} for ${s.ms} ms`);
+  return [...k.nodes.flatMap(steps), ...presence, ...unanswered, ...stalls].join('; ');
 }

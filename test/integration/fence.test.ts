@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFencedCluster, startSettledCluster, VIP, type FencedCluster } from '../harness/fenced.js';
+import { startFencedCluster, startSettledCluster, timeline, VIP, type FencedCluster } from '../harness/fenced.js';
 import { expectSafe, faultSuite } from '../harness/fence-faults.js';
 import { threadNices } from '../harness/nice.js';
 import { waitFor } from '../harness/process.js';
@@ -80,7 +80,7 @@ describe('fence: leases and binding', () => {
     expect(readFileSync(join(k.dir, 'n1-fence.log'), 'utf8')).toMatch(/kernel fence \(nftables\) failed/);
     // A renewal finds the tables gone (at most a heartbeat, 0.5 s, unfenced), installs them
     // afresh with nothing live, and the next answered heartbeat makes the VIP live again.
-    expect(longestOutage(k.answers(), at), 'longest time without an answer (ms)').toBeLessThan(1500);
+    expect(longestOutage(k.answers(), at), `longest time without an answer (ms): ${timeline(k, at)}`).toBeLessThan(1500);
     expect(k.holders()).toEqual(['n1']);
     expectSafe(k);
   }, 60_000);
