@@ -23,7 +23,7 @@
  * priority changes, and stops them when the instance leaves MASTER; they run on the
  * process's event loop, so a process that hangs or stops sends none, as before.
  */
-#define _GNU_SOURCE /* recvmmsg */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include "napi_errno.h"
@@ -311,27 +311,61 @@ static void schedule_overdue(vrrp_sock *s) {
 
 static void schedule_adverts(vrrp_sock *s);
 
+/* Sends a slot's datagrams with one sendmmsg per SEND_BATCH: they reach a backup together,
+   which reads them in one wake-up. A datagram the kernel refuses is counted failed (errno
+   kept) and the rest go on. */
+#define SEND_BATCH 64
+typedef struct {
+  struct mmsghdr msgs[SEND_BATCH];
+  struct iovec iov[SEND_BATCH];
+  repeat_t *owner[SEND_BATCH];
+  unsigned n;
+} send_batch_t;
+
+static void flush_sends(vrrp_sock *s, send_batch_t *b) {
+  unsigned done = 0;
+  while (done < b->n) {
+    int got = sendmmsg(s->fd, b->msgs + done, b->n - done, 0);
+    if (got < 0) {
+      b->owner[done]->failed++;
+      b->owner[done]->last_errno = errno;
+      done++;
+      continue;
+    }
+    for (int i = 0; i < got; i++) b->owner[done + i]->sent++;
+    done += (unsigned)got;
+  }
+  b->n = 0;
+}
+
+static void queue_send(vrrp_sock *s, send_batch_t *b, repeat_t *r, repeat_target_t *d) {
+  if (b->n == SEND_BATCH) flush_sends(s, b);
+  unsigned i = b->n++;
+  b->iov[i].iov_base = d->datagram;
+  b->iov[i].iov_len = d->len;
+  memset(&b->msgs[i].msg_hdr, 0, sizeof b->msgs[i].msg_hdr);
+  b->msgs[i].msg_hdr.msg_name = &d->to;
+  b->msgs[i].msg_hdr.msg_namelen = sizeof d->to;
+  b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+  b->msgs[i].msg_hdr.msg_iovlen = 1;
+  b->owner[i] = r;
+}
+
 /* Sends every repeated advert due now (or within REPEAT_SLACK_NS), each on its fixed schedule. */
 static void on_adverts(uv_timer_t *t) {
   vrrp_sock *s = t->data;
   if (s->fd < 0) return;
   uint64_t now = uv_hrtime();
+  static send_batch_t batch;
   for (int i = 0; i < 256; i++) {
     repeat_t *r = s->repeat[i];
     if (!r || !r->active || r->next_ns > now + REPEAT_SLACK_NS) continue;
-    for (uint32_t k = 0; k < r->n; k++) {
-      repeat_target_t *d = &r->targets[k];
-      if (sendto(s->fd, d->datagram, d->len, 0, (struct sockaddr *)&d->to, sizeof d->to) < 0) {
-        r->failed++;
-        r->last_errno = errno;
-      } else {
-        r->sent++;
-      }
-    }
+    for (uint32_t k = 0; k < r->n; k++) queue_send(s, &batch, r, &r->targets[k]);
     r->next_ns += r->interval_ns;
     /* late by one interval or more (a stalled process): the next on the schedule, no catching up */
     if (r->next_ns <= now) r->next_ns += ((now - r->next_ns) / r->interval_ns + 1) * r->interval_ns;
   }
+  flush_sends(s, &batch);
   schedule_adverts(s);
 }
 

@@ -5,26 +5,26 @@
 // instance at 1 s, one VIP group, two checks): each process grew 1-3 MiB over 10 minutes
 // and was still growing (malloc_trim gave back 1.5 of it), and started ~4 MiB larger; with
 // bytecode and baseline code only (--max-opt=1) the same processes stayed flat over the
-// run at the same CPU. A vrrp service with 100 instances at 100 ms needs TurboFan: 3.7 %
-// of a core without it, 2.4 % with (keepalived 3.2 %). So `vigil run` starts without it
-// (what TurboFan compiles during the start-up stays: ~5 MiB a process), and a service gets
-// it only when its configuration implies BUSY_PER_SECOND or more units of steady work a
-// second, decided once the configuration is read and again at each reload (V8 reads the
-// flag at each decision to optimize).
+// run at the same CPU. So `vigil run` starts without it (what TurboFan compiles during the
+// start-up stays: ~5 MiB a process), and a service gets it only when its configuration
+// implies BUSY_PER_SECOND or more units of steady JavaScript work a second, decided once
+// the configuration is read and again at each reload (V8 reads the flag at each decision
+// to optimize). A VRRP advert is no such unit: the socket sends a master's and absorbs a
+// backup's routine ones (native/vrrp_socket.c); a vrrp service with 100 instances at 100 ms
+// ran at 1.8 % of a core both ways, 39 MiB with TurboFan and 34 without.
 import { setFlagsFromString } from 'node:v8';
 import type { VigilConfig } from './config/index.js';
-import { instancesForNode } from './config/resolve.js';
 import type { ServiceName } from './service-names.js';
 
 export const BUSY_PER_SECOND = 20;
 /** A bound group's renewals a second (the fence's heartbeat is at most 500 ms). */
 const RENEWALS_PER_GROUP = 2;
 
-/** Steady work a second the configuration gives the service: adverts, renewals, checks, scripts. */
+/** Steady JavaScript work a second the configuration gives the service: renewals, checks, scripts. */
 export function steadyWorkPerSecond(service: ServiceName, c: VigilConfig, node: string): number {
   switch (service) {
-    case 'vrrp': // sent as master, heard as backup
-      return instancesForNode(c, node).reduce((n, i) => n + 1 / i.advert_int, 0);
+    case 'vrrp': // routine adverts are the socket's; the JavaScript runs for changes only
+      return 0;
     case 'fence':
       return Object.keys(c.vip_groups).length * RENEWALS_PER_GROUP;
     case 'health': {
@@ -38,7 +38,7 @@ export function steadyWorkPerSecond(service: ServiceName, c: VigilConfig, node: 
     case 'ipvs':
       return steadyWorkPerSecond('health', c, node);
     case 'relay':
-      return (['vrrp', 'fence', 'health'] as const).reduce((n, s) => n + steadyWorkPerSecond(s, c, node), 0);
+      return (['fence', 'health'] as const).reduce((n, s) => n + steadyWorkPerSecond(s, c, node), 0);
   }
 }
 

@@ -151,21 +151,29 @@ export function absorbsAdvert(s: VrrpState, heard: { at: number; from: string; p
     s.masterDownReason === 'master_down_timer' && (heard.priority >= effectivePriority(s) || !s.spec.preempt);
 }
 
-/** How far apart the slots of a master's adverts are (see nextAdvertAt). */
+/** How far apart the slots of a master's adverts are at least (see nextAdvertAt). */
 export const ADVERT_SLOT_MS = 10;
+/** At most this many slots per interval: fewer, larger bursts (see nextAdvertAt). */
+export const ADVERT_SLOTS_MAX = 4;
+
+/** How many slots an interval has: as many as fit ADVERT_SLOT_MS apart, at most ADVERT_SLOTS_MAX. */
+export const advertSlots = (intervalMs: number): number => Math.min(ADVERT_SLOTS_MAX, Math.max(1, Math.floor(intervalMs / ADVERT_SLOT_MS)));
 
 /**
  * When a master sends its next advert after one sent at `at`: on a fixed schedule, the
- * multiples of its interval shifted by one of interval / ADVERT_SLOT_MS slots (its VRID
- * picks which), the first after `at`. So a process's masters with one interval send in at
- * most that many wake-ups per interval, each a burst of a few (at their own phases, 100
- * instances at 100 ms woke the process ~250 times a second), and the schedule does not
- * drift with the timer's lateness. Two adverts are exactly one interval apart, or less
- * after one out of turn (becoming MASTER, answering a lower priority) or a late timer:
- * never more, so a backup's view of the master (three intervals) is as the RFC's timer's.
+ * multiples of its interval shifted by one of advertSlots(interval) slots (its VRID picks
+ * which), the first after `at`. So a process's masters with one interval send in at most
+ * that many bursts per interval, each read by a backup in a wake-up or two (every wake-up
+ * costs a process more than the datagrams it reads: 100 instances at 100 ms on their own
+ * phases woke a backup ~250 times a second, in 10 slots ~210, in 4 ~90), and a burst stays
+ * far below a receiving socket's buffer (at most 64 of 255 VRIDs, ~64 KiB of 212). The
+ * schedule does not drift with the timer's lateness. Two adverts are exactly one interval
+ * apart, or less after one out of turn (becoming MASTER, answering a lower priority) or a
+ * late timer: never more, so a backup's view of the master (three intervals) is as the
+ * RFC's timer's.
  */
 export function nextAdvertAt(at: number, intervalMs: number, vrid: number): number {
-  const slots = Math.max(1, Math.floor(intervalMs / ADVERT_SLOT_MS));
+  const slots = advertSlots(intervalMs);
   const offset = (vrid % slots) * (intervalMs / slots);
   const next = (Math.floor((at - offset) / intervalMs) + 1) * intervalMs + offset;
   return next > at ? next : next + intervalMs; // (`at` a hair before a slot by rounding)

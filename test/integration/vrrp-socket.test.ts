@@ -156,4 +156,34 @@ describe('raw VRRP socket (native addon)', () => {
       await rx.stop();
     });
   });
+  it("a slot's adverts go out together: a destination the kernel refuses (broadcast, not allowed on the socket) is counted with its reason, the others still go every interval", async () => {
+    await withTopology({ hosts: ['n1', 'n2'] }, async (t) => {
+      const [h1, h2] = [t.hosts.n1!, t.hosts.n2!];
+      const rx = t.spawn('n2', node('recv', h2.ifname), { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+      const received: string[] = [];
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : received.push(l)));
+      await isReady;
+      const advert = { version: 3 as const, vrid: 52, priority: 150, addresses: ['10.77.0.100'], interval: 5, authType: 'none' as const };
+      const payload = encodeAdvert(advert, { src: h1.address, dst: '224.0.0.18' }).toString('hex');
+      // the refused one first: the refusal must not hold back the one after it
+      const tx = t.spawn('n1', node('repeat', h1.ifname, h1.address, '255.255.255.255,224.0.0.18', payload, '50'), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+      const replies: { sent: number; failed: number; error?: string }[] = [];
+      createInterface({ input: tx.proc.stdout! }).on('line', (l) => {
+        const m = JSON.parse(l) as { ready?: true; repeated?: { sent: number; failed: number; error?: string } };
+        if (!m.ready && m.repeated) replies.push(m.repeated);
+      });
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+      tx.proc.stdin!.write('stop\n');
+      await expect.poll(() => replies.length, { timeout: 5000 }).toBe(1);
+      const r = replies[0]!;
+      expect(r.sent, 'one sent and one refused each interval').toBe(r.failed);
+      expect(r.error).toMatch(/permission denied/i);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(received.length, 'every advert counted as sent arrived').toBe(r.sent);
+      await tx.stop();
+      await rx.stop();
+    });
+  });
 });

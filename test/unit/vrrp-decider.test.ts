@@ -1,7 +1,7 @@
 // Given these commands, when this happens, then these events: no I/O, an explicit clock.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { absorbsAdvert, ADVERT_SLOT_MS, effectivePriority, initialState, nextAdvertAt, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpInstanceSpec, type VrrpState } from '../../services/vrrp/decider.js';
+import { absorbsAdvert, ADVERT_SLOT_MS, advertSlots, effectivePriority, initialState, nextAdvertAt, nextDeadline, step, type VrrpCommand, type VrrpEvent, type VrrpInstanceSpec, type VrrpState } from '../../services/vrrp/decider.js';
 
 const spec = (over: Partial<VrrpInstanceSpec> = {}): VrrpInstanceSpec => ({
   name: 'VI_1', version: 3, vrid: 51, priority: 100, advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0,
@@ -27,7 +27,7 @@ describe('start-up (RFC 5798 6.4.1)', () => {
   it('the address owner (priority 255) is master at once', () => {
     const { events, state } = when(initialState(spec({ priority: 255 })), { type: 'start', now: 5 });
     expect(types(events)).toEqual(['started', 'INIT->MASTER:address_owner', 'advert(255)']);
-    expect(nextDeadline(state), "its next advert in VRID 51's slot (510 ms)").toBe(510);
+    expect(nextDeadline(state), "its next advert in VRID 51's slot (51 mod 4 slots: the fourth, 750 ms)").toBe(750);
   });
   it("honours keepalived's down_timer_adverts and v2's one-second skew", () => {
     expect(given(spec({ downTimerAdverts: 5 }), { type: 'start', now: 0 }).masterDownAt).toBe(5000 + skew(100));
@@ -43,7 +43,7 @@ describe('backup (6.4.2)', () => {
     expect(when(s, { type: 'tick', now: 3000 }).events).toEqual([]);
     const { events, state } = when(s, { type: 'tick', now: 3609.375 });
     expect(types(events)).toEqual(['BACKUP->MASTER:master_down_timer', 'advert(100)']);
-    expect(state.advertAt, "the next in VRID 51's slot of its 1 s interval (510 ms)").toBe(4510);
+    expect(state.advertAt, "the next in VRID 51's slot of its 1 s interval (750 ms)").toBe(3750);
   });
   it("an advert from a higher-priority master resets the timer and teaches the master's interval (v3)", () => {
     const { state } = when(backup(), { type: 'advert', now: 2000, from: '10.0.0.1', priority: 150, intervalMs: 2000 });
@@ -168,10 +168,11 @@ describe("a master's advert schedule", () => {
       expect(gap).toBeLessThanOrEqual(interval + 1e-6);
     }), { numRuns: 500 });
   });
-  it("instances with one interval share at most interval / ADVERT_SLOT_MS moments, ADVERT_SLOT_MS or more apart", () => {
-    for (const interval of [100, 1000, 250, 30]) {
+  it("instances with one interval share at most ADVERT_SLOTS_MAX moments, ADVERT_SLOT_MS or more apart", () => {
+    for (const [interval, slots] of [[100, 4], [1000, 4], [250, 4], [30, 3], [10, 1], [20, 2]] as const) {
       const moments = new Set(Array.from({ length: 255 }, (_, v) => nextAdvertAt(12_345, interval, v + 1)));
-      expect(moments.size).toBe(Math.min(255, Math.max(1, Math.floor(interval / ADVERT_SLOT_MS))));
+      expect(moments.size, `${interval} ms`).toBe(slots);
+      expect(advertSlots(interval)).toBe(slots);
       const sorted = [...moments].sort((a, b) => a - b);
       for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(ADVERT_SLOT_MS - 1e-9);
     }
@@ -182,11 +183,11 @@ describe('master (6.4.3)', () => {
   const master = (over: Partial<VrrpInstanceSpec> = {}) => given(spec(over), { type: 'start', now: 0 }, { type: 'tick', now: 3609.375 });
   it('advertises every interval', () => {
     const s = master();
-    expect(when(s, { type: 'tick', now: 4000 }).events).toEqual([]);
-    const { events, state } = when(s, { type: 'tick', now: 4510 });
+    expect(when(s, { type: 'tick', now: 3700 }).events).toEqual([]);
+    const { events, state } = when(s, { type: 'tick', now: 3750 });
     expect(types(events)).toEqual(['advert(100)']);
-    expect(state.advertAt).toBe(5510);
-    expect(when(s, { type: 'tick', now: 4512.5 }).state.advertAt, 'a late timer does not shift the schedule').toBe(5510);
+    expect(state.advertAt).toBe(4750);
+    expect(when(s, { type: 'tick', now: 3752.5 }).state.advertAt, 'a late timer does not shift the schedule').toBe(4750);
   });
   it('steps down for a higher priority, and learns its interval', () => {
     const { events, state } = when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 150, intervalMs: 2000 });
@@ -201,7 +202,7 @@ describe('master (6.4.3)', () => {
     expect(types(when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 50, intervalMs: 1000 }).events)).toEqual(['advert(100)']);
     const { events, state } = when(master(), { type: 'advert', now: 5000, from: '10.0.0.1', priority: 0, intervalMs: 1000 });
     expect(types(events)).toEqual(['advert(100)']);
-    expect(state.advertAt, 'the first slot after the advert out of turn').toBe(5510);
+    expect(state.advertAt, 'the first slot after the advert out of turn').toBe(5750);
   });
   it('on stop sends priority 0 and stops; a backup just stops', () => {
     expect(types(when(master(), { type: 'stop', now: 5000 }).events)).toEqual(['advert(0)', 'MASTER->STOPPED:shutdown']);
