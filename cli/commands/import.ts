@@ -70,32 +70,43 @@ export function importCommand(argv: string[], io: Io): number {
     io.out(importUsage + '\n');
     return 0;
   }
-  const named = new Map<string, string>();
+  // One entry per node: a file named by --node NAME=FILE (the same file may serve several
+  // nodes: keepalived's "@ID" lines pick each one's, by its config id, which is the name
+  // here) or given on its own (named by its router_id, else by the file's name).
+  const entries: { file: string; name?: string }[] = [];
   for (const n of values.node ?? []) {
     const m = /^([^=]+)=(.+)$/.exec(n);
     if (!m) throw new UsageError(`--node ${n}: write NAME=FILE`);
-    named.set(resolve(m[2]!), m[1]!);
+    entries.push({ file: resolve(m[2]!), name: m[1]! });
   }
-  const files = [...new Set([...positionals, ...[...named.keys()]].map((f) => resolve(f)))];
-  if (files.length === 0) throw new UsageError(`give the keepalived.conf of each node\n${importUsage}`);
+  for (const p of positionals) if (!entries.some((e) => e.file === resolve(p))) entries.push({ file: resolve(p) });
+  if (entries.length === 0) throw new UsageError(`give the keepalived.conf of each node\n${importUsage}`);
+  const files = [...new Set(entries.map((e) => e.file))];
 
   const problems: string[] = [];
   const readWarnings: Warning[] = [];
   const nodes: ImportedNode[] = [];
   const lines: { file: string; line: number; text: string }[] = [];
-  for (const file of files) {
+  for (const { file, name: given } of entries) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       throw new UsageError(`${file}: cannot read: ${(err as Error).message}`);
     }
-    const parsed = parseKeepalived(text, file, includeReader);
-    problems.push(...parsed.problems.filter((p) => p.severity === 'error').map((p) => `${shown(p.file)}:${p.line}: ${p.message}`));
+    const byFile = nodeName(basename(file).replace(/\.conf$/, '').replace(/^keepalived[-_.]?/, ''));
+    const parsed = parseKeepalived(text, file, includeReader, given ?? byFile);
+    for (const p of parsed.problems) if (p.severity === 'error' && !problems.includes(`${shown(p.file)}:${p.line}: ${p.message}`)) problems.push(`${shown(p.file)}:${p.line}: ${p.message}`);
     readWarnings.push(...parsed.problems.filter((p) => p.severity === 'warning').map((p) => ({ file: p.file, line: p.line, keyword: 'include', message: p.message })));
     lines.push(...parsed.lines);
+    const configId = given ?? byFile;
+    if (parsed.configIds.size > 0 && !parsed.configIds.has(configId)) {
+      const ids = [...parsed.configIds.keys()];
+      const first = [...parsed.configIds.values()][0]!;
+      readWarnings.push({ ...first, keyword: `@${ids[0]}`, message: `lines for keepalived's config ids ${ids.join(', ')} (keepalived -i), none of them ${configId}'s: read as keepalived would on ${configId}, without them; name each node by its config id: ${ids.map((id) => `--node ${id}=${shown(file)}`).join(' ')}` });
+    }
     const imported = translateNode(parsed.statements);
-    const name = nodeName(named.get(file) ?? imported.routerId ?? basename(file).replace(/\.conf$/, '').replace(/^keepalived[-_.]?/, ''));
+    const name = nodeName(given ?? imported.routerId ?? byFile);
     if (nodes.some((n) => n.name === name)) throw new UsageError(`two files are node ${name}: name them with --node NAME=FILE`);
     nodes.push({ name, imported });
   }
@@ -104,8 +115,9 @@ export function importCommand(argv: string[], io: Io): number {
     zookeeper: values.zookeeper?.split(',').filter(Boolean),
     nats: values.nats?.split(',').filter(Boolean),
   });
-  const warnings = [...readWarnings, ...merged.warnings];
-  for (const l of unaccounted(lines, nodes, warnings)) warnings.push({ file: l.file, line: l.line, keyword: l.text.split(/\s+/)[0] ?? '', message: 'not translated (the importer does not know this line): carry it over by hand' });
+  // (a file that serves several nodes says the same of a line once)
+  const warnings = [...new Map([...readWarnings, ...merged.warnings].map((w) => [show(w), w])).values()];
+  for (const l of new Map(unaccounted(lines, nodes, warnings).map((l) => [`${l.file}:${l.line}`, l])).values()) warnings.push({ file: l.file, line: l.line, keyword: l.text.split(/\s+/)[0] ?? '', message: 'not translated (the importer does not know this line): carry it over by hand' });
   if (!values.zookeeper) warnings.push({ file: files[0]!, line: 0, keyword: 'zookeeper', message: 'keepalived has no coordination service: the hosts are placeholders (zk1..3:2181); give --zookeeper or edit them' });
   warnings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 

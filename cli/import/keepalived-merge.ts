@@ -25,7 +25,7 @@ export interface MergeResult {
 }
 
 const PER_NODE = new Set(['interface', 'priority', 'state', 'unicast_src_ip', 'unicast_peer', 'nopreempt']);
-const GLOBAL_INSTANCE_DEFAULTS = ['garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', 'garp_master_refresh_repeat', 'version'];
+const GLOBAL_INSTANCE_DEFAULTS = ['garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', 'garp_master_refresh_repeat', 'version', 'down_timer_adverts'];
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const at = (o: Origin) => `${o.file}:${o.line}`;
 /** Where two nodes' values of a field differ (the second node may not set it at all). */

@@ -2,7 +2,7 @@
 // configuration, each field with the line it came from. Every line is either used or
 // named in a warning that says why and what to do instead; nothing is dropped silently.
 // Pure: no I/O.
-import type { Statement } from './keepalived-parse.js';
+import { isInclude, type Statement } from './keepalived-parse.js';
 
 export interface Origin {
   file: string;
@@ -54,6 +54,8 @@ export function scriptArgv(words: string[]): { argv: string[]; shell: boolean } 
   if (SHELL.test(text)) return { argv: ['/bin/sh', '-c', text], shell: true };
   return { argv: text.split(/\s+/), shell: false };
 }
+
+const IPV6 = 'an IPv6 address: vigil carries IPv4 VIPs, virtual and real servers only';
 
 const WHY_ARGV = 'it is run as /bin/sh -c "...": vigil runs argv lists without a shell (no quoting or injection surprises); write it as a list, or put the pipeline in a script file';
 
@@ -131,6 +133,107 @@ const NOT_CARRIED: Record<string, string> = {
   UDP_CHECK: 'vigil has no UDP checker: a MISC_CHECK can probe the service',
   BFD_CHECK: 'vigil has no BFD: a MISC_CHECK can probe the service',
   FILE_CHECK: 'vigil has no FILE_CHECK: a MISC_CHECK can test the file',
+  vrrp_cpu_affinity: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  checker_cpu_affinity: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  bfd_cpu_affinity: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  vrrp_rt_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  checker_rt_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  bfd_rt_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  bfd_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  bfd_rlimit_rttime: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  bfd_no_swap: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  bfd_process_name: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  child_wait_time: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  fork_delay: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  umask: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  use_pid_dir: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  random_seed: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  tmp_config_directory: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  config_save_dir: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  reload_check_config: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  reload_time_file: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  reload_repeat: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  reload_file: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  data_use_instance: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  min_auto_priority_delay: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
+  vrrp_netlink_cmd_rcv_bufs: 'vigil sizes its sockets itself',
+  vrrp_netlink_cmd_rcv_bufs_force: 'vigil sizes its sockets itself',
+  vrrp_netlink_monitor_rcv_bufs: 'vigil sizes its sockets itself',
+  vrrp_netlink_monitor_rcv_bufs_force: 'vigil sizes its sockets itself',
+  lvs_netlink_cmd_rcv_bufs: 'vigil sizes its sockets itself',
+  lvs_netlink_cmd_rcv_bufs_force: 'vigil sizes its sockets itself',
+  lvs_netlink_monitor_rcv_bufs: 'vigil sizes its sockets itself',
+  lvs_netlink_monitor_rcv_bufs_force: 'vigil sizes its sockets itself',
+  process_monitor_rcv_bufs: 'vigil sizes its sockets itself',
+  process_monitor_rcv_bufs_force: 'vigil sizes its sockets itself',
+  kernel_rx_buf_size: 'vigil sizes its sockets itself',
+  vrrp_rx_bufs_policy: 'vigil sizes its sockets itself',
+  vrrp_rx_bufs_multiplier: 'vigil sizes its sockets itself',
+  snmp_name: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
+  snmp_socket: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
+  enable_snmp_rfcv2: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
+  enable_snmp_rfcv3: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
+  enable_dbus: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
+  dbus_service_name: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
+  nftables_counters: 'vigil adds no firewall rules',
+  nftables_ifindex: 'vigil adds no firewall rules',
+  nftables_ipvs: 'vigil adds no firewall rules',
+  nftables_ipvs_priority: 'vigil adds no firewall rules',
+  nftables_ipvs_start_fwmark: 'vigil adds no firewall rules',
+  net_namespace: 'vigil runs in the network namespace it is started in (docker compose network_mode, systemd NetworkNamespacePath)',
+  net_namespace_ipvs: 'vigil runs in the network namespace it is started in (docker compose network_mode, systemd NetworkNamespacePath)',
+  namespace_with_ipsets: 'vigil runs in the network namespace it is started in (docker compose network_mode, systemd NetworkNamespacePath)',
+  use_vmac_addr: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
+  vmac_prefix: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
+  vmac_addr_prefix: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
+  use_ipvlan: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
+  lvs_sync_daemon: 'vigil does not run the IPVS connection sync daemon: start it with ipvsadm --start-daemon if you need it',
+  lvs_notify_fifo: 'every state change is an event in the log and on NATS; notify scripts run in order',
+  lvs_notify_fifo_script: 'every state change is an event in the log and on NATS; notify scripts run in order',
+  fifo_write_vrrp_states_on_reload: 'every state change is an event in the log and on NATS; notify scripts run in order',
+  vrrp_garp_extra_if: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
+  garp_extra_if: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
+  garp_group: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
+  vrrp_min_garp: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
+  linkbeat_interfaces: 'vigil watches its links over netlink',
+  linkbeat_use_polling: 'vigil watches its links over netlink',
+  promote_secondaries: 'vigil binds each VIP with its own prefix and lifetime; the kernel\'s promote_secondaries is a sysctl of yours',
+  unicast_ttl: 'vigil sends adverts with TTL 255 and accepts no other (RFC 5798)',
+  mcast_dst_ip: 'vigil sends VRRP adverts to 224.0.0.18 (RFC 5798) or to unicast peers',
+  vrrp_mcast_group6: 'vigil carries IPv4 VIPs only',
+  ip_family: 'vigil carries IPv4 only',
+  track_src_ip: 'vigil sends adverts from the interface\'s primary address (or unicast_src_ip)',
+  unicast_fault_no_peer: 'an instance with unicast peers in vigil never waits for one to exist',
+  old_unicast_checksum: 'vigil computes the VRRP checksum as RFC 5798 says',
+  vrf: 'vigil binds on the instance\'s interface and has no VRF support',
+  static_ipaddress: 'vigil binds VIPs only: configure static addresses, routes and rules in the system (ifupdown, netplan, systemd-networkd)',
+  static_routes: 'vigil binds VIPs only: configure static addresses, routes and rules in the system (ifupdown, netplan, systemd-networkd)',
+  static_rules: 'vigil binds VIPs only: configure static addresses, routes and rules in the system (ifupdown, netplan, systemd-networkd)',
+  log_all_failures: 'every check transition is an event in the log',
+  checker_log_all_failures: 'every check transition is an event in the log',
+  no_checker_emails: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
+  no_email_faults: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
+  vrrp_notify_priority_changes: 'every priority change is an event (vrrp.priority_changed) and an alert on NATS',
+  notify_priority_changes: 'every priority change is an event (vrrp.priority_changed) and an alert on NATS',
+  notify_deleted: 'an instance removed by a reload is recorded in the log; notify scripts run on state changes',
+  notify_master_rx_lower_pri: 'vigil answers a lower-priority advert at once (RFC 5798); every state change is an event',
+  rs_init_notifies: 'vigil records every real server\'s first state as an event',
+  vrrp_track_process: 'vigil tracks scripts, interfaces and virtual servers: a track script can run pgrep',
+  terminate_delay: 'vigil tracks scripts, interfaces and virtual servers: a track script can run pgrep',
+  quorum_max: 'vigil\'s quorum has no upper bound (quorum and hysteresis)',
+  persistence_engine: 'vigil sets no IPVS persistence engine (sip): ipvsadm --pe in a notify script',
+  sorry_server_lvs_method: 'the sorry server is forwarded as the virtual server\'s lb_kind',
+  regex_max_offset: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
+  regex_min_offset: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
+  regex_options: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
+  regex_stack: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
+  enable_sni: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
+  certificate: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
+  ca: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
+  password: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
+  key: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
+  SSL: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
+  bind_if: 'vigil binds a check\'s socket to an address only (bindto)',
 };
 
 export function translateNode(statements: Statement[]): NodeImport {
@@ -205,10 +308,11 @@ export function translateNode(statements: Statement[]): NodeImport {
   };
 
   for (const top of statements) {
+    if (isInclude(top.key) || top.key === 'include_check') {
+      use(top); // read in place by the parser (include_check: how strictly keepalived reports them)
+      continue;
+    }
     switch (top.key) {
-      case 'include':
-        use(top);
-        break;
       case 'global_defs':
         use(top);
         for (const s of top.block ?? []) {
@@ -223,9 +327,9 @@ export function translateNode(statements: Statement[]): NodeImport {
           } else if (/^vrrp_garp_master_(delay|repeat|refresh|refresh_repeat)$/.test(s.key)) {
             const v = num(s);
             if (v !== undefined) set(out.global, s.key.replace(/^vrrp_/, ''), v, s); // a default of every instance
-          } else if (s.key === 'vrrp_version') {
+          } else if (s.key === 'vrrp_version' || s.key === 'vrrp_down_timer_adverts') {
             const v = num(s);
-            if (v !== undefined) set(out.global, 'version', v, s);
+            if (v !== undefined) set(out.global, s.key === 'vrrp_version' ? 'version' : 'down_timer_adverts', v, s); // a default of every instance
           } else if (!notCarried(s)) unknown(s, 'global_defs');
         }
         break;
@@ -242,7 +346,8 @@ export function translateNode(statements: Statement[]): NodeImport {
           else if (s.key === 'init_fail') set(item.fields, 'init_fail', true, s);
           else if (!notCarried(s)) unknown(s, 'vrrp_script');
         }
-        out.trackScripts[name] = item;
+        if (item.fields.script) out.trackScripts[name] = item;
+        else warn(top, `vrrp_script ${name} has no script (keepalived removes it too): left out, and with it from every track_script`);
         break;
       }
       case 'vrrp_instance': {
@@ -256,7 +361,7 @@ export function translateNode(statements: Statement[]): NodeImport {
             if (v === 'MASTER' || v === 'BACKUP') set(item.fields, 'state', v, s);
             else warn(s, `state must be MASTER or BACKUP (got "${s.args[0] ?? ''}"): left out (BACKUP)`);
           } else if (s.key === 'interface' || s.key === 'unicast_src_ip') set(item.fields, s.key, s.args[0], s);
-          else if (['virtual_router_id', 'priority', 'advert_int', 'version', 'preempt_delay', 'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', 'garp_master_refresh_repeat'].includes(s.key)) {
+          else if (['virtual_router_id', 'priority', 'advert_int', 'version', 'preempt_delay', 'down_timer_adverts', 'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', 'garp_master_refresh_repeat'].includes(s.key)) {
             const v = num(s);
             if (v !== undefined) set(item.fields, s.key, v, s);
           } else if (s.key === 'nopreempt' || s.key === 'check_unicast_src') set(item.fields, s.key, true, s);
@@ -279,7 +384,16 @@ export function translateNode(statements: Statement[]): NodeImport {
             use(s);
             for (const c of s.block ?? []) {
               const parts = [c.key, ...c.args];
+              if (parts[0]!.includes(':')) {
+                warn(c, `${IPV6}: left out`);
+                continue;
+              }
               const address = parts[0]!.includes('/') ? parts[0]! : `${parts[0]}/32`;
+              const listed = [...((vips.fields.addresses?.value as string[] | undefined) ?? []), ...addresses];
+              if (listed.some((a) => a.split(' ')[0] === address)) {
+                warn(c, `${address} is listed twice in this instance: once is enough (keepalived binds it once)`);
+                continue;
+              }
               let text = address;
               for (let i = 1; i < parts.length; i += 2) {
                 if (parts[i] === 'dev' || parts[i] === 'label') text += ` ${parts[i]} ${parts[i + 1] ?? ''}`;
@@ -294,7 +408,7 @@ export function translateNode(statements: Statement[]): NodeImport {
             }
             if (s.key === 'virtual_ipaddress_excluded') out.warnings.push({ file: s.file, line: s.line, keyword: s.key, message: 'translated as ordinary VIPs of the group: vigil binds them like the others (it does not list addresses in its adverts)' });
             const prev = (vips.fields.addresses?.value as string[] | undefined) ?? [];
-            set(vips.fields, 'addresses', [...prev, ...addresses], s);
+            if (addresses.length > 0) set(vips.fields, 'addresses', [...prev, ...addresses], s);
           } else if (!tracking(item.fields, s) && !notCarried(s)) unknown(s, 'vrrp_instance');
         }
         out.instances[name] = item;
@@ -311,7 +425,8 @@ export function translateNode(statements: Statement[]): NodeImport {
           else if (s.key === 'global_tracking') warn(s, 'not carried over: deprecated in keepalived; the group\'s track_* apply to every member in vigil');
           else if (!tracking(item.fields, s) && !notCarried(s)) unknown(s, 'vrrp_sync_group');
         }
-        out.syncGroups[name] = item;
+        if (item.fields.group) out.syncGroups[name] = item;
+        else warn(top, `vrrp_sync_group ${name} has no group { } of instances (keepalived ignores it too): left out`);
         break;
       }
       case 'virtual_server_group': {
@@ -322,11 +437,13 @@ export function translateNode(statements: Statement[]): NodeImport {
         for (const s of top.block ?? []) {
           use(s);
           if (s.key === 'fwmark') members.push({ fwmark: Number(s.args[0]) });
+          else if (s.key.includes(':')) warn(s, `${IPV6}: left out`);
           else if (s.key.includes('-')) warn(s, 'not carried over: address ranges (a.b.c.d-e) are not supported: list each address');
           else members.push(s.args[0] === undefined ? { ip: s.key } : { ip: s.key, port: Number(s.args[0]) });
         }
         item.fields.members = { value: members, at: item.at };
-        out.virtualServerGroups[name] = item;
+        if (members.length > 0) out.virtualServerGroups[name] = item;
+        else warn(top, `virtual_server_group ${name} has no member vigil can carry: left out`);
         break;
       }
       case 'virtual_server':
@@ -335,6 +452,16 @@ export function translateNode(statements: Statement[]): NodeImport {
       default:
         if (!notCarried(top)) unknown(top, 'the top level');
     }
+  }
+  // A track_script naming no vrrp_script: keepalived ignores the name ("not found, ignoring"); so does the import, saying so.
+  for (const [name, inst] of [...Object.entries(out.instances), ...Object.entries(out.syncGroups)]) {
+    const tracked = inst.fields.track_script;
+    if (!tracked) continue;
+    const names = tracked.value as (string | { name: string })[];
+    const known = names.filter((t) => out.trackScripts[typeof t === 'string' ? t : t.name]);
+    for (const t of names.filter((x) => !known.includes(x))) out.warnings.push({ ...tracked.at, keyword: 'track_script', message: `${name} tracks ${typeof t === 'string' ? t : t.name}, which no vrrp_script defines (keepalived ignores it too): left out` });
+    if (known.length === 0) delete inst.fields.track_script;
+    else tracked.value = known;
   }
   return out;
 }
@@ -354,6 +481,10 @@ const ALIASES: Record<string, string> = { nb_get_retry: 'retry', lvs_sched: 'lb_
 
 function translateVirtualServer(top: Statement, out: NodeImport, h: Helpers): void {
   const [a0, a1] = top.args;
+  if (a0?.includes(':')) {
+    h.warn(top, `${IPV6}: this virtual server is left out`);
+    return;
+  }
   const key = a0 === 'fwmark' ? `fwmark_${a1 ?? ''}` : a0 === 'group' ? `group_${a1 ?? ''}` : `${a0 ?? ''}_${a1 ?? 'any'}`;
   const item: Item = { at: { file: top.file, line: top.line }, fields: {} };
   h.use(top);
@@ -374,6 +505,7 @@ function translateVirtualServer(top: Statement, out: NodeImport, h: Helpers): vo
     } else if (['sorry_server_inhibit', 'inhibit_on_failure', 'alpha', 'omega'].includes(s.key)) h.set(item.fields, s.key, true, s);
     else if (s.key === 'quorum_up' || s.key === 'quorum_down') h.set(item.fields, s.key, h.script(s), s);
     else if (s.key === 'sorry_server') h.set(item.fields, 'sorry_server', s.args[1] === undefined ? { ip: s.args[0] } : { ip: s.args[0], port: Number(s.args[1]) }, s);
+    else if (s.key === 'real_server' && s.args[0]?.includes(':')) h.warn(s, `${IPV6}: this real server is left out`);
     else if (s.key === 'real_server') {
       h.use(s);
       const rs: Record<string, unknown> = { ip: s.args[0], ...(s.args[1] !== undefined ? { port: Number(s.args[1]) } : {}) };
@@ -437,7 +569,11 @@ function translateCheck(c: Statement, h: Helpers): Record<string, unknown> {
       for (const [k, ...v] of pairs) {
         if (k === 'path') url.path = v[0];
         else if (k === 'digest') url.digest = v[0];
-        else if (k === 'status_code') url.status_code = v.length > 1 ? v.map(Number) : Number(v[0]);
+        else if (k === 'status_code') {
+          // 200, or a range as keepalived writes it (200-299): vigil takes both
+          const codes = v.map((c) => (/^\d+$/.test(c) ? Number(c) : c));
+          url.status_code = codes.length > 1 ? codes : codes[0];
+        }
         else if (k === 'regex') url.regex = v.join(' ');
         else if (k === 'regex_no_match') url.regex_no_match = true;
         else h.warn({ ...s, key: k ?? '' }, 'not understood in a url block: left out');

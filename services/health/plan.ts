@@ -11,7 +11,8 @@ import type { CheckRules, Health } from './decider.js';
 
 export interface UrlSpec {
   path: string;
-  statusCodes: number[];
+  /** Inclusive ranges: 200 is [200, 200]. */
+  statusCodes: [number, number][];
   digest: string | undefined;
   regex: RegExp | undefined;
   regexNoMatch: boolean;
@@ -59,6 +60,10 @@ export interface CheckSpec {
 
 const ms = (s: number) => Math.round(s * 1000);
 
+/** status_code (200, "200-299", or a list of them) as inclusive ranges. */
+export const statusRanges = (v: number | string | (number | string)[]): [number, number][] =>
+  (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'number' ? [x, x] : (x.split('-').map(Number) as [number, number])));
+
 
 function probeOf(ch: CheckConfig, ep: Endpoint, virtualhost: string | undefined): ProbeSpec {
   switch (ch.type) {
@@ -74,7 +79,7 @@ function probeOf(ch: CheckConfig, ep: Endpoint, virtualhost: string | undefined)
         version: ch.http_protocol,
         urls: ch.url.map((u) => ({
           path: u.path,
-          statusCodes: Array.isArray(u.status_code) ? u.status_code : [u.status_code],
+          statusCodes: statusRanges(u.status_code),
           digest: u.digest?.toLowerCase(),
           regex: u.regex === undefined ? undefined : new RegExp(u.regex),
           regexNoMatch: u.regex_no_match,

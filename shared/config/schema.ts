@@ -121,10 +121,18 @@ const checkCommon = {
   fall: z.number().int().min(1).default(1),
 };
 
-const statusCodes = z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]);
+/** A status code, or a range of them as keepalived writes it ("200-299"). */
+const statusCode = z.union([
+  z.number().int().min(100).max(599),
+  z.string().regex(/^[1-5]\d\d-[1-5]\d\d$/, 'must be a status code (200) or a range of them (200-299)').refine((r) => {
+    const [lo, hi] = r.split('-').map(Number);
+    return lo! <= hi!;
+  }, 'a range must go up (200-299)'),
+]);
+const statusCodes = z.union([statusCode, z.array(statusCode).min(1)]);
 const httpUrl = z.strictObject({
   path: z.string().startsWith('/', 'must start with "/"'),
-  status_code: statusCodes.default(200),
+  status_code: statusCodes.default('200-299'), // keepalived's default: any 2xx
   digest: z.string().regex(/^[0-9a-f]{32}$/i, 'must be an MD5 hex digest (32 characters)').optional(),
   regex: z
     .string()

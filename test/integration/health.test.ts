@@ -107,7 +107,7 @@ describe('health: HTTP_GET and SSL_GET', () => {
 
     w.paths.set('/status', { status: 503, body: 'maintenance' });
     await until('down', () => lastTo(r, target) === 'down');
-    expect(r.changes(target).at(-1)).toEqual({ target, check: 'HTTP_GET#0', from: 'up', to: 'down', reason: `HTTP 503 on GET /status from ${target} (expected 200) after 2 retries` });
+    expect(r.changes(target).at(-1)).toEqual({ target, check: 'HTTP_GET#0', from: 'up', to: 'down', reason: `HTTP 503 on GET /status from ${target} (expected 200-299) after 2 retries` });
 
     w.paths.set('/status', { status: 200, body: 'ok' });
     await until('up again', () => lastTo(r, target) === 'up' && r.changes(target).length === 3);
@@ -133,7 +133,7 @@ describe('health: HTTP_GET and SSL_GET', () => {
 
     setFailures(3);
     await until('down after three failures', () => lastTo(r, target) === 'down');
-    expect(r.changes(target).at(-1)!.reason).toBe(`HTTP 500 on GET /s from ${target} (expected 200) (3 failures in a row)`);
+    expect(r.changes(target).at(-1)!.reason).toBe(`HTTP 500 on GET /s from ${target} (expected 200-299) (3 failures in a row)`);
     await until('up after three successes', () => lastTo(r, target) === 'up' && r.changes(target).length === 3);
     expect(r.changes(target).at(-1)!.reason).toBe(`HTTP 200 on GET /s from ${target} (3 successes in a row)`);
   });
@@ -176,7 +176,7 @@ describe('health: HTTP_GET and SSL_GET', () => {
     expect([1, 3].map((n) => r.changes(t(n)).map((c) => c.to))).toEqual([['up'], ['up']]);
     expect(r.changes(t(2)).at(-1)!.reason).toMatch(new RegExp(`^HTTP 200 on GET /b from 127.0.0.1:${port}: body MD5 [0-9a-f]{32}, expected ${md5}$`));
     expect(r.changes(t(4)).at(-1)!.reason).toBe(`HTTP 200 on GET /b from 127.0.0.1:${port}: body matches /degraded/`);
-    expect(r.changes(t(5)).at(-1)!.reason).toBe(`HTTP 404 on GET /missing from 127.0.0.1:${port} (expected 200)`);
+    expect(r.changes(t(5)).at(-1)!.reason).toBe(`HTTP 404 on GET /missing from 127.0.0.1:${port} (expected 200-299)`);
     expect(w.requests.some((q) => q.version === '1.0' && q.path === '/a')).toBe(true);
   });
 
@@ -453,13 +453,13 @@ ${virtualServer([
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^SUBJECT\s+CHECK\s+STATE\s+SINCE \(UTC\)\s+WHY$/);
-    expect(lines.find((l) => l.startsWith(`rs:web/127.0.0.2:${w.port}`))).toMatch(new RegExp(`HTTP_GET#0\\s+down\\s+\\S+Z\\s+HTTP 404 on GET /gone from 127.0.0.1:${w.port} \\(expected 200\\)$`));
+    expect(lines.find((l) => l.startsWith(`rs:web/127.0.0.2:${w.port}`))).toMatch(new RegExp(`HTTP_GET#0\\s+down\\s+\\S+Z\\s+HTTP 404 on GET /gone from 127.0.0.1:${w.port} \\(expected 200-299\\)$`));
     expect(lines.find((l) => l.startsWith('track:chk_true'))).toMatch(/script\s+up\s/);
     expect(lines.at(-1)).toBe('3 checks: 2 up, 1 down, 0 without a result');
 
     const json = await vigil(['health', '--config', file, '--down', '--json']);
     expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
-      { subject: `rs:web/127.0.0.2:${w.port}`, check: 'HTTP_GET#0', state: 'down', since: expect.any(Number), weight: null, reason: `HTTP 404 on GET /gone from 127.0.0.1:${w.port} (expected 200)` },
+      { subject: `rs:web/127.0.0.2:${w.port}`, check: 'HTTP_GET#0', state: 'down', since: expect.any(Number), weight: null, reason: `HTTP 404 on GET /gone from 127.0.0.1:${w.port} (expected 200-299)` },
     ]);
   });
 

@@ -1,7 +1,7 @@
 // vigil import keepalived over a corpus of keepalived.conf files (test/fixtures/keepalived):
 // what people really write, faults included. Each imports into a configuration that
 // `vigil config check` accepts, and every line of every input is translated or warned.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -90,6 +90,50 @@ describe('vigil import keepalived', () => {
     for (const k of ['debug', 'vrrp_strict', 'use_vmac', 'lvs_timeouts', 'authentication', 'virtual_routes', 'brd']) expect(faults.json.warnings.map((w) => w.keyword), k).toContain(k);
     expect(faults.config.vrrp_instances.VI_F.state).toBe('MASTER');
   });
+
+  it("one file for every node, as keepalived's -i reads it: each node's @ID lines, parameters, multi-line templates and ~SEQ", async () => {
+    const file = join(F, 'templated/keepalived.conf');
+    const r = await importSet([], ['--node', `lb1=${file}`, '--node', `lb2=${file}`]);
+    expect(r.json.conflicts).toEqual([]);
+    expect(r.json.ok).toBe(true);
+    expect(r.json.nodes).toEqual(['lb1', 'lb2']);
+    expect(r.json.warnings.filter((w) => /not translated|not a keyword vigil's importer knows/.test(w.message))).toEqual([]);
+    const vi = r.config.vrrp_instances.VI_WEB;
+    expect(vi.nodes).toEqual({
+      lb1: { state: 'MASTER', priority: 150, unicast_src_ip: '10.20.0.11', unicast_peer: ['10.20.0.12'] },
+      lb2: { state: 'BACKUP', priority: 100, unicast_src_ip: '10.20.0.12', unicast_peer: ['10.20.0.11'] },
+    });
+    expect(r.config.vip_groups.VI_WEB.addresses).toEqual(['10.20.0.100/24', '10.20.0.101/24', '10.20.0.102/24']);
+    const vs = r.config.virtual_servers['10.20.0.100_80'];
+    expect(vs.real_servers.map((x: { ip: string }) => x.ip)).toEqual(['10.20.0.21', '10.20.0.22']);
+    expect(vs.real_servers[0].checks[0].url).toEqual([{ path: '/healthz', status_code: ['200-299', 304] }]);
+    const check = await vigil(['config', 'check', r.out]);
+    expect(check.code, check.stderr).toBe(0);
+    // imported without naming the nodes by their config ids: keepalived's reading without -i, and the hint
+    const plain = await importSet(['templated/keepalived.conf']);
+    expect(plain.json.warnings.find((w) => w.keyword === '@lb1')?.message).toMatch(/config ids lb1, lb2 .* --node lb1=.* --node lb2=/);
+  });
+
+  it("Debian's keepalived samples: each becomes a configuration vigil's check accepts, or the import says there is nothing it can carry", async () => {
+    const samples = '/usr/share/doc/keepalived/samples';
+    const files = readdirSync(samples).filter((f) => f.startsWith('keepalived.conf.'));
+    expect(files.length, 'the keepalived package installs its samples').toBeGreaterThan(20);
+    for (const f of files) {
+      const out = join(tmp.path, `${f}.yaml`);
+      const r = await vigil(['import', 'keepalived', join(samples, f), '-o', out, '--json', '--zookeeper', 'zk1:2181']);
+      const json = JSON.parse(r.stdout) as ImportJson & { check_problems: string[]; parse_problems: string[] };
+      expect(json.check_problems, f).toEqual([]);
+      expect(json.parse_problems, f).toEqual([]);
+      if (json.ok) {
+        const check = await vigil(['config', 'check', out]);
+        expect(check.code, `${f}: ${check.stderr}`).toBe(0);
+      } else {
+        // only a file of IPv6 services has nothing vigil carries; its lines say so
+        expect(f).toBe('keepalived.conf.IPv6');
+        expect(json.warnings.filter((w) => /IPv6/.test(w.message)).length).toBeGreaterThan(0);
+      }
+    }
+  }, 120_000);
 
   it('a conflict between node files is an error naming both lines, and nothing is written (exit 2)', async () => {
     const lb2 = join(tmp.path, 'lb2.conf');

@@ -6,7 +6,7 @@ import { exitVerdict, initialCheckState, onResult, type CheckRules, type CheckSt
 import { TimeHeap } from '../../services/health/heap.js';
 import { HttpResponseReader, MAX_HEAD_BYTES, type HttpRead } from '../../services/health/http-response.js';
 import { LateHistogram } from '../../services/health/lateness.js';
-import { planChecks, type UrlSpec } from '../../services/health/plan.js';
+import { planChecks, statusRanges, type UrlSpec } from '../../services/health/plan.js';
 import { judgeAnswer, recordText } from '../../services/health/probes/dns.js';
 import { pingArgv, pingVerdict } from '../../services/health/probes/exec.js';
 import { httpRequest, judgeResponse } from '../../services/health/probes/http.js';
@@ -131,12 +131,17 @@ describe('HTTP response reader', () => {
 });
 
 describe('HTTP judging and requests', () => {
-  const url = (o: Partial<UrlSpec> = {}): UrlSpec => ({ path: '/s', statusCodes: [200], digest: undefined, regex: undefined, regexNoMatch: false, ...o });
+  const url = (o: Partial<UrlSpec> = {}): UrlSpec => ({ path: '/s', statusCodes: [[200, 299]], digest: undefined, regex: undefined, regexNoMatch: false, ...o });
   const resp = (status: number, body = '') => ({ kind: 'response' as const, status, body: Buffer.from(body) });
   it('status, digest and regex, with reasons', () => {
     const on = 'GET /s from 10.0.0.29:80';
     expect(judgeResponse(url(), resp(200), on)).toEqual({ ok: true, reason: 'HTTP 200 on GET /s from 10.0.0.29:80' });
-    expect(judgeResponse(url({ statusCodes: [200, 301] }), resp(404), on).reason).toBe('HTTP 404 on GET /s from 10.0.0.29:80 (expected 200 or 301)');
+    expect(judgeResponse(url({ statusCodes: [[200, 200], [301, 301]] }), resp(404), on).reason).toBe('HTTP 404 on GET /s from 10.0.0.29:80 (expected 200 or 301)');
+    expect(judgeResponse(url(), resp(204), on).ok, 'any 2xx by default, as keepalived').toBe(true);
+    expect(judgeResponse(url(), resp(301), on).reason).toBe('HTTP 301 on GET /s from 10.0.0.29:80 (expected 200-299)');
+    const ranges = url({ statusCodes: statusRanges(['200-299', '400-499', 503]) });
+    expect([200, 299, 404, 503].map((c) => judgeResponse(ranges, resp(c), on).ok)).toEqual([true, true, true, true]);
+    expect(judgeResponse(ranges, resp(502), on).reason).toBe('HTTP 502 on GET /s from 10.0.0.29:80 (expected 200-299 or 400-499 or 503)');
     const md5 = createHash('md5').update('ok').digest('hex');
     expect(judgeResponse(url({ digest: md5 }), resp(200, 'ok'), on).ok).toBe(true);
     expect(judgeResponse(url({ digest: md5 }), resp(200, 'no'), on).reason).toMatch(/body MD5 [0-9a-f]{32}, expected/);

@@ -59,4 +59,30 @@ describe('the importer', () => {
     // and a line that neither translation nor a warning names is reported
     expect(unaccounted(p.lines, [{ name: 'a', imported: { ...node, used: new Set() } }], [])).toHaveLength(5);
   });
+  it('drops what keepalived drops, with a warning: a script-less vrrp_script and its trackers, a member-less sync group, an address listed twice; IPv6 named and left out', () => {
+    const text = [
+      'vrrp_script empty {', '  interval 1', '}',
+      'vrrp_sync_group SG {', '  VI_1', '}',
+      'vrrp_instance VI_1 {', '  interface eth0', '  virtual_router_id 1',
+      '  track_script {', '    empty', '  }',
+      '  virtual_ipaddress {', '    10.0.0.1/24', '    10.0.0.1/24', '    fd00::1/64', '  }', '}',
+      'virtual_server fd00::10 80 {', '  real_server fd00::11 80 {', '  }', '}',
+      'virtual_server 10.0.0.10 80 {', '  real_server fd00::11 80 {', '  }', '  real_server 10.0.0.11 80 {', '  }', '}',
+    ].join('\n');
+    const p = parseKeepalived(text, 'k.conf', noIncludes);
+    const node = translateNode(p.statements);
+    expect(node.trackScripts).toEqual({});
+    expect(node.syncGroups).toEqual({});
+    expect(node.instances.VI_1!.fields.track_script).toBeUndefined();
+    expect(node.vips.VI_1!.fields.addresses!.value).toEqual(['10.0.0.1/24']);
+    expect(Object.keys(node.virtualServers)).toEqual(['10.0.0.10_80']);
+    expect((node.virtualServers['10.0.0.10_80']!.fields.real_servers!.value as { ip: string }[]).map((r) => r.ip)).toEqual(['10.0.0.11']);
+    const said = (line: number, re: RegExp) => expect(node.warnings.some((w) => w.line === line && re.test(w.message)), `line ${line}: ${re}`).toBe(true);
+    said(1, /^vrrp_script empty has no script \(keepalived removes it too\)/);
+    said(4, /^vrrp_sync_group SG has no group \{ \} of instances/);
+    said(15, /^10\.0\.0\.1\/24 is listed twice in this instance/);
+    for (const line of [16, 19, 24]) said(line, /^an IPv6 address: vigil carries IPv4/);
+    said(10, /^VI_1 tracks empty, which no vrrp_script defines/);
+    expect(unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings)).toEqual([]);
+  });
 });

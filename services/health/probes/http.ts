@@ -1,5 +1,5 @@
 // HTTP_GET and SSL_GET: each url in turn on its own connection; a url passes when the
-// status is one of status_code and, if given, the body's MD5 equals digest and the body
+// status is one of status_code (codes and ranges) and, if given, the body's MD5 equals digest and the body
 // matches regex (or does not, with regex_no_match). The request is keepalived's: a plain
 // GET with Host (virtualhost if set) and Connection: close.
 import { createHash } from 'node:crypto';
@@ -31,7 +31,9 @@ function pcreTest(re: RegExp, text: string): boolean {
 /** Whether a complete response passes url's tests, with the words for either answer. */
 export function judgeResponse(u: UrlSpec, r: Extract<HttpRead, { kind: 'response' }>, on: string): ProbeResult {
   const head = `HTTP ${r.status} on ${on}`;
-  if (!u.statusCodes.includes(r.status)) return { ok: false, reason: `${head} (expected ${u.statusCodes.join(' or ')})` };
+  if (!u.statusCodes.some(([lo, hi]) => r.status >= lo && r.status <= hi)) {
+    return { ok: false, reason: `${head} (expected ${u.statusCodes.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(' or ')})` };
+  }
   if (u.digest !== undefined) {
     const got = createHash('md5').update(r.body ?? Buffer.alloc(0)).digest('hex');
     if (got !== u.digest) return { ok: false, reason: `${head}: body MD5 ${got}, expected ${u.digest}` };
