@@ -123,7 +123,6 @@ const NOT_CARRIED: Record<string, string> = {
   virtual_routes: 'vigil binds addresses only: add routes in a notify_master script',
   virtual_rules: 'vigil binds addresses only: add rules in a notify_master script',
   track_file: 'vigil tracks scripts, interfaces and virtual servers: a track script can test a file',
-  track_process: 'vigil tracks scripts, interfaces and virtual servers: a track script can run pgrep',
   track_bfd: 'vigil has no BFD: a track script can check what BFD checked',
   ha_suspend: 'vigil checks real servers on every director, as keepalived does without ha_suspend',
   ops: 'vigil sets no one-packet scheduling (use ipvsadm --ops in a notify script if needed)',
@@ -218,7 +217,6 @@ const NOT_CARRIED: Record<string, string> = {
   notify_deleted: 'an instance removed by a reload is recorded in the log; notify scripts run on state changes',
   notify_master_rx_lower_pri: 'vigil answers a lower-priority advert at once (RFC 5798); every state change is an event',
   rs_init_notifies: 'vigil records every real server\'s first state as an event',
-  vrrp_track_process: 'vigil tracks scripts, interfaces and virtual servers: a track script can run pgrep',
   terminate_delay: 'vigil tracks scripts, interfaces and virtual servers: a track script can run pgrep',
   quorum_max: 'vigil\'s quorum has no upper bound (quorum and hysteresis)',
   persistence_engine: 'vigil sets no IPVS persistence engine (sip): ipvsadm --pe in a notify script',
@@ -275,6 +273,7 @@ export function translateNode(statements: Statement[]): NodeImport {
     fields[name] = { value, at: { file: s.file, line: s.line } };
     use(s);
   };
+  const note = (s: Statement, message: string) => out.warnings.push({ file: s.file, line: s.line, keyword: s.key, message });
   const script = (s: Statement): string[] => {
     const { argv, shell } = scriptArgv(s.args);
     if (shell) out.warnings.push({ file: s.file, line: s.line, keyword: s.key, message: `translated, but ${WHY_ARGV}` });
@@ -301,7 +300,11 @@ export function translateNode(statements: Statement[]): NodeImport {
 
   const tracking = (fields: Record<string, Sourced>, s: Statement): boolean => {
     if (s.key === 'track_interface') set(fields, 'track_interface', weighted(s), s);
-    else if (s.key === 'track_script') set(fields, 'track_script', weighted(s), s);
+    else if (s.key === 'track_script' || s.key === 'track_process') {
+      // a tracked process is a track script here (vrrp_track_process below): one list
+      const before = (fields.track_script?.value as unknown[] | undefined) ?? [];
+      set(fields, 'track_script', [...before, ...weighted(s)], s);
+    }
     else if (/^notify(_master|_backup|_fault|_stop)?$/.test(s.key)) set(fields, s.key, script(s), s);
     else return false;
     return true;
@@ -348,6 +351,11 @@ export function translateNode(statements: Statement[]): NodeImport {
         }
         if (item.fields.script) out.trackScripts[name] = item;
         else warn(top, `vrrp_script ${name} has no script (keepalived removes it too): left out, and with it from every track_script`);
+        break;
+      }
+      case 'vrrp_track_process': {
+        const item = translateTrackProcess(top, { use, warn, num, note });
+        if (item) out.trackScripts[top.args[0] ?? ''] = item;
         break;
       }
       case 'vrrp_instance': {
@@ -447,7 +455,7 @@ export function translateNode(statements: Statement[]): NodeImport {
         break;
       }
       case 'virtual_server':
-        translateVirtualServer(top, out, { use, warn, set, num, script, unknown, notCarried });
+        translateVirtualServer(top, out, { use, note, warn, set, num, script, unknown, notCarried });
         break;
       default:
         if (!notCarried(top)) unknown(top, 'the top level');
@@ -466,8 +474,60 @@ export function translateNode(statements: Statement[]): NodeImport {
   return out;
 }
 
+/**
+ * keepalived's vrrp_track_process as a track script: keepalived follows process events,
+ * vigil runs pgrep every second (the same answer, up to a second later). quorum N: at least
+ * N such processes; delay D: down after D seconds without them (fall).
+ */
+function translateTrackProcess(top: Statement, h: Pick<Helpers, 'use' | 'warn' | 'num' | 'note'>): Item | undefined {
+  const item: Item = { at: { file: top.file, line: top.line }, fields: {} };
+  const at = { file: top.file, line: top.line };
+  h.use(top);
+  let process: string[] | undefined;
+  let full = false;
+  let quorum = 1;
+  for (const s of top.block ?? []) {
+    if (s.key === 'process' && s.args.length > 0) {
+      process = s.args;
+      h.use(s);
+    } else if (s.key === 'full_command') {
+      full = true;
+      h.use(s);
+    } else if (s.key === 'quorum') {
+      quorum = h.num(s) ?? 1;
+      h.use(s);
+    } else if (s.key === 'weight') {
+      const v = h.num(s);
+      if (v !== undefined) item.fields.weight = { value: v, at: { file: s.file, line: s.line } };
+      if (s.args[1] === 'reverse') h.warn(s, 'not carried over: "reverse" (the weight applies while the process runs): vigil applies a weight while a tracked script fails');
+      else h.use(s);
+    } else if (s.key === 'delay' || s.key === 'terminate_delay') {
+      const v = h.num(s);
+      if (v !== undefined) item.fields.fall = { value: Math.max(1, Math.ceil(v)), at: { file: s.file, line: s.line } };
+      h.use(s);
+    } else if (s.key === 'fork_delay') h.use(s); // a start is seen at the next look anyway
+    else if (s.key === 'param_match' || s.key === 'quorum_max') h.warn(s, `not carried over: pgrep matches ${full || (process?.length ?? 0) > 1 ? 'the whole command line' : 'the process name'} exactly; write the track script by hand for anything else`);
+    else h.warn(s, "not a keyword vigil's importer knows in vrrp_track_process: check keepalived's manual and write its vigil equivalent by hand");
+  }
+  if (!process) {
+    h.warn(top, `vrrp_track_process ${top.args[0] ?? ''} names no process (keepalived rejects it too): left out`);
+    return undefined;
+  }
+  const pattern = process.join(' ');
+  // a name with a blank or longer than the kernel's 15-character comm is a command line
+  const flags = full || process.length > 1 || /\s/.test(pattern) || pattern.length > 15 ? ['-f', '-x'] : ['-x'];
+  const quoted = `'${pattern.replaceAll("'", "'\\''")}'`;
+  const script = quorum > 1 ? ['/bin/sh', '-c', `[ "$(/usr/bin/pgrep -c ${flags.join(' ')} ${quoted})" -ge ${quorum} ]`] : ['/usr/bin/pgrep', ...flags, pattern];
+  item.fields.script = { value: script, at };
+  h.note(top, 'translated as a track script that runs pgrep every second (keepalived follows process events: vigil sees a change up to a second later)');
+  item.fields.interval = { value: 1, at };
+  return item;
+}
+
 interface Helpers {
   use(s: Statement): void;
+  /** A warning about a statement that was translated all the same. */
+  note(s: Statement, message: string): void;
   warn(s: Statement, message: string): void;
   set(fields: Record<string, Sourced>, name: string, value: unknown, s: Statement): void;
   num(s: Statement, name?: string): number | undefined;

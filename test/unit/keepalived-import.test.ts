@@ -85,4 +85,19 @@ describe('the importer', () => {
     said(10, /^VI_1 tracks empty, which no vrrp_script defines/);
     expect(unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings)).toEqual([]);
   });
+  it("turns vrrp_track_process into a track script that runs pgrep, and track_process into its tracker", () => {
+    const text = [
+      'vrrp_track_process chk_haproxy {', '  process haproxy', '  delay 2.5', '  weight -20', '}',
+      'vrrp_track_process chk_workers {', '  process "php-fpm: pool www"', '  quorum 2', '}',
+      'vrrp_instance VI_1 {', '  interface eth0', '  virtual_router_id 1', '  track_script {', '    chk_a', '  }', '  track_process {', '    chk_haproxy', '    chk_workers weight 5', '  }', '}',
+      'vrrp_script chk_a {', '  script /bin/true', '}',
+    ].join('\n');
+    const p = parseKeepalived(text, 'k.conf', noIncludes);
+    const node = translateNode(p.statements);
+    const fields = (name: string) => Object.fromEntries(Object.entries(node.trackScripts[name]!.fields).map(([k, v]) => [k, v.value]));
+    expect(fields('chk_haproxy')).toEqual({ script: ['/usr/bin/pgrep', '-x', 'haproxy'], interval: 1, fall: 3, weight: -20 });
+    expect(fields('chk_workers')).toEqual({ script: ['/bin/sh', '-c', `[ "$(/usr/bin/pgrep -c -f -x 'php-fpm: pool www')" -ge 2 ]`], interval: 1 });
+    expect(node.instances.VI_1!.fields.track_script!.value).toEqual(['chk_a', 'chk_haproxy', { name: 'chk_workers', weight: 5 }]);
+    expect(unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings)).toEqual([]);
+  });
 });
