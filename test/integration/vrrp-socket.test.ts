@@ -9,16 +9,44 @@ import { ROOT } from '../harness/node.js';
 const fixture = join(ROOT, 'test/fixtures/vrrp-socket.ts');
 const node = (...args: string[]) => [process.execPath, '--import', 'tsx', fixture, ...args];
 
+type Topology = Parameters<Parameters<typeof withTopology>[1]>[0];
+type Repeated = { sent: number; failed: number; error?: string; nextInMs?: number };
+
+/** A socket on n2 that prints every datagram it receives (hex): the lines so far, once it listens. */
+async function receiver(t: Topology): Promise<{ received: string[]; stop: () => Promise<void> }> {
+  const rx = t.spawn('n2', node('recv', t.hosts.n2!.ifname), { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  const received: string[] = [];
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : received.push(l)));
+  await isReady;
+  return { received, stop: () => rx.stop() };
+}
+
+/** A socket on n1 repeating an advert to each destination every intervalMs; ask() reads its counts (or stops it with 'stop'). */
+function repeater(t: Topology, dsts: string[], payloadHex: string, intervalMs: number): { ask: (line?: string) => Promise<Repeated>; stop: () => Promise<void> } {
+  const h1 = t.hosts.n1!;
+  const tx = t.spawn('n1', node('repeat', h1.ifname, h1.address, dsts.join(','), payloadHex, String(intervalMs)), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+  const replies: (Repeated | null)[] = [];
+  createInterface({ input: tx.proc.stdout! }).on('line', (l) => {
+    const m = JSON.parse(l) as { ready?: true; repeated?: Repeated | null };
+    if (!m.ready) replies.push(m.repeated ?? null);
+  });
+  const ask = async (line = 'repeated'): Promise<Repeated> => {
+    const before = replies.length;
+    tx.proc.stdin!.write(line + '\n');
+    await expect.poll(() => replies.length, { timeout: 5000 }).toBe(before + 1);
+    return replies.at(-1)!;
+  };
+  return { ask, stop: () => tx.stop() };
+}
+
 describe('raw VRRP socket (native addon)', () => {
   it('sends adverts with TTL 255 from our source to 224.0.0.18 and unicast, and receives them on the other host', async () => {
     await withTopology({ hosts: ['n1', 'n2'] }, async (t) => {
       const [h1, h2] = [t.hosts.n1!, t.hosts.n2!];
-      const rx = t.spawn('n2', node('recv', h2.ifname), { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
-      const lines: string[] = [];
-      let ready!: () => void;
-      const isReady = new Promise<void>((r) => (ready = r));
-      createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : lines.push(l)));
-      await isReady;
+      const rx = await receiver(t);
+      const lines = rx.received;
       // tshark, an independent decoder, listens too.
       const capture = t.spawn('n2', ['tshark', '-l', '-n', '-i', h2.ifname, '-f', 'ip proto 112', '-c', '9', '-a', 'duration:30',
         '-T', 'fields', '-e', 'ip.ttl', '-e', 'vrrp.version', '-e', 'vrrp.virt_rtr_id', '-e', 'vrrp.prio', '-e', 'vrrp.ip_addr', '-e', 'vrrp.checksum.status'],
@@ -100,29 +128,14 @@ describe('raw VRRP socket (native addon)', () => {
 
   it("a master's repeated adverts: the same datagram every interval from the socket, each counted; a failure counted with its reason, not thrown; stopped, none more", async () => {
     await withTopology({ hosts: ['n1', 'n2'] }, async (t) => {
-      const [h1, h2] = [t.hosts.n1!, t.hosts.n2!];
-      const rx = t.spawn('n2', node('recv', h2.ifname), { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
-      const received: string[] = [];
-      let ready!: () => void;
-      const isReady = new Promise<void>((r) => (ready = r));
-      createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : received.push(l)));
-      await isReady;
+      const h1 = t.hosts.n1!;
+      const rx = await receiver(t);
+      const received = rx.received;
       const advert = { version: 3 as const, vrid: 51, priority: 150, addresses: ['10.77.0.100'], interval: 5, authType: 'none' as const };
       const payload = encodeAdvert(advert, { src: h1.address, dst: '224.0.0.18' }).toString('hex');
       const startedAt = Date.now();
-      const tx = t.spawn('n1', node('repeat', h1.ifname, h1.address, '224.0.0.18', payload, '50'), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
-      type Repeated = { sent: number; failed: number; error?: string; nextInMs?: number };
-      const replies: (Repeated | null)[] = [];
-      createInterface({ input: tx.proc.stdout! }).on('line', (l) => {
-        const m = JSON.parse(l) as { ready?: true; repeated?: Repeated | null };
-        if (!m.ready) replies.push(m.repeated ?? null);
-      });
-      const ask = async (line = 'repeated'): Promise<Repeated> => {
-        const before = replies.length;
-        tx.proc.stdin!.write(line + '\n');
-        await expect.poll(() => replies.length, { timeout: 5000 }).toBe(before + 1);
-        return replies.at(-1)!;
-      };
+      const tx = repeater(t, ['224.0.0.18'], payload, 50);
+      const ask = tx.ask;
       let sent = 0;
 
       await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
@@ -158,26 +171,15 @@ describe('raw VRRP socket (native addon)', () => {
   });
   it("a slot's adverts go out together: a destination the kernel refuses (broadcast, not allowed on the socket) is counted with its reason, the others still go every interval", async () => {
     await withTopology({ hosts: ['n1', 'n2'] }, async (t) => {
-      const [h1, h2] = [t.hosts.n1!, t.hosts.n2!];
-      const rx = t.spawn('n2', node('recv', h2.ifname), { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
-      const received: string[] = [];
-      let ready!: () => void;
-      const isReady = new Promise<void>((r) => (ready = r));
-      createInterface({ input: rx.proc.stdout! }).on('line', (l) => (l === 'ready' ? ready() : received.push(l)));
-      await isReady;
+      const h1 = t.hosts.n1!;
+      const rx = await receiver(t);
+      const received = rx.received;
       const advert = { version: 3 as const, vrid: 52, priority: 150, addresses: ['10.77.0.100'], interval: 5, authType: 'none' as const };
       const payload = encodeAdvert(advert, { src: h1.address, dst: '224.0.0.18' }).toString('hex');
       // the refused one first: the refusal must not hold back the one after it
-      const tx = t.spawn('n1', node('repeat', h1.ifname, h1.address, '255.255.255.255,224.0.0.18', payload, '50'), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
-      const replies: { sent: number; failed: number; error?: string }[] = [];
-      createInterface({ input: tx.proc.stdout! }).on('line', (l) => {
-        const m = JSON.parse(l) as { ready?: true; repeated?: { sent: number; failed: number; error?: string } };
-        if (!m.ready && m.repeated) replies.push(m.repeated);
-      });
+      const tx = repeater(t, ['255.255.255.255', '224.0.0.18'], payload, 50);
       await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
-      tx.proc.stdin!.write('stop\n');
-      await expect.poll(() => replies.length, { timeout: 5000 }).toBe(1);
-      const r = replies[0]!;
+      const r = await tx.ask('stop');
       expect(r.sent, 'one sent and one refused each interval').toBe(r.failed);
       expect(r.error).toMatch(/permission denied/i);
       await new Promise((res) => setTimeout(res, 300));
