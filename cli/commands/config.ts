@@ -40,7 +40,7 @@ export function configCommand(argv: string[], io: Io): number {
   }
   for (const [name, vs] of Object.entries(config.virtual_servers)) {
     const where = vs.fwmark !== undefined ? `fwmark ${vs.fwmark}` : vs.group !== undefined ? `group ${vs.group}` : `${vs.protocol} ${vs.ip}:${vs.port ?? 0}`;
-    lines.push(`  virtual server ${name}: ${where} ${vs.lb_algo}/${vs.lb_kind}, ${vs.real_servers.length} real servers`);
+    lines.push(`  virtual server ${name}: ${where} ${vs.lb_algo}/${vs.lb_kind}, ${vs.real_servers.length} real server${vs.real_servers.length === 1 ? '' : 's'}`);
   }
   io.out(lines.join('\n') + '\n');
   return 0;

@@ -2,6 +2,7 @@
 // configuration, each field with the line it came from. Every line is either used or
 // named in a warning that says why and what to do instead; nothing is dropped silently.
 // Pure: no I/O.
+import { LB_KINDS, PROTOCOLS, SCHEDULERS } from '../../shared/config/schema.js';
 import { isInclude, type Statement } from './keepalived-parse.js';
 
 export interface Origin {
@@ -231,6 +232,7 @@ const NOT_CARRIED: Record<string, string> = {
   password: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
   key: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
   SSL: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
+  net_mask: 'an old keyword keepalived 2 no longer reads: persistence_granularity is the netmask of persistence',
   bind_if: 'vigil binds a check\'s socket to an address only (bindto)',
 };
 
@@ -560,8 +562,13 @@ function translateVirtualServer(top: Statement, out: NodeImport, h: Helpers): vo
     if (['delay_loop', 'persistence_timeout', 'quorum', 'hysteresis'].includes(s.key)) {
       const v = h.num(s);
       if (v !== undefined) h.set(item.fields, s.key, v, s);
-    } else if (s.key === 'lb_algo' || s.key === 'lb_kind' || s.key === 'protocol' || s.key === 'persistence_granularity' || s.key === 'virtualhost') {
-      h.set(item.fields, s.key, s.key === 'lb_kind' || s.key === 'protocol' ? (s.args[0] ?? '').toUpperCase() : s.args[0], s);
+    } else if (s.key === 'lb_algo' || s.key === 'lb_kind' || s.key === 'protocol') {
+      const value = s.key === 'lb_algo' ? (s.args[0] ?? '') : (s.args[0] ?? '').toUpperCase();
+      const known: readonly string[] = s.key === 'lb_algo' ? SCHEDULERS : s.key === 'lb_kind' ? LB_KINDS : PROTOCOLS;
+      if (known.includes(value)) h.set(item.fields, s.key, value, s);
+      else h.warn(s, `"${s.args[0] ?? ''}" is not one of ${known.join(', ')}: left out (the default, ${s.key === 'lb_algo' ? 'wlc, as keepalived falls back to' : s.key === 'lb_kind' ? 'NAT' : 'TCP'})`);
+    } else if (s.key === 'persistence_granularity' || s.key === 'virtualhost') {
+      h.set(item.fields, s.key, s.args[0], s);
     } else if (['sorry_server_inhibit', 'inhibit_on_failure', 'alpha', 'omega'].includes(s.key)) h.set(item.fields, s.key, true, s);
     else if (s.key === 'quorum_up' || s.key === 'quorum_down') h.set(item.fields, s.key, h.script(s), s);
     else if (s.key === 'sorry_server') h.set(item.fields, 'sorry_server', s.args[1] === undefined ? { ip: s.args[0] } : { ip: s.args[0], port: Number(s.args[1]) }, s);

@@ -29,7 +29,7 @@ const METHOD: Record<VirtualServerConfig['lb_kind'], Method> = { NAT: 'NAT', DR:
 
 function serviceOf(id: ServiceId, vs: VirtualServerConfig): VirtualService {
   const s: VirtualService = { ...id, scheduler: vs.lb_algo };
-  if (vs.persistence_timeout !== undefined) {
+  if (vs.persistence_timeout) {
     s.persistence = vs.persistence_timeout;
     if (vs.persistence_granularity !== undefined) s.netmask = vs.persistence_granularity;
   }

@@ -195,15 +195,21 @@ export const realServerSchema = z.strictObject({
 
 const sorryServer = z.strictObject({ ip: ipv4, port: port.optional() });
 
+/** IPVS schedulers, forwarding methods and protocols, as keepalived names them. */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'mh', 'dh', 'sed', 'nq', 'fo', 'ovf', 'twos'] as const;
+export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
+export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+
 export const virtualServerSchema = z.strictObject({
   ip: ipv4.optional(),
   port: port.optional(),
   fwmark: z.number().int().min(1).max(0xffffffff).optional(),
   group: identifier.optional(),
-  protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
-  lb_algo: z.enum(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'mh', 'dh', 'sed', 'nq', 'fo', 'ovf', 'twos']).default('wlc'),
-  lb_kind: z.enum(['NAT', 'DR', 'TUN']).default('NAT'),
-  persistence_timeout: z.number().int().min(1).optional(),
+  protocol: z.enum(PROTOCOLS).default('TCP'),
+  lb_algo: z.enum(SCHEDULERS).default('wlc'),
+  lb_kind: z.enum(LB_KINDS).default('NAT'),
+  /** Seconds; 0 or absent: no persistence (as keepalived reads 0). */
+  persistence_timeout: z.number().int().min(0).optional(),
   persistence_granularity: ipv4.optional(),
   quorum: z.number().int().min(1).default(1),
   hysteresis: z.number().int().min(0).default(0),

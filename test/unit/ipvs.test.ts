@@ -143,6 +143,9 @@ describe('desired table (keepalived virtual_server semantics)', () => {
 `);
     expect(d.owner.get('FWM 9')).toBe('tls');
     expect(d.quorumChanges).toEqual([]);
+    // persistence_timeout 0 is no persistence (keepalived ignores a 0)
+    const none = { ...config, virtual_servers: { web: { ...config.virtual_servers.web!, persistence_timeout: 0 } } };
+    expect(formatTable(desiredTable(none, health({}), new Map()).table)).toContain('-A -t 10.0.0.31:80 -s wrr\n');
   });
 
   it('a real server is down when one check is down: removed, or weight 0 with inhibit_on_failure; misc_dynamic sets the weight', () => {

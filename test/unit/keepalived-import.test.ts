@@ -67,7 +67,7 @@ describe('the importer', () => {
       '  track_script {', '    empty', '  }',
       '  virtual_ipaddress {', '    10.0.0.1/24', '    10.0.0.1/24', '    fd00::1/64', '  }', '}',
       'virtual_server fd00::10 80 {', '  real_server fd00::11 80 {', '  }', '}',
-      'virtual_server 10.0.0.10 80 {', '  real_server fd00::11 80 {', '  }', '  real_server 10.0.0.11 80 {', '  }', '}',
+      'virtual_server 10.0.0.10 80 {', '  real_server fd00::11 80 {', '  }', '  real_server 10.0.0.11 80 {', '  }', '  lb_algo loadbalance', '  lb_kind dr', '}',
     ].join('\n');
     const p = parseKeepalived(text, 'k.conf', noIncludes);
     const node = translateNode(p.statements);
@@ -83,6 +83,9 @@ describe('the importer', () => {
     said(15, /^10\.0\.0\.1\/24 is listed twice in this instance/);
     for (const line of [16, 19, 24]) said(line, /^an IPv6 address: vigil carries IPv4/);
     said(10, /^VI_1 tracks empty, which no vrrp_script defines/);
+    said(28, /^"loadbalance" is not one of rr, wrr, .*: left out \(the default, wlc, as keepalived falls back to\)/);
+    expect(node.virtualServers['10.0.0.10_80']!.fields.lb_algo).toBeUndefined();
+    expect(node.virtualServers['10.0.0.10_80']!.fields.lb_kind!.value).toBe('DR');
     expect(unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings)).toEqual([]);
   });
   it("turns vrrp_track_process into a track script that runs pgrep, and track_process into its tracker", () => {
