@@ -382,12 +382,13 @@ export function translateNode(statements: Statement[]): NodeImport {
             const type = s.block?.find((c) => c.key === 'auth_type');
             const pass = s.block?.find((c) => c.key === 'auth_pass');
             if (type?.args[0]?.toUpperCase() === 'AH') warn(s, 'not carried over: IPsec AH authentication is not supported (keepalived deprecates it too); VRRPv3 has no authentication: rely on check_unicast_src and a dedicated network');
+            else if (!pass?.args[0]) warn(s, 'no auth_pass (on a line of its own) in this block: keepalived ignores the authentication ("no password given"), and so does vigil: left out');
             else {
               for (const c of s.block ?? []) {
                 if (c.key === 'auth_type' || c.key === 'auth_pass') use(c);
                 else unknown(c, 'authentication');
               }
-              set(item.fields, 'authentication', { auth_type: 'PASS', auth_pass: pass?.args[0] ?? '' }, s);
+              set(item.fields, 'authentication', { auth_type: 'PASS', auth_pass: pass.args[0] }, s);
             }
           } else if (s.key === 'virtual_ipaddress' || s.key === 'virtual_ipaddress_excluded') {
             const addresses: string[] = [];

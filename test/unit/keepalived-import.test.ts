@@ -103,4 +103,11 @@ describe('the importer', () => {
     expect(node.instances.VI_1!.fields.track_script!.value).toEqual(['chk_a', 'chk_haproxy', { name: 'chk_workers', weight: 5 }]);
     expect(unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings)).toEqual([]);
   });
+  it('an authentication block written on one line has no password (keepalived ignores it): left out, with a warning, not an empty password', () => {
+    const p = parseKeepalived('vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 5\n  authentication { auth_type PASS auth_pass secret }\n}\n', 'k.conf', noIncludes);
+    const node = translateNode(p.statements);
+    expect(node.instances.VI_1!.fields.authentication).toBeUndefined();
+    expect(node.warnings.find((w) => w.line === 4)?.message).toMatch(/keepalived ignores the authentication/);
+    expect(unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings)).toEqual([]);
+  });
 });
