@@ -329,6 +329,9 @@ export class VrrpService {
     const rebuild = async (upTo: number) => {
       this.loadQuorum(upTo);
       this.fenceAlive = this.fenceLiveness().alive;
+      // A fence restarted after a crash beats before it says anything of ZooKeeper: the
+      // "connected" the replay ended on may be its crashed predecessor's (fenceRead's rule).
+      if (this.fenceAlive) this.zkConnected = this.fenceSessionNow() ?? this.zkConnected;
       this.setTrackerSilently(FENCE_TRACKER, this.zkConnected && this.fenceAlive);
       await this.pollLinks(false);
       for (const r of this.instances) this.apply(r, { type: 'start', now: now() });

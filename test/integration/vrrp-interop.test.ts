@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acceptAdvert, encodeAdvert } from '../../services/vrrp/codec.js';
 import { EventLog, type StoredEvent } from '../../shared/eventlog/index.js';
+import { serviceSubject } from '../../shared/eventlog/subjects.js';
 import { startKeepalived } from '../harness/keepalived.js';
 import { readEvents } from '../harness/log.js';
 import { createTopology, type Topology } from '../harness/netns.js';
@@ -348,6 +349,31 @@ describe('fence liveness', () => {
     expect(fault.data).toMatchObject({ reason: 'fault', detail: expect.stringMatching(/fence service not alive \(last heartbeat \d+ ms ago\)/) });
     expect(fault.ts - silentAt).toBeLessThan(500 + 100 + 150); // liveness_timeout + poll + last beat's age
     await expect.poll(() => ka.holdsVip(), { timeout: 2000, interval: 20 }).toBe(true);
+    await vg.child.stop();
+    await ka.stop();
+  });
+});
+
+describe('fence restarted after a crash', () => {
+  it("a vrrp service started beside it does not take the crashed fence's last 'connected' for the new one's: FAULT (no advert, keepalived keeps the VIP) until the new fence says connected", async () => {
+    const ka = startKeepalived(t, { host: 'n2', dir: tmp.path, version: 3, vrid: 51, priority: 100, advertInt: 0.1, vip: VIP });
+    await expect.poll(() => ka.holdsVip(), { timeout: 10_000, interval: 50 }).toBe(true);
+    // the log as a crashed and restarted fence leaves it: connected (before the crash), then a start, and fresh beats
+    const db = join(tmp.path, 'n1.db');
+    const started = (pid: number) => appendTo(db, { type: 'service.started', source: 'fence', subject: serviceSubject('fence'), data: { service: 'fence', version: '0', pid } });
+    started(1);
+    appendTo(db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected' } });
+    started(2);
+    const pulse = fencePulse(db);
+    const vg = startVigil({ version: 3, priority: 150, advertInt: 0.1, fence: true });
+    await expect.poll(() => lastState(vg.db), { timeout: 15_000, interval: 50 }).toBe('FAULT');
+    await new Promise((r) => setTimeout(r, 1000)); // ten of keepalived's adverts, at a lower priority than ours
+    expect(vrrpStates(vg.db).map((e) => (e.data as { to: string }).to), 'never MASTER on the crashed fence\'s word').not.toContain('MASTER');
+    expect(await ka.holdsVip()).toBe(true);
+    appendTo(db, { type: 'fence.zk_state', source: 'fence', subject: 'node:n1', data: { state: 'connected' } });
+    await expect.poll(() => lastState(vg.db), { timeout: 5000, interval: 50 }).toBe('MASTER');
+    await expect.poll(() => ka.holdsVip(), { timeout: 5000, interval: 50 }).toBe(false);
+    pulse.stop();
     await vg.child.stop();
     await ka.stop();
   });
