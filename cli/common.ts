@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, logPathForNode, nodeNames, type VigilConfig } from '../shared/config/index.js';
 import { configFile, DEFAULT_CONFIG, resolveNode } from '../shared/config/node.js';
 import { EventLog } from '../shared/eventlog/index.js';
@@ -83,10 +85,26 @@ export function secondsOption(name: string, v: string): number {
   return n * 1000;
 }
 
+/** --db names the log file, or a node's folder that holds it (events.db), as vigil postmortem takes it. */
+function logFileOf(path: string): string {
+  if (!isDirectory(path)) return path;
+  const inside = join(path, 'events.db');
+  if (existsSync(inside)) return inside;
+  throw new UsageError(`--db ${path}: a folder without events.db in it: give the log file (vigil's log.path)`);
+}
+
+const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 /** Opens an existing log named by --db, or by the config and node (--node then picks whose log); read-only unless asked to write. */
 export function openLog(t: Target, o: { write?: boolean } = {}): EventLog {
   const mode = o.write ? { mustExist: true } : { readOnly: true };
-  if (t.db !== undefined) return EventLog.open({ path: t.db, node: t.node, ...mode });
+  if (t.db !== undefined) return EventLog.open({ path: logFileOf(t.db), node: t.node, ...mode });
   const { config, node, file } = loadNodeConfig(t, '--db PATH or ');
   return EventLog.open({ path: logPathForNode(config, node, file), node, ...mode });
 }

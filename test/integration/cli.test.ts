@@ -1,6 +1,6 @@
 // The vigil command as an operator runs it (the built bin, in its own process).
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,6 +72,11 @@ describe('vigil log', () => {
     expect(limited.stdout).toMatch(/vip\.bound/);
     expect(limited.stdout).not.toMatch(/state_changed/);
     expect(limited.stderr).toMatch(/newest 1 matching events/);
+    // a node's folder, as vigil postmortem takes it: the events.db in it
+    const folder = join(tmp.path, 'd1');
+    mkdirSync(folder);
+    for (const suffix of ['', '-wal']) if (existsSync(db + suffix)) copyFileSync(db + suffix, join(folder, 'events.db' + suffix));
+    expect((await vigil(['log', '--db', folder])).stdout).toBe(all.stdout);
   });
 
   it('refuses what it cannot read, with exit status 2', async () => {
@@ -79,6 +84,7 @@ describe('vigil log', () => {
     expect(await vigil(['log', '--db', db, '--since', 'last tuesday'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--since: cannot read time "last tuesday"/) });
     expect(await vigil(['log', '--db', db, '--bogus'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown option '--bogus'/) });
     expect(await vigil(['log', '--db', join(tmp.path, 'nope.db')])).toMatchObject({ code: 2, stderr: expect.stringMatching(/no event log at/) });
+    expect(await vigil(['log', '--db', tmp.path])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--db .*: a folder without events\.db in it/) });
     expect(await vigil(['log'], { VIGIL_CONFIG: '' })).toMatchObject({ code: 2 });
   });
 
