@@ -63,7 +63,7 @@ function growth(samples: number[]): number {
 /**
  * CPU % of a core of each process tree over SECONDS, its memory at the end and how much it
  * grew meanwhile (RSS: PSS also moves when other processes sharing its pages start or end).
- * LEAN_SERIES=file: every sample, as JSON lines, to draw the curves.
+ * LEAN_SERIES=PATH: every sample, as JSON lines appended to PATH, to draw the curves.
  */
 async function measure(procs: Measured[]): Promise<Measurement[]> {
   expectRunning(procs, 'before');
