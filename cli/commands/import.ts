@@ -95,11 +95,11 @@ export function importCommand(argv: string[], io: Io): number {
       throw new UsageError(`${file}: cannot read: ${(err as Error).message}`);
     }
     const byFile = nodeName(basename(file).replace(/\.conf$/, '').replace(/^keepalived[-_.]?/, ''));
-    const parsed = parseKeepalived(text, file, includeReader, given ?? byFile);
+    const configId = given ?? byFile;
+    const parsed = parseKeepalived(text, file, includeReader, configId);
     for (const p of parsed.problems) if (p.severity === 'error' && !problems.includes(`${shown(p.file)}:${p.line}: ${p.message}`)) problems.push(`${shown(p.file)}:${p.line}: ${p.message}`);
     readWarnings.push(...parsed.problems.filter((p) => p.severity === 'warning').map((p) => ({ file: p.file, line: p.line, keyword: 'include', message: p.message })));
     lines.push(...parsed.lines);
-    const configId = given ?? byFile;
     if (parsed.configIds.size > 0 && !parsed.configIds.has(configId)) {
       const ids = [...parsed.configIds.keys()];
       const first = [...parsed.configIds.values()][0]!;

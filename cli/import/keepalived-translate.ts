@@ -483,15 +483,15 @@ export function translateNode(statements: Statement[]): NodeImport {
  * N such processes; delay D: down after D seconds without them (fall).
  */
 function translateTrackProcess(top: Statement, h: Pick<Helpers, 'use' | 'warn' | 'num' | 'note'>): Item | undefined {
-  const item: Item = { at: { file: top.file, line: top.line }, fields: {} };
   const at = { file: top.file, line: top.line };
+  const item: Item = { at, fields: {} };
   h.use(top);
-  let process: string[] | undefined;
+  let command: string[] | undefined;
   let full = false;
   let quorum = 1;
   for (const s of top.block ?? []) {
     if (s.key === 'process' && s.args.length > 0) {
-      process = s.args;
+      command = s.args;
       h.use(s);
     } else if (s.key === 'full_command') {
       full = true;
@@ -499,26 +499,27 @@ function translateTrackProcess(top: Statement, h: Pick<Helpers, 'use' | 'warn' |
     } else if (s.key === 'quorum') {
       quorum = h.num(s) ?? 1;
       h.use(s);
+    } else if (s.key === 'weight' && s.args[1] === 'reverse') {
+      h.warn(s, 'not carried over: "reverse" (the weight applies while the process runs): vigil applies a weight while a tracked script fails; left out (FAULT while it does not run)');
     } else if (s.key === 'weight') {
       const v = h.num(s);
       if (v !== undefined) item.fields.weight = { value: v, at: { file: s.file, line: s.line } };
-      if (s.args[1] === 'reverse') h.warn(s, 'not carried over: "reverse" (the weight applies while the process runs): vigil applies a weight while a tracked script fails');
-      else h.use(s);
+      h.use(s);
     } else if (s.key === 'delay' || s.key === 'terminate_delay') {
       const v = h.num(s);
       if (v !== undefined) item.fields.fall = { value: Math.max(1, Math.ceil(v)), at: { file: s.file, line: s.line } };
       h.use(s);
     } else if (s.key === 'fork_delay') h.use(s); // a start is seen at the next look anyway
-    else if (s.key === 'param_match' || s.key === 'quorum_max') h.warn(s, `not carried over: pgrep matches ${full || (process?.length ?? 0) > 1 ? 'the whole command line' : 'the process name'} exactly; write the track script by hand for anything else`);
+    else if (s.key === 'param_match' || s.key === 'quorum_max') h.warn(s, `not carried over: pgrep matches ${full || (command?.length ?? 0) > 1 ? 'the whole command line' : 'the process name'} exactly; write the track script by hand for anything else`);
     else h.warn(s, "not a keyword vigil's importer knows in vrrp_track_process: check keepalived's manual and write its vigil equivalent by hand");
   }
-  if (!process) {
+  if (!command) {
     h.warn(top, `vrrp_track_process ${top.args[0] ?? ''} names no process (keepalived rejects it too): left out`);
     return undefined;
   }
-  const pattern = process.join(' ');
+  const pattern = command.join(' ');
   // a name with a blank or longer than the kernel's 15-character comm is a command line
-  const flags = full || process.length > 1 || /\s/.test(pattern) || pattern.length > 15 ? ['-f', '-x'] : ['-x'];
+  const flags = full || command.length > 1 || /\s/.test(pattern) || pattern.length > 15 ? ['-f', '-x'] : ['-x'];
   const quoted = `'${pattern.replaceAll("'", "'\\''")}'`;
   const script = quorum > 1 ? ['/bin/sh', '-c', `[ "$(/usr/bin/pgrep -c ${flags.join(' ')} ${quoted})" -ge ${quorum} ]`] : ['/usr/bin/pgrep', ...flags, pattern];
   item.fields.script = { value: script, at };
