@@ -89,7 +89,9 @@ export const configUsage = `vigil config check [FILE] [--json]
 export const importUsage = `vigil import keepalived FILE... [--node NAME=FILE]... [-o FILE] [--cluster NAME]
                          [--zookeeper HOST:PORT,...] [--nats URL,...] [--json]
                                    one vigil configuration from the keepalived.conf of each node
-  --node NAME=FILE         the node whose file this is (default: its router_id, else the file's name)
+  --node NAME=FILE         the node whose file this is (default: its router_id, else the file's name);
+                           NAME is also its config id (keepalived -i) for "@ID" lines: one file may
+                           serve several nodes (--node lb1=F --node lb2=F)
   -o, --output FILE        write the configuration there (default: stdout)
   --cluster NAME           the cluster's name (default: imported)
   --zookeeper, --nats      where vigil's coordination runs (keepalived has none: placeholders otherwise)
