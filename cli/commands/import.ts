@@ -98,7 +98,7 @@ export function importCommand(argv: string[], io: Io): number {
     const configId = given ?? byFile;
     const parsed = parseKeepalived(text, file, includeReader, configId);
     for (const p of parsed.problems) if (p.severity === 'error' && !problems.includes(`${shown(p.file)}:${p.line}: ${p.message}`)) problems.push(`${shown(p.file)}:${p.line}: ${p.message}`);
-    readWarnings.push(...parsed.problems.filter((p) => p.severity === 'warning').map((p) => ({ file: p.file, line: p.line, keyword: 'include', message: p.message })));
+    readWarnings.push(...parsed.problems.filter((p) => p.severity === 'warning').map((p) => ({ file: p.file, line: p.line, keyword: p.keyword ?? 'include', message: p.message })));
     lines.push(...parsed.lines);
     if (parsed.configIds.size > 0 && !parsed.configIds.has(configId)) {
       const ids = [...parsed.configIds.keys()];

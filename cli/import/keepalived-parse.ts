@@ -32,7 +32,7 @@ export interface ParsedFiles {
   /** The config ids that "@ID" lines name (keepalived's -i), each with the first line that does. */
   configIds: Map<string, { file: string; line: number }>;
   /** What keeps the file from being read as keepalived reads it (errors), and what keepalived only logs (warnings). */
-  problems: { file: string; line: number; message: string; severity: 'error' | 'warning' }[];
+  problems: { file: string; line: number; message: string; severity: 'error' | 'warning'; keyword?: string }[];
 }
 
 /** Reads the files an include names (a glob, relative to the including file): [file, text] pairs, sorted. */
@@ -110,9 +110,7 @@ export function parseKeepalived(text: string, file: string, read: IncludeReader,
       return [];
     }
     seen.add(f);
-    const pre: { file: string; line: number; message: string }[] = [];
-    const logical = preprocess(t, f, state, pre);
-    problems.push(...pre.map((p) => ({ ...p, severity: 'error' as const })));
+    const logical = preprocess(t, f, state, problems);
     const tokens = tokenize(logical, lines, problems);
     let pos = 0;
 

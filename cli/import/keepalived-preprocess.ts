@@ -23,6 +23,10 @@ export interface PreprocessProblem {
   file: string;
   line: number;
   message: string;
+  /** error: the line is left out; warning: kept as keepalived keeps it. */
+  severity: 'error' | 'warning';
+  /** What the warning is about, when not the line's keyword. */
+  keyword?: string;
 }
 
 /** Parameters live across the files of one node's configuration, in the order they are read. */
@@ -60,7 +64,7 @@ const SEQUENCE = /^\s*~(SEQx?|LST)\(/;
 export function preprocess(text: string, file: string, state: PreprocessState, problems: PreprocessProblem[]): LogicalLine[] {
   const out: LogicalLine[] = [];
   const predefined: Record<string, string> = { _PWD: dirname(file), _INSTANCE: state.configId, _HASH: HASH, _BANG: BANG };
-  const problem = (line: number, message: string) => problems.push({ file, line, message });
+  const problem = (line: number, message: string, severity: PreprocessProblem['severity'] = 'error', keyword?: string) => problems.push({ file, line, message, severity, ...(keyword ? { keyword } : {}) });
   let truncated = false;
 
   const valueOf = (name: string): string[] | undefined => state.params.get(name) ?? (predefined[name] !== undefined ? [predefined[name]!] : undefined);
@@ -117,6 +121,10 @@ export function preprocess(text: string, file: string, state: PreprocessState, p
         truncated = true;
         return;
       }
+      // ${NAME} that nothing defines, outside quotes (a script's shell variables are its own):
+      // a template meant to be rendered first, most likely
+      const unset = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(t.replace(/"[^"]*"/g, '""'));
+      if (unset) problem(line, `\${${unset[1]}}: no parameter $${unset[1]} is defined (keepalived leaves the text as it is): a template to render first (envsubst, Jinja), or define $${unset[1]}=... above`, 'warning', `\${${unset[1]}}`);
       out.push({ file, line, text: t.replaceAll(HASH, '#').replaceAll(BANG, '!') });
       return;
     }

@@ -388,7 +388,10 @@ export function translateNode(statements: Statement[]): NodeImport {
                 if (c.key === 'auth_type' || c.key === 'auth_pass') use(c);
                 else unknown(c, 'authentication');
               }
-              set(item.fields, 'authentication', { auth_type: 'PASS', auth_pass: pass.args[0] }, s);
+              const password = pass.args[0];
+              // keepalived.conf(5): "Only the first eight (8) characters are used" (RFC 3768's field)
+              if (password.length > 8) note(pass, `keepalived uses the first 8 characters ("${password.slice(0, 8)}"), and so does the import: its peers send those`);
+              set(item.fields, 'authentication', { auth_type: 'PASS', auth_pass: password.slice(0, 8) }, s);
             }
           } else if (s.key === 'virtual_ipaddress' || s.key === 'virtual_ipaddress_excluded') {
             const addresses: string[] = [];

@@ -110,4 +110,10 @@ describe('the importer', () => {
     expect(node.warnings.find((w) => w.line === 4)?.message).toMatch(/keepalived ignores the authentication/);
     expect(unaccounted(p.lines, [{ name: 'a', imported: node }], node.warnings)).toEqual([]);
   });
+  it('a password longer than 8 characters is cut to the 8 keepalived uses (its peers send those), with a note', () => {
+    const p = parseKeepalived('vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 5\n  authentication {\n    auth_type PASS\n    auth_pass supersecret\n  }\n}\n', 'k.conf', noIncludes);
+    const node = translateNode(p.statements);
+    expect(node.instances.VI_1!.fields.authentication!.value).toEqual({ auth_type: 'PASS', auth_pass: 'supersec' });
+    expect(node.warnings.find((w) => w.line === 6)?.message).toMatch(/keepalived uses the first 8 characters \("supersec"\)/);
+  });
 });

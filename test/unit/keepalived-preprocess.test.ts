@@ -40,6 +40,12 @@ describe("keepalived's preprocessing", () => {
     expect(run('$IF_MAIN=@main\n$IF_MAIN advert_int 2', 'backup').lines).toEqual([]);
   });
 
+  it('warns of a ${NAME} that nothing defines outside quotes (a template to render first); quoted ones are a script\'s own', () => {
+    const r = run('interface ${interface}\nscript "/bin/sh -c \'echo ${HOME}\'"');
+    expect(r.lines.map((l) => l[1])).toEqual(['interface ${interface}', 'script "/bin/sh -c \'echo ${HOME}\'"']);
+    expect(r.problems).toEqual([{ file: '/etc/keepalived/k.conf', line: 1, severity: 'warning', keyword: '${interface}', message: expect.stringMatching(/^\$\{interface\}: no parameter \$interface is defined .* a template to render first/) }]);
+  });
+
   it('expands multi-line parameters, definitions inside them taking effect as they are used', () => {
     const text = [
       '$RS= \\',
