@@ -87,19 +87,11 @@ export function secondsOption(name: string, v: string): number {
 
 /** --db names the log file, or a node's folder that holds it (events.db), as vigil postmortem takes it. */
 function logFileOf(path: string): string {
-  if (!isDirectory(path)) return path;
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return path;
   const inside = join(path, 'events.db');
   if (existsSync(inside)) return inside;
   throw new UsageError(`--db ${path}: a folder without events.db in it: give the log file (vigil's log.path)`);
 }
-
-const isDirectory = (path: string): boolean => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
 
 /** Opens an existing log named by --db, or by the config and node (--node then picks whose log); read-only unless asked to write. */
 export function openLog(t: Target, o: { write?: boolean } = {}): EventLog {

@@ -161,7 +161,7 @@ interface Sequence {
 
 /** "~SEQ(V, [START,] [STEP,] END) rest", "~SEQx(...)", "~LST(V, a, b)" or "~LST({V, W}, {a, b}, ...)": the rounds, or what is wrong. */
 function parseSequence(t: string): Sequence | string {
-  const m = /^\s*~(SEQx?|LST)\(/.exec(t)!;
+  const m = SEQUENCE.exec(t)!;
   let depth = 1;
   let j = m[0].length;
   for (; j < t.length && depth > 0; j++) {

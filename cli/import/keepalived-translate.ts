@@ -60,13 +60,26 @@ const IPV6 = 'an IPv6 address: vigil carries IPv4 VIPs, virtual and real servers
 
 const WHY_ARGV = 'it is run as /bin/sh -c "...": vigil runs argv lists without a shell (no quoting or injection surprises); write it as a list, or put the pipeline in a script file';
 
+/** The same reason for several keywords. */
+const each = (keywords: string[], why: string): Record<string, string> => Object.fromEntries(keywords.map((k) => [k, why]));
+/** Reasons several keywords share. */
+const MAIL = 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts';
+const NOTIFY_FIFO = 'every state change is an event in the log and on NATS; notify scripts run in order';
+const NO_FIREWALL = 'vigil adds no firewall rules';
+const NO_SNMP = 'vigil has no SNMP: its state is in the log, on NATS, and in vigil status';
+const TUNING = 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there';
+const SOCKETS = 'vigil sizes its sockets itself';
+const NO_SNMP_DBUS = 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics';
+const NAMESPACE = 'vigil runs in the network namespace it is started in (docker compose network_mode, systemd NetworkNamespacePath)';
+const VMAC = 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic';
+const GARP = 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only';
+const STATIC = 'vigil binds VIPs only: configure static addresses, routes and rules in the system (ifupdown, netplan, systemd-networkd)';
+const REGEX = 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions';
+const NO_CLIENT_CERT = 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)';
+
 /** What a keyword that vigil does not carry over becomes: the reason and what to do instead. */
 const NOT_CARRIED: Record<string, string> = {
   notification_email: 'mail alerts are not sent by vigil: subscribe to its alerts on NATS (vigil alerts --follow) or use notify scripts',
-  notification_email_from: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
-  smtp_server: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
-  smtp_connect_timeout: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
-  smtp_helo_name: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
   smtp_alert: 'mail alerts are not sent by vigil: every state change is an event in the log and an alert on NATS',
   smtp_alert_vrrp: 'mail alerts are not sent by vigil: every state change is an event in the log and an alert on NATS',
   smtp_alert_checker: 'mail alerts are not sent by vigil: every check transition is an event in the log',
@@ -80,24 +93,11 @@ const NOT_CARRIED: Record<string, string> = {
   lvs_flush: 'the ipvs service replaces the table with the configured one at start and repairs drift',
   lvs_flush_onstop: 'the ipvs service leaves the table as it is when it stops',
   vrrp_startup_delay: 'not needed: vigil starts as BACKUP and waits for the master-down timer',
-  vrrp_notify_fifo: 'every state change is an event in the log and on NATS; notify scripts run in order',
-  notify_fifo: 'every state change is an event in the log and on NATS; notify scripts run in order',
-  vrrp_notify_fifo_script: 'every state change is an event in the log and on NATS; notify scripts run in order',
-  notify_fifo_script: 'every state change is an event in the log and on NATS; notify scripts run in order',
   process_names: 'vigil\'s processes are named vigil run <service>',
   vrrp_process_name: 'vigil\'s processes are named vigil run vrrp',
   checker_process_name: 'vigil\'s processes are named vigil run health',
   default_interface: 'vigil\'s interfaces are set per instance',
-  nftables: 'vigil adds no firewall rules',
-  nftables_priority: 'vigil adds no firewall rules',
-  enable_traps: 'vigil has no SNMP: its state is in the log, on NATS, and in vigil status',
-  enable_snmp_vrrp: 'vigil has no SNMP: its state is in the log, on NATS, and in vigil status',
-  enable_snmp_checker: 'vigil has no SNMP: its state is in the log, on NATS, and in vigil status',
-  enable_snmp_rfc: 'vigil has no SNMP: its state is in the log, on NATS, and in vigil status',
-  enable_snmp_keepalived: 'vigil has no SNMP: its state is in the log, on NATS, and in vigil status',
   vrrp_mcast_group4: 'vigil sends VRRP adverts to 224.0.0.18 (RFC 5798) or to unicast peers',
-  vrrp_iptables: 'vigil adds no firewall rules',
-  vrrp_ipsets: 'vigil adds no firewall rules',
   dynamic_interfaces: 'vigil\'s interfaces are set per instance (and per node under nodes:)',
   max_auto_priority: 'the vrrp and fence services run at global_defs.vrrp_priority (a nice value, -10 by default); vigil never uses real-time priorities',
   vrrp_no_swap: 'not needed: vigil does not lock memory',
@@ -133,68 +133,7 @@ const NOT_CARRIED: Record<string, string> = {
   UDP_CHECK: 'vigil has no UDP checker: a MISC_CHECK can probe the service',
   BFD_CHECK: 'vigil has no BFD: a MISC_CHECK can probe the service',
   FILE_CHECK: 'vigil has no FILE_CHECK: a MISC_CHECK can test the file',
-  vrrp_cpu_affinity: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  checker_cpu_affinity: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  bfd_cpu_affinity: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  vrrp_rt_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  checker_rt_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  bfd_rt_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  bfd_priority: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  bfd_rlimit_rttime: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  bfd_no_swap: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  bfd_process_name: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  child_wait_time: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  fork_delay: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  umask: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  use_pid_dir: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  random_seed: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  tmp_config_directory: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  config_save_dir: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  reload_check_config: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  reload_time_file: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  reload_repeat: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  reload_file: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  data_use_instance: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  min_auto_priority_delay: 'keepalived\'s process tuning: vigil\'s services are separate processes, run by docker compose or systemd: set such limits there',
-  vrrp_netlink_cmd_rcv_bufs: 'vigil sizes its sockets itself',
-  vrrp_netlink_cmd_rcv_bufs_force: 'vigil sizes its sockets itself',
-  vrrp_netlink_monitor_rcv_bufs: 'vigil sizes its sockets itself',
-  vrrp_netlink_monitor_rcv_bufs_force: 'vigil sizes its sockets itself',
-  lvs_netlink_cmd_rcv_bufs: 'vigil sizes its sockets itself',
-  lvs_netlink_cmd_rcv_bufs_force: 'vigil sizes its sockets itself',
-  lvs_netlink_monitor_rcv_bufs: 'vigil sizes its sockets itself',
-  lvs_netlink_monitor_rcv_bufs_force: 'vigil sizes its sockets itself',
-  process_monitor_rcv_bufs: 'vigil sizes its sockets itself',
-  process_monitor_rcv_bufs_force: 'vigil sizes its sockets itself',
-  kernel_rx_buf_size: 'vigil sizes its sockets itself',
-  vrrp_rx_bufs_policy: 'vigil sizes its sockets itself',
-  vrrp_rx_bufs_multiplier: 'vigil sizes its sockets itself',
-  snmp_name: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
-  snmp_socket: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
-  enable_snmp_rfcv2: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
-  enable_snmp_rfcv3: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
-  enable_dbus: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
-  dbus_service_name: 'vigil has no SNMP or D-Bus: its state is in the log, on NATS, in vigil status and its Prometheus metrics',
-  nftables_counters: 'vigil adds no firewall rules',
-  nftables_ifindex: 'vigil adds no firewall rules',
-  nftables_ipvs: 'vigil adds no firewall rules',
-  nftables_ipvs_priority: 'vigil adds no firewall rules',
-  nftables_ipvs_start_fwmark: 'vigil adds no firewall rules',
-  net_namespace: 'vigil runs in the network namespace it is started in (docker compose network_mode, systemd NetworkNamespacePath)',
-  net_namespace_ipvs: 'vigil runs in the network namespace it is started in (docker compose network_mode, systemd NetworkNamespacePath)',
-  namespace_with_ipsets: 'vigil runs in the network namespace it is started in (docker compose network_mode, systemd NetworkNamespacePath)',
-  use_vmac_addr: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
-  vmac_prefix: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
-  vmac_addr_prefix: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
-  use_ipvlan: 'vigil binds VIPs on the instance\'s interface (no VMAC or ipvlan); gratuitous ARP moves the traffic',
   lvs_sync_daemon: 'vigil does not run the IPVS connection sync daemon: start it with ipvsadm --start-daemon if you need it',
-  lvs_notify_fifo: 'every state change is an event in the log and on NATS; notify scripts run in order',
-  lvs_notify_fifo_script: 'every state change is an event in the log and on NATS; notify scripts run in order',
-  fifo_write_vrrp_states_on_reload: 'every state change is an event in the log and on NATS; notify scripts run in order',
-  vrrp_garp_extra_if: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
-  garp_extra_if: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
-  garp_group: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
-  vrrp_min_garp: 'vigil sends gratuitous ARP after a bind (garp_master_delay, garp_master_repeat) and refreshes it (garp_master_refresh) on the VIP\'s interface only',
   linkbeat_interfaces: 'vigil watches its links over netlink',
   linkbeat_use_polling: 'vigil watches its links over netlink',
   promote_secondaries: 'vigil binds each VIP with its own prefix and lifetime; the kernel\'s promote_secondaries is a sysctl of yours',
@@ -206,13 +145,8 @@ const NOT_CARRIED: Record<string, string> = {
   unicast_fault_no_peer: 'an instance with unicast peers in vigil never waits for one to exist',
   old_unicast_checksum: 'vigil computes the VRRP checksum as RFC 5798 says',
   vrf: 'vigil binds on the instance\'s interface and has no VRF support',
-  static_ipaddress: 'vigil binds VIPs only: configure static addresses, routes and rules in the system (ifupdown, netplan, systemd-networkd)',
-  static_routes: 'vigil binds VIPs only: configure static addresses, routes and rules in the system (ifupdown, netplan, systemd-networkd)',
-  static_rules: 'vigil binds VIPs only: configure static addresses, routes and rules in the system (ifupdown, netplan, systemd-networkd)',
   log_all_failures: 'every check transition is an event in the log',
   checker_log_all_failures: 'every check transition is an event in the log',
-  no_checker_emails: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
-  no_email_faults: 'mail alerts are not sent by vigil: use its NATS alerts or notify scripts',
   vrrp_notify_priority_changes: 'every priority change is an event (vrrp.priority_changed) and an alert on NATS',
   notify_priority_changes: 'every priority change is an event (vrrp.priority_changed) and an alert on NATS',
   notify_deleted: 'an instance removed by a reload is recorded in the log; notify scripts run on state changes',
@@ -222,18 +156,38 @@ const NOT_CARRIED: Record<string, string> = {
   quorum_max: 'vigil\'s quorum has no upper bound (quorum and hysteresis)',
   persistence_engine: 'vigil sets no IPVS persistence engine (sip): ipvsadm --pe in a notify script',
   sorry_server_lvs_method: 'the sorry server is forwarded as the virtual server\'s lb_kind',
-  regex_max_offset: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
-  regex_min_offset: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
-  regex_options: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
-  regex_stack: 'vigil matches a url\'s regex against the whole body it reads, with JavaScript\'s regular expressions',
-  enable_sni: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
-  certificate: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
-  ca: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
-  password: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
-  key: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
-  SSL: 'vigil\'s SSL_GET presents no client certificate and verifies none (keepalived without ca)',
   net_mask: 'an old keyword keepalived 2 no longer reads: persistence_granularity is the netmask of persistence',
   bind_if: 'vigil binds a check\'s socket to an address only (bindto)',
+  ...each(['notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'smtp_helo_name', 'no_checker_emails', 'no_email_faults'], MAIL),
+  ...each([
+    'vrrp_notify_fifo', 'notify_fifo', 'vrrp_notify_fifo_script', 'notify_fifo_script', 'lvs_notify_fifo',
+    'lvs_notify_fifo_script', 'fifo_write_vrrp_states_on_reload'
+  ], NOTIFY_FIFO),
+  ...each([
+    'nftables', 'nftables_priority', 'vrrp_iptables', 'vrrp_ipsets', 'nftables_counters', 'nftables_ifindex',
+    'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark'
+  ], NO_FIREWALL),
+  ...each(['enable_traps', 'enable_snmp_vrrp', 'enable_snmp_checker', 'enable_snmp_rfc', 'enable_snmp_keepalived'], NO_SNMP),
+  ...each([
+    'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity', 'vrrp_rt_priority',
+    'checker_rt_priority', 'bfd_rt_priority', 'bfd_priority', 'bfd_rlimit_rttime', 'bfd_no_swap',
+    'bfd_process_name', 'child_wait_time', 'fork_delay', 'umask', 'use_pid_dir', 'random_seed',
+    'tmp_config_directory', 'config_save_dir', 'reload_check_config', 'reload_time_file', 'reload_repeat',
+    'reload_file', 'data_use_instance', 'min_auto_priority_delay'
+  ], TUNING),
+  ...each([
+    'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
+    'vrrp_netlink_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force',
+    'lvs_netlink_monitor_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs',
+    'process_monitor_rcv_bufs_force', 'kernel_rx_buf_size', 'vrrp_rx_bufs_policy', 'vrrp_rx_bufs_multiplier'
+  ], SOCKETS),
+  ...each(['snmp_name', 'snmp_socket', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_dbus', 'dbus_service_name'], NO_SNMP_DBUS),
+  ...each(['net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets'], NAMESPACE),
+  ...each(['use_vmac_addr', 'vmac_prefix', 'vmac_addr_prefix', 'use_ipvlan'], VMAC),
+  ...each(['vrrp_garp_extra_if', 'garp_extra_if', 'garp_group', 'vrrp_min_garp'], GARP),
+  ...each(['static_ipaddress', 'static_routes', 'static_rules'], STATIC),
+  ...each(['regex_max_offset', 'regex_min_offset', 'regex_options', 'regex_stack'], REGEX),
+  ...each(['enable_sni', 'certificate', 'ca', 'password', 'key', 'SSL'], NO_CLIENT_CERT),
 };
 
 export function translateNode(statements: Statement[]): NodeImport {

@@ -329,9 +329,7 @@ export class VrrpService {
     const rebuild = async (upTo: number) => {
       this.loadQuorum(upTo);
       this.fenceAlive = this.fenceLiveness().alive;
-      // A fence restarted after a crash beats before it says anything of ZooKeeper: the
-      // "connected" the replay ended on may be its crashed predecessor's (fenceRead's rule).
-      if (this.fenceAlive) this.zkConnected = this.fenceSessionNow() ?? this.zkConnected;
+      if (this.fenceAlive) this.readSessionOfLiveFence(); // (the replay may end on a crashed fence's word)
       this.setTrackerSilently(FENCE_TRACKER, this.zkConnected && this.fenceAlive);
       await this.pollLinks(false);
       for (const r of this.instances) this.apply(r, { type: 'start', now: now() });
@@ -401,11 +399,17 @@ export class VrrpService {
   private fenceRead(h: Liveness): void {
     if (h.alive === this.fenceAlive) return;
     this.fenceAlive = h.alive;
-    // A fence that has just started beats before its word on ZooKeeper reaches this
-    // service's subscription, which may still hold what the fence before it (crashed) said
-    // last ("connected"): what the log says now.
-    if (h.alive) this.zkConnected = this.fenceSessionNow() ?? this.zkConnected;
+    if (h.alive) this.readSessionOfLiveFence();
     this.applyFence(h.detail);
+  }
+
+  /**
+   * A live fence's session, as the log says now. A fence that has just started beats before
+   * its word on ZooKeeper reaches this service (at start-up, or through its subscription),
+   * which may still hold what the fence before it (crashed) said last: "connected".
+   */
+  private readSessionOfLiveFence(): void {
+    this.zkConnected = this.fenceSessionNow() ?? this.zkConnected;
   }
 
   /** Whether the fence's session counts as up by the log as it is now: not since its latest start until it says so. */
